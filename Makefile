@@ -1,0 +1,70 @@
+# Chorus — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON := $(shell scripts/find-python)
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+RUN := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+# PostgreSQL and Redis on localhost for the test suite (started by scripts/services if installed).
+TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/15
+
+.PHONY: help demo test lint typecheck migrations shell bench install services browser clean
+
+help:
+	@echo "make demo   - install, migrate, seed a demo organization and serve http://127.0.0.1:8000"
+	@echo "make test   - install, lint, type-check and run the whole suite on PostgreSQL + Redis"
+	@echo "make bench  - scale benchmarks (prints ratios)"
+	@echo "make lint | typecheck | migrations | shell"
+
+$(UV):
+	@test -n "$(PYTHON)" || exit 1
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	@mkdir -p var
+	DEBUG=true CHORUS_HTTPS=false $(RUN) manage.py demo
+
+services:
+	@scripts/services
+
+browser:
+	@scripts/browser
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+migrations: install
+	DEBUG=true $(RUN) manage.py makemigrations --check --dry-run
+
+test: install services browser lint typecheck migrations
+	$(TEST_ENV) $(VENV)/bin/pytest
+	$(TEST_ENV) DEBUG=false CHORUS_HTTPS=true SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=') \
+		CHORUS_FERNET_KEYS=$$($(RUN) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+		ALLOWED_HOSTS=chorus.example.org \
+		$(RUN) manage.py check --deploy --fail-level WARNING
+
+bench: install services
+	$(TEST_ENV) $(RUN) -m benchmarks
+
+shell: install
+	DEBUG=true $(RUN) manage.py shell
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var/static

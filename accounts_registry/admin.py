@@ -1,0 +1,79 @@
+"""Django admin for every registry model. Writes go through the services, so the audit trail holds;
+credentials are never shown, and audit events are read-only."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
+
+from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant, SocialAccount, Training
+
+
+@admin.register(OrgUnit)
+class OrgUnitAdmin(TreeAdmin):
+    form = movenodeform_factory(OrgUnit)
+    list_display = ("name", "kind", "is_active")
+    search_fields = ("name",)
+
+
+class TrainingInline(admin.TabularInline):
+    model = Training
+    extra = 0
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ("full_name", "badge_number", "rank", "unit", "left_on")
+    list_filter = ("left_on",)
+    search_fields = ("full_name", "badge_number", "email")
+    list_select_related = ("unit",)
+    raw_id_fields = ("unit", "user")
+    inlines = (TrainingInline,)
+
+
+@admin.register(Training)
+class TrainingAdmin(admin.ModelAdmin):
+    list_display = ("member", "course", "completed_on", "expires_on")
+    search_fields = ("member__full_name", "member__badge_number", "course")
+    list_select_related = ("member",)
+    raw_id_fields = ("member",)
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(admin.ModelAdmin):
+    list_display = ("handle", "platform", "kind", "unit", "holder", "status")
+    list_filter = ("platform", "kind", "status")
+    search_fields = ("handle", "external_id", "holder__full_name")
+    list_select_related = ("unit", "holder")
+    raw_id_fields = ("unit", "holder", "onboarded_by")
+    # Credentials are write-only through the account page; the ciphertext is not even listed here.
+    exclude = ("credentials_ciphertext",)
+    readonly_fields = ("status", "status_reason", "status_changed_at", "onboarded_by", "onboarded_at")
+
+
+@admin.register(RoleGrant)
+class RoleGrantAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "unit", "granted_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "unit__name")
+    list_select_related = ("user", "unit")
+    raw_id_fields = ("user", "unit")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "actor_name", "verb", "target_repr")
+    list_filter = ("verb",)
+    search_fields = ("actor_name", "verb", "target_repr", "target_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

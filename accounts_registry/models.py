@@ -1,0 +1,230 @@
+"""The organization: its units (a tree), people, training, social accounts, role grants and audit trail.
+
+This app imports no other Chorus app; the others build on it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from treebeard.mp_tree import MP_Node
+
+
+class Platform(models.TextChoices):
+    X = "x", "X"
+    FACEBOOK = "facebook", "Facebook"
+    INSTAGRAM = "instagram", "Instagram"
+    BLUESKY = "bluesky", "Bluesky"
+    MASTODON = "mastodon", "Mastodon"
+
+
+class OrgUnit(MP_Node):
+    """A node of the organization: service → command/division → unit/station → team.
+
+    Materialized path (treebeard): a subtree is one indexed `path LIKE 'prefix%'` query.
+    """
+
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Service"
+        COMMAND = "command", "Command"
+        DIVISION = "division", "Division"
+        UNIT = "unit", "Unit"
+        STATION = "station", "Station"
+        TEAM = "team", "Team"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.UNIT)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    node_order_by: ClassVar[list[str]] = ["name"]
+
+    class Meta:
+        verbose_name = "organizational unit"
+        ordering: ClassVar[list[str]] = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def subtree(self) -> models.QuerySet[OrgUnit]:
+        return OrgUnit.objects.filter(path__startswith=self.path)
+
+
+class Member(models.Model):
+    """A person of the organization. May hold personal accounts; may be linked to a login."""
+
+    full_name = models.CharField(max_length=200)
+    badge_number = models.CharField(max_length=40, unique=True)
+    rank = models.CharField("rank or title", max_length=100, blank=True)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="members")
+    email = models.EmailField(blank=True)
+    left_on = models.DateField(null=True, blank=True, help_text="Set when the member left the organization.")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="member"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["full_name"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.badge_number})"
+
+    def has_left(self, on: datetime.date | None = None) -> bool:
+        return self.left_on is not None and self.left_on <= (on or timezone.localdate())
+
+
+class Training(models.Model):
+    """A completed course. It authorizes the member to speak for the organization on some platforms."""
+
+    class Status(models.TextChoices):
+        CURRENT = "current", "Current"
+        EXPIRING = "expiring", "Expiring soon"
+        EXPIRED = "expired", "Expired"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="trainings")
+    course = models.CharField(max_length=200)
+    completed_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True, help_text="Empty: does not expire.")
+    platforms = models.JSONField(default=list, help_text="Platforms this course authorizes.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-completed_on"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["member", "course", "completed_on"], name="training_unique_completion"),
+            models.CheckConstraint(
+                condition=models.Q(expires_on__isnull=True) | models.Q(expires_on__gte=models.F("completed_on")),
+                name="training_expires_after_completion",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} ({self.completed_on})"
+
+    def status(self, today: datetime.date | None = None) -> Training.Status:
+        today = today or timezone.localdate()
+        if self.expires_on is None:
+            return self.Status.CURRENT
+        if self.expires_on < today:
+            return self.Status.EXPIRED
+        if self.expires_on <= today + datetime.timedelta(days=settings.CHORUS_TRAINING_EXPIRY_WARNING_DAYS):
+            return self.Status.EXPIRING
+        return self.Status.CURRENT
+
+    def authorizes(self, platform: str, today: datetime.date | None = None) -> bool:
+        return platform in self.platforms and self.status(today) != self.Status.EXPIRED
+
+
+class SocialAccount(models.Model):
+    """An account the organization speaks through, on one platform."""
+
+    class Kind(models.TextChoices):
+        CORPORATE = "corporate", "Corporate"
+        UNIT = "unit", "Unit"
+        PERSONAL = "personal", "Personal (officer)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+        RETIRED = "retired", "Retired"
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    handle = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    instance_url = models.URLField(blank=True, help_text="Mastodon only: the account's home instance.")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="accounts")
+    holder = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.CharField(max_length=300, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    # Fernet token of a JSON object; see accounts_registry.crypto. Never rendered, never logged.
+    credentials_ciphertext = models.TextField(blank=True, editable=False)
+    onboarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    onboarded_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["platform", "handle"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(Lower("handle"), "platform", name="account_unique_handle_per_platform"),
+            models.UniqueConstraint(
+                fields=["platform", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="account_unique_external_id_per_platform",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="personal") | models.Q(holder__isnull=False),
+                name="account_personal_has_holder",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status", "platform"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} {self.handle}"
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_ciphertext)
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    COMMS_MANAGER = "comms_manager", "Comms manager"
+    SUPERVISOR = "supervisor", "Supervisor"
+    MEMBER = "member", "Member"
+
+
+class RoleGrant(models.Model):
+    """A user holds a role over a unit and its whole subtree."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="rolegrant_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.unit}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what. Written only through services.audit.audit_record."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Kept if the user is deleted.")
+    verb = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80)
+    target_id = models.CharField(max_length=80)
+    target_repr = models.CharField(max_length=300)
+    unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.verb} {self.target_repr}"

@@ -1,0 +1,1 @@
+"""Writes to the registry. Every change goes through a function here and leaves an audit row."""

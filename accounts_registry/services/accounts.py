@@ -1,0 +1,292 @@
+"""Social accounts: onboarding, lifecycle, credentials and key rotation."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts_registry.crypto import CredentialsUnavailable, encrypt_credentials, rotate_ciphertext
+from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount
+from accounts_registry.selectors import current_training_platforms
+from accounts_registry.services.audit import audit_record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+Status = SocialAccount.Status
+
+HANDLE_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    Platform.X: (re.compile(r"[A-Za-z0-9_]{1,15}"), "1–15 letters, digits or underscores"),
+    Platform.INSTAGRAM: (re.compile(r"[A-Za-z0-9._]{1,30}"), "1–30 letters, digits, dots or underscores"),
+    Platform.FACEBOOK: (re.compile(r"[A-Za-z0-9.\-]{1,100}"), "the Page's username or numeric id"),
+    Platform.BLUESKY: (
+        re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*"),
+        "a domain handle such as name.bsky.social",
+    ),
+    Platform.MASTODON: (re.compile(r"[A-Za-z0-9_]{1,30}@[a-z0-9.\-]+\.[a-z]{2,}"), "user@instance.example"),
+}
+
+# Credentials a platform needs before the account can be polled (X reads with the org-wide app token).
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    Platform.X: (),
+    Platform.FACEBOOK: ("access_token",),
+    Platform.INSTAGRAM: ("access_token",),
+    Platform.BLUESKY: ("app_password",),
+    Platform.MASTODON: ("access_token",),
+}
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.PENDING: frozenset({Status.ACTIVE, Status.RETIRED}),
+    Status.ACTIVE: frozenset({Status.PAUSED, Status.NEEDS_RECONNECT, Status.RETIRED}),
+    Status.PAUSED: frozenset({Status.ACTIVE, Status.RETIRED}),
+    Status.NEEDS_RECONNECT: frozenset({Status.ACTIVE, Status.PAUSED, Status.RETIRED}),
+    Status.RETIRED: frozenset(),
+}
+
+
+def normalize_handle(platform: str, handle: str) -> str:
+    """Strip blanks and a leading "@"; Bluesky handles are domains, so lower-case."""
+    handle = handle.strip().lstrip("@").strip()
+    return handle.lower() if platform == Platform.BLUESKY else handle
+
+
+def handle_errors(platform: str, handle: str) -> list[str]:
+    if platform not in REQUIRED_CREDENTIALS:
+        return [f"“{platform}” is not a supported platform ({', '.join(Platform.values)})."]
+    pattern, description = HANDLE_PATTERNS[platform]
+    if not pattern.fullmatch(handle):
+        return [f"“{handle}” is not a valid {Platform(platform).label} handle: expected {description}."]
+    return []
+
+
+def missing_credentials(platform: str, credentials: dict[str, Any]) -> list[str]:
+    return [name for name in REQUIRED_CREDENTIALS.get(platform, ()) if not credentials.get(name)]
+
+
+@dataclasses.dataclass
+class OnboardingRequest:
+    platform: str
+    handle: str
+    kind: str
+    unit: OrgUnit | None = None
+    holder: Member | None = None
+    external_id: str = ""
+    instance_url: str = ""
+    credentials: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def onboarding_errors(request: OnboardingRequest, *, today: datetime.date | None = None) -> list[str]:
+    """Every reason the request would be refused, in the words an admin needs to fix it."""
+    errors = handle_errors(request.platform, request.handle)
+    if request.kind not in SocialAccount.Kind.values:
+        errors.append(f"“{request.kind}” is not an account kind ({', '.join(SocialAccount.Kind.values)}).")
+    holder = request.holder
+    if request.kind == SocialAccount.Kind.PERSONAL and holder is None:
+        errors.append("A personal account needs a holder: pick the trained member who will speak through it.")
+    if holder is not None:
+        if holder.has_left(today):
+            errors.append(f"{holder.full_name} left the organization on {holder.left_on}; they cannot hold an account.")
+        elif request.kind == SocialAccount.Kind.PERSONAL and request.platform not in current_training_platforms(
+            holder, today=today
+        ):
+            label = Platform(request.platform).label if request.platform in Platform.values else request.platform
+            errors.append(f"{holder.full_name} has no current training that authorizes {label}.")
+    if request.unit is None and holder is None:
+        errors.append("Choose the unit that owns this account.")
+    duplicate = SocialAccount.objects.annotate(handle_lower=Lower("handle")).filter(
+        platform=request.platform, handle_lower=request.handle.lower()
+    )
+    if duplicate.exists():
+        errors.append(f"{request.handle} is already registered on {request.platform}.")
+    if (
+        request.external_id
+        and SocialAccount.objects.filter(platform=request.platform, external_id=request.external_id).exists()
+    ):
+        errors.append(f"External id {request.external_id} is already registered on {request.platform}.")
+    return errors
+
+
+def _initial_status(platform: str, credentials: dict[str, Any]) -> tuple[str, str]:
+    missing = missing_credentials(platform, credentials)
+    if missing:
+        return Status.PENDING, f"Waiting for credentials: {', '.join(missing)}."
+    return Status.ACTIVE, ""
+
+
+def _instance_url(request: OnboardingRequest) -> str:
+    if request.instance_url or request.platform != Platform.MASTODON:
+        return request.instance_url
+    return f"https://{request.handle.split('@', 1)[1]}"
+
+
+@transaction.atomic
+def account_onboard(
+    *, request: OnboardingRequest, actor: AbstractBaseUser | None, status: str | None = None
+) -> SocialAccount:
+    """Register an account. Raises ValidationError listing every refusal; writes nothing then.
+
+    Personal accounts need a holder who has not left and whose training authorizes the platform.
+    Accounts whose platform needs a credential they lack start pending, with the reason recorded.
+    """
+    request.handle = normalize_handle(request.platform, request.handle)
+    errors = onboarding_errors(request)
+    if errors:
+        raise ValidationError(errors)
+    initial_status, reason = _initial_status(request.platform, request.credentials)
+    if status is not None and status != initial_status:
+        if status not in Status.values:
+            raise ValidationError(f"“{status}” is not an account status ({', '.join(Status.values)}).")
+        if status == Status.ACTIVE and reason:
+            raise ValidationError(f"Cannot activate {request.handle}: {reason}")
+        initial_status, reason = status, ""
+    unit = request.unit or (request.holder.unit if request.holder else None)
+    assert unit is not None  # onboarding_errors refuses a request with neither
+    account = SocialAccount(
+        platform=request.platform,
+        handle=request.handle,
+        external_id=request.external_id or None,
+        instance_url=_instance_url(request),
+        kind=request.kind,
+        unit=unit,
+        holder=request.holder,
+        status=initial_status,
+        status_reason=reason,
+        onboarded_by=actor if actor is not None and actor.is_authenticated else None,
+        onboarded_at=timezone.now(),
+        credentials_ciphertext=encrypt_credentials(request.credentials) if request.credentials else "",
+    )
+    account.full_clean()
+    account.save()
+    audit_record(
+        actor=actor,
+        verb="account.onboard",
+        target=account,
+        unit=unit,
+        after={
+            "platform": account.platform,
+            "handle": account.handle,
+            "kind": account.kind,
+            "unit": unit.name,
+            "holder": request.holder.badge_number if request.holder else None,
+            "status": account.status,
+            "credentials": sorted(request.credentials),
+        },
+    )
+    return account
+
+
+@transaction.atomic
+def account_set_status(
+    *, account: SocialAccount, status: str, actor: AbstractBaseUser | None, reason: str = ""
+) -> SocialAccount:
+    """Move an account along its lifecycle. Idempotent; refuses transitions the lifecycle does not allow."""
+    account = SocialAccount.objects.select_for_update().select_related("holder").get(pk=account.pk)
+    if account.status == status:
+        return account
+    if status not in ALLOWED_TRANSITIONS.get(account.status, frozenset()):
+        raise ValidationError(
+            f"An account that is {account.get_status_display().lower()} cannot become {Status(status).label.lower()}."
+        )
+    if status == Status.ACTIVE:
+        from accounts_registry.crypto import decrypt_credentials
+
+        try:
+            credentials = decrypt_credentials(account.credentials_ciphertext)
+        except CredentialsUnavailable:
+            credentials = {}
+        missing = missing_credentials(account.platform, credentials)
+        if missing:
+            raise ValidationError(f"Cannot activate {account.handle}: missing credentials ({', '.join(missing)}).")
+        if account.holder is not None and account.holder.has_left():
+            raise ValidationError(f"Cannot activate {account.handle}: its holder has left the organization.")
+    before = {"status": account.status, "reason": account.status_reason}
+    account.status = status
+    account.status_reason = reason
+    account.status_changed_at = timezone.now()
+    account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        verb="account.status",
+        target=account,
+        unit=account.unit,
+        before=before,
+        after={"status": status, "reason": reason},
+    )
+    return account
+
+
+@transaction.atomic
+def account_set_credentials(
+    *, account: SocialAccount, credentials: dict[str, Any], actor: AbstractBaseUser | None
+) -> SocialAccount:
+    """Store new credentials encrypted. The audit row names the fields, never the values.
+
+    An account that was waiting for them (pending, or needing reconnection) becomes active.
+    """
+    credentials = {name: value for name, value in credentials.items() if value}
+    if not credentials:
+        raise ValidationError("Enter at least one credential.")
+    account = SocialAccount.objects.select_for_update().get(pk=account.pk)
+    account.credentials_ciphertext = encrypt_credentials(credentials)
+    fields = ["credentials_ciphertext", "updated_at"]
+    previous_status = account.status
+    if account.status in {Status.PENDING, Status.NEEDS_RECONNECT} and not missing_credentials(
+        account.platform, credentials
+    ):
+        account.status, account.status_reason, account.status_changed_at = Status.ACTIVE, "", timezone.now()
+        fields += ["status", "status_reason", "status_changed_at"]
+    account.save(update_fields=fields)
+    audit_record(
+        actor=actor,
+        verb="account.credentials",
+        target=account,
+        unit=account.unit,
+        before={"status": previous_status},
+        after={"credentials": sorted(credentials), "status": account.status},
+    )
+    return account
+
+
+@dataclasses.dataclass(frozen=True)
+class RotationResult:
+    rotated: int
+    unreadable: list[int]
+
+
+def credentials_rotate_keys(*, actor: AbstractBaseUser | None = None, batch_size: int = 500) -> RotationResult:
+    """Re-encrypt every stored credential under the newest key (CHORUS_FERNET_KEYS[0]).
+
+    Rows that no configured key decrypts are marked needs_reconnect (an admin must re-enter them)
+    instead of aborting the run. Safe to run again: rotating an up-to-date row is harmless.
+    """
+    rotated = 0
+    unreadable: list[int] = []
+    ids = list(SocialAccount.objects.exclude(credentials_ciphertext="").values_list("pk", flat=True).order_by("pk"))
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            for account in SocialAccount.objects.select_for_update().filter(pk__in=ids[start : start + batch_size]):
+                try:
+                    account.credentials_ciphertext = rotate_ciphertext(account.credentials_ciphertext)
+                except CredentialsUnavailable:
+                    unreadable.append(account.pk)
+                    logger.warning("account %s: credentials cannot be decrypted with the configured keys", account.pk)
+                    if account.status != Status.RETIRED:
+                        account.status = Status.NEEDS_RECONNECT
+                        account.status_reason = "Stored credentials cannot be decrypted; enter them again."
+                        account.status_changed_at = timezone.now()
+                        account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+                        audit_record(actor=actor, verb="account.credentials_unreadable", target=account, unit=None)
+                    continue
+                account.save(update_fields=["credentials_ciphertext", "updated_at"])
+                rotated += 1
+    return RotationResult(rotated=rotated, unreadable=unreadable)

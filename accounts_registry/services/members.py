@@ -1,0 +1,94 @@
+"""Members and their training records."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts_registry.models import Member, OrgUnit, Platform, Training
+from accounts_registry.services.audit import audit_record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+@transaction.atomic
+def member_create(
+    *,
+    full_name: str,
+    badge_number: str,
+    unit: OrgUnit,
+    actor: AbstractBaseUser | None,
+    rank: str = "",
+    email: str = "",
+    left_on: datetime.date | None = None,
+) -> Member:
+    member = Member(
+        full_name=full_name.strip(),
+        badge_number=badge_number.strip(),
+        rank=rank.strip(),
+        unit=unit,
+        email=email.strip(),
+        left_on=left_on,
+    )
+    member.full_clean()
+    member.save()
+    audit_record(
+        actor=actor, verb="member.create", target=member, unit=unit, after={"badge": member.badge_number}
+    )
+    return member
+
+
+@transaction.atomic
+def member_mark_left(*, member: Member, left_on: datetime.date, actor: AbstractBaseUser | None) -> Member:
+    if member.left_on == left_on:
+        return member
+    before = {"left_on": str(member.left_on) if member.left_on else None}
+    member.left_on = left_on
+    member.save(update_fields=["left_on", "updated_at"])
+    audit_record(actor=actor, verb="member.left", target=member, unit=member.unit, before=before,
+                 after={"left_on": str(left_on)})
+    return member
+
+
+@transaction.atomic
+def training_record(
+    *,
+    member: Member,
+    course: str,
+    completed_on: datetime.date,
+    expires_on: datetime.date | None,
+    platforms: list[str],
+    actor: AbstractBaseUser | None,
+) -> tuple[Training, bool]:
+    """Record a completed course. Idempotent on (member, course, completed_on): the same completion
+    recorded again updates its expiry and platforms instead of adding a row."""
+    unknown = sorted(set(platforms) - set(Platform.values))
+    if unknown:
+        raise ValidationError(f"Unknown platform(s): {', '.join(unknown)}.")
+    if expires_on is not None and expires_on < completed_on:
+        raise ValidationError("Training cannot expire before it was completed.")
+    training, created = Training.objects.get_or_create(
+        member=member,
+        course=course.strip(),
+        completed_on=completed_on,
+        defaults={"expires_on": expires_on, "platforms": sorted(set(platforms))},
+    )
+    if not created and (training.expires_on != expires_on or sorted(training.platforms) != sorted(set(platforms))):
+        training.expires_on = expires_on
+        training.platforms = sorted(set(platforms))
+        training.save(update_fields=["expires_on", "platforms"])
+    elif not created:
+        return training, False
+    audit_record(
+        actor=actor,
+        verb="training.record",
+        target=training,
+        unit=member.unit,
+        after={"course": training.course, "expires_on": str(expires_on) if expires_on else None,
+               "platforms": training.platforms},
+    )
+    return training, created

@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # PostgreSQL and Redis on localhost for the test suite (started by scripts/services if installed).
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: help demo test lint typecheck migrations shell bench install services browser clean
+.PHONY: help demo test lint typecheck migrations shell bench install services browser static clean
 
 help:
 	@echo "make demo   - install, migrate, seed a demo organization and serve http://127.0.0.1:8000"
@@ -40,6 +40,10 @@ demo: install
 services:
 	@scripts/services
 
+# Tests run with the production static pipeline (WhiteNoise manifest), as the image does.
+static: install
+	@SECRET_KEY=collectstatic $(RUN) manage.py collectstatic --noinput -v 0
+
 browser:
 	@scripts/browser
 
@@ -48,14 +52,14 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy .
+	SECRET_KEY=typecheck-only $(VENV)/bin/mypy .
 
 migrations: install
 	DEBUG=true $(RUN) manage.py makemigrations --check --dry-run
 
-test: install services browser lint typecheck migrations
+test: install services browser lint typecheck migrations static
 	$(TEST_ENV) $(VENV)/bin/pytest
-	$(TEST_ENV) DEBUG=false CHORUS_HTTPS=true SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=') \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://:example-password@127.0.0.1:6379/0 DEBUG=false CHORUS_HTTPS=true SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=') \
 		CHORUS_FERNET_KEYS=$$($(RUN) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 		ALLOWED_HOSTS=chorus.example.org \
 		$(RUN) manage.py check --deploy --fail-level WARNING

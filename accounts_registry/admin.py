@@ -18,13 +18,13 @@ class OrgUnitAdmin(TreeAdmin):
     search_fields = ("name",)
 
 
-class TrainingInline(admin.TabularInline):
+class TrainingInline(admin.TabularInline[Training, Member]):
     model = Training
     extra = 0
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(admin.ModelAdmin[Member]):
     list_display = ("full_name", "badge_number", "rank", "unit", "left_on")
     list_filter = ("left_on",)
     search_fields = ("full_name", "badge_number", "email")
@@ -34,7 +34,7 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Training)
-class TrainingAdmin(admin.ModelAdmin):
+class TrainingAdmin(admin.ModelAdmin[Training]):
     list_display = ("member", "course", "completed_on", "expires_on")
     search_fields = ("member__full_name", "member__badge_number", "course")
     list_select_related = ("member",)
@@ -42,7 +42,7 @@ class TrainingAdmin(admin.ModelAdmin):
 
 
 @admin.register(SocialAccount)
-class SocialAccountAdmin(admin.ModelAdmin):
+class SocialAccountAdmin(admin.ModelAdmin[SocialAccount]):
     list_display = ("handle", "platform", "kind", "unit", "holder", "status")
     list_filter = ("platform", "kind", "status")
     search_fields = ("handle", "external_id", "holder__full_name")
@@ -54,7 +54,7 @@ class SocialAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoleGrant)
-class RoleGrantAdmin(admin.ModelAdmin):
+class RoleGrantAdmin(admin.ModelAdmin[RoleGrant]):
     list_display = ("user", "role", "unit", "granted_at")
     list_filter = ("role",)
     search_fields = ("user__username", "unit__name")
@@ -63,7 +63,7 @@ class RoleGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = ("created_at", "actor_name", "verb", "target_repr")
     list_filter = ("verb",)
     search_fields = ("actor_name", "verb", "target_repr", "target_id")

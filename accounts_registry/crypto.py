@@ -22,7 +22,8 @@ def _fernet() -> MultiFernet:
     if not keys:
         raise ImproperlyConfigured(
             "CHORUS_FERNET_KEYS is empty: set it to one or more Fernet keys (newest first) to store credentials. "
-            "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            "Generate one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
         )
     try:
         return MultiFernet([Fernet(key) for key in keys])

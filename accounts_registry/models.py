@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from treebeard.mp_tree import MP_Node
+from treebeard.mp_tree import MP_Node, MP_NodeManager
 
 
 class Platform(models.TextChoices):
@@ -44,6 +44,8 @@ class OrgUnit(MP_Node):
     updated_at = models.DateTimeField(auto_now=True)
 
     node_order_by: ClassVar[list[str]] = ["name"]
+    # django-stubs types a manager assigned in the class body as Manager[Self]; this one is OrgUnit's.
+    objects: ClassVar[MP_NodeManager[OrgUnit]] = MP_NodeManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = "organizational unit"
@@ -140,13 +142,12 @@ class SocialAccount(models.Model):
 
     platform = models.CharField(max_length=20, choices=Platform.choices)
     handle = models.CharField(max_length=200)
-    external_id = models.CharField(max_length=200, null=True, blank=True)
+    # NULL, not "": unknown ids must not collide in the unique (platform, external_id) constraint.
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     instance_url = models.URLField(blank=True, help_text="Mastodon only: the account's home instance.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="accounts")
-    holder = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
-    )
+    holder = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     status_reason = models.CharField(max_length=300, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
@@ -21,9 +20,11 @@ from django.utils import timezone
 from accounts_registry.models import Member, OrgUnit, Role, RoleGrant, SocialAccount, Training
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from collections.abc import Iterable
 
-    AnyUser = AbstractBaseUser | AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
+
+    AnyUser = User | AnonymousUser
 
 READ_ROLES = frozenset({Role.ADMIN, Role.COMMS_MANAGER, Role.SUPERVISOR})
 WRITE_ROLES = frozenset({Role.ADMIN})

@@ -2,17 +2,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
-
 from accounts_registry.models import AuditEvent, OrgUnit
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
+    from django.db import models
 
 
 def audit_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     verb: str,
     target: models.Model,
     unit: OrgUnit | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -12,7 +11,9 @@ from accounts_registry.models import Member, OrgUnit, Platform, Training
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    import datetime
+
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
@@ -21,7 +22,7 @@ def member_create(
     full_name: str,
     badge_number: str,
     unit: OrgUnit,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     rank: str = "",
     email: str = "",
     left_on: datetime.date | None = None,
@@ -36,21 +37,20 @@ def member_create(
     )
     member.full_clean()
     member.save()
-    audit_record(
-        actor=actor, verb="member.create", target=member, unit=unit, after={"badge": member.badge_number}
-    )
+    audit_record(actor=actor, verb="member.create", target=member, unit=unit, after={"badge": member.badge_number})
     return member
 
 
 @transaction.atomic
-def member_mark_left(*, member: Member, left_on: datetime.date, actor: AbstractBaseUser | None) -> Member:
+def member_mark_left(*, member: Member, left_on: datetime.date, actor: User | None) -> Member:
     if member.left_on == left_on:
         return member
     before = {"left_on": str(member.left_on) if member.left_on else None}
     member.left_on = left_on
     member.save(update_fields=["left_on", "updated_at"])
-    audit_record(actor=actor, verb="member.left", target=member, unit=member.unit, before=before,
-                 after={"left_on": str(left_on)})
+    audit_record(
+        actor=actor, verb="member.left", target=member, unit=member.unit, before=before, after={"left_on": str(left_on)}
+    )
     return member
 
 
@@ -62,7 +62,7 @@ def training_record(
     completed_on: datetime.date,
     expires_on: datetime.date | None,
     platforms: list[str],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> tuple[Training, bool]:
     """Record a completed course. Idempotent on (member, course, completed_on): the same completion
     recorded again updates its expiry and platforms instead of adding a row."""
@@ -88,7 +88,10 @@ def training_record(
         verb="training.record",
         target=training,
         unit=member.unit,
-        after={"course": training.course, "expires_on": str(expires_on) if expires_on else None,
-               "platforms": training.platforms},
+        after={
+            "course": training.course,
+            "expires_on": str(expires_on) if expires_on else None,
+            "platforms": training.platforms,
+        },
     )
     return training, created

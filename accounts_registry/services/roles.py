@@ -1,4 +1,4 @@
-"""Role grants: user × unit × role; a grant covers the unit's subtree."""
+"""Role grants: a user holds a role over a unit; a grant covers the unit's subtree."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from accounts_registry.models import OrgUnit, Role, RoleGrant
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
-def role_grant(
-    *, username: str, role: Role, unit: OrgUnit, actor: AbstractBaseUser | None
-) -> tuple[RoleGrant, bool]:
+def role_grant(*, username: str, role: Role, unit: OrgUnit, actor: User | None) -> tuple[RoleGrant, bool]:
     """Grant `role` on `unit`'s subtree, creating the user (no usable password) if needed. Idempotent."""
     user_model = get_user_model()
     user, user_created = user_model.objects.get_or_create(username=username)
@@ -31,7 +29,7 @@ def role_grant(
 
 
 @transaction.atomic
-def role_revoke(*, username: str, role: Role, unit: OrgUnit, actor: AbstractBaseUser | None) -> bool:
+def role_revoke(*, username: str, role: Role, unit: OrgUnit, actor: User | None) -> bool:
     """Take a grant back. Returns False if there was none. Takes effect on the user's next request."""
     grant = RoleGrant.objects.filter(user__username=username, unit=unit, role=role).first()
     if grant is None:

@@ -11,7 +11,7 @@ from accounts_registry.models import OrgUnit
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 PATH_SEPARATOR = "/"
 
@@ -32,7 +32,7 @@ def _sibling_named(parent: OrgUnit | None, name: str) -> OrgUnit | None:
 
 @transaction.atomic
 def unit_create(
-    *, name: str, parent: OrgUnit | None, kind: str = OrgUnit.Kind.UNIT, actor: AbstractBaseUser | None
+    *, name: str, parent: OrgUnit | None, kind: str = OrgUnit.Kind.UNIT, actor: User | None
 ) -> OrgUnit:
     name = _check_name(name)
     if _sibling_named(parent, name) is not None:
@@ -48,7 +48,7 @@ def unit_create(
 
 
 def unit_get_or_create_path(
-    *, path: str, actor: AbstractBaseUser | None, created: list[OrgUnit] | None = None
+    *, path: str, actor: User | None, created: list[OrgUnit] | None = None
 ) -> OrgUnit:
     """Find the unit at "Root/Child/Grandchild", creating missing levels. Must run inside a transaction."""
     names = [part.strip() for part in path.split(PATH_SEPARATOR)]
@@ -77,7 +77,7 @@ def unit_by_path(path: str) -> OrgUnit | None:
 
 
 @transaction.atomic
-def unit_rename(*, unit: OrgUnit, name: str, actor: AbstractBaseUser | None) -> OrgUnit:
+def unit_rename(*, unit: OrgUnit, name: str, actor: User | None) -> OrgUnit:
     name = _check_name(name)
     if name == unit.name:
         return unit
@@ -92,7 +92,7 @@ def unit_rename(*, unit: OrgUnit, name: str, actor: AbstractBaseUser | None) -> 
 
 
 @transaction.atomic
-def unit_move(*, unit: OrgUnit, new_parent: OrgUnit, actor: AbstractBaseUser | None) -> OrgUnit:
+def unit_move(*, unit: OrgUnit, new_parent: OrgUnit, actor: User | None) -> OrgUnit:
     """Move a unit and its whole subtree under `new_parent`. Grants on the subtree travel with it."""
     unit.refresh_from_db()
     new_parent.refresh_from_db()
@@ -117,7 +117,7 @@ def unit_move(*, unit: OrgUnit, new_parent: OrgUnit, actor: AbstractBaseUser | N
 
 
 @transaction.atomic
-def unit_set_active(*, unit: OrgUnit, is_active: bool, actor: AbstractBaseUser | None) -> OrgUnit:
+def unit_set_active(*, unit: OrgUnit, is_active: bool, actor: User | None) -> OrgUnit:
     """Deactivate (or reactivate) a unit and its subtree. Its accounts and members stay as they are."""
     if unit.is_active == is_active:
         return unit

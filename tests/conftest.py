@@ -34,51 +34,51 @@ def org(db):
 
 @pytest.fixture
 def admin_user(org):
-    user = UserFactory(username="service-admin")
+    user = UserFactory.create(username="service-admin")
     grant(user, Role.ADMIN, org["root"])
     return user
 
 
 @pytest.fixture
 def owner(org):
-    user = UserFactory(username="north-admin")
+    user = UserFactory.create(username="north-admin")
     grant(user, Role.ADMIN, org["north"])
     return user
 
 
 @pytest.fixture
 def viewer(org):
-    user = UserFactory(username="north-supervisor")
+    user = UserFactory.create(username="north-supervisor")
     grant(user, Role.SUPERVISOR, org["north"])
     return user
 
 
 @pytest.fixture
 def outsider(org):
-    user = UserFactory(username="south-supervisor")
+    user = UserFactory.create(username="south-supervisor")
     grant(user, Role.SUPERVISOR, org["south"])
     return user
 
 
 @pytest.fixture
 def north_member(org):
-    member = MemberFactory(full_name="Alex North", unit=org["11"])
-    TrainingFactory(member=member)
+    member = MemberFactory.create(full_name="Alex North", unit=org["11"])
+    TrainingFactory.create(member=member)
     return member
 
 
 @pytest.fixture
 def south_member(org):
-    member = MemberFactory(full_name="Sam South", unit=org["51"])
-    TrainingFactory(member=member)
+    member = MemberFactory.create(full_name="Sam South", unit=org["51"])
+    TrainingFactory.create(member=member)
     return member
 
 
 @pytest.fixture
 def north_account(org, north_member):
-    return SocialAccountFactory(handle="TPS11Alex", kind="personal", unit=org["11"], holder=north_member, platform="x")
+    return SocialAccountFactory.create(handle="TPS11Alex", kind="personal", unit=org["11"], holder=north_member, platform="x")
 
 
 @pytest.fixture
 def south_account(org, south_member):
-    return SocialAccountFactory(handle="TPS51Sam", kind="personal", unit=org["51"], holder=south_member, platform="x")
+    return SocialAccountFactory.create(handle="TPS51Sam", kind="personal", unit=org["51"], holder=south_member, platform="x")

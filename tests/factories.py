@@ -3,14 +3,14 @@
 import datetime
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from accounts_registry.models import Member, OrgUnit, Platform, Role, RoleGrant, SocialAccount, Training
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
@@ -26,7 +26,7 @@ def make_unit(name: str, parent: OrgUnit | None = None, kind: str = OrgUnit.Kind
     return OrgUnit.objects.add_child(parent, create_kwargs={"name": name, "kind": kind})
 
 
-class MemberFactory(factory.django.DjangoModelFactory):
+class MemberFactory(factory.django.DjangoModelFactory[Member]):
     class Meta:
         model = Member
 
@@ -36,7 +36,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"officer{n}@police.example")
 
 
-class TrainingFactory(factory.django.DjangoModelFactory):
+class TrainingFactory(factory.django.DjangoModelFactory[Training]):
     class Meta:
         model = Training
 
@@ -47,7 +47,7 @@ class TrainingFactory(factory.django.DjangoModelFactory):
     platforms = factory.LazyFunction(lambda: [p.value for p in Platform])
 
 
-class SocialAccountFactory(factory.django.DjangoModelFactory):
+class SocialAccountFactory(factory.django.DjangoModelFactory[SocialAccount]):
     class Meta:
         model = SocialAccount
 

@@ -1,28 +1,134 @@
-"""Placeholder: implemented with its feature."""
+"""The organization pages: the unit tree, a unit, its edit page, a member, and the governance list."""
 
-from django.http import Http404
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts_registry import selectors, selectors_pages
+from accounts_registry.forms.units import UnitMoveForm, UnitRenameForm
+from accounts_registry.services import units as unit_services
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse, QueryDict
+
+    from accounts_registry.models import OrgUnit
 
 
-def tree(request, pk=None):  # noqa
-    raise Http404
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
 
 
-def unit_detail(request, pk=None):  # noqa
-    raise Http404
+@require_GET
+@login_required
+def tree(request: HttpRequest) -> HttpResponse:
+    scope = selectors.user_scope(request.user)
+    context = {
+        "can_read_units": scope.can_read_units,
+        "can_administer": scope.can_administer,
+        "member_id": scope.member_id,
+        "roots": selectors.unit_tree(request.user) if scope.can_read_units else [],
+    }
+    return render(request, "accounts_registry/tree.html", context)
 
 
-def unit_children(request, pk=None):  # noqa
-    raise Http404
+@require_GET
+@login_required
+def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
+    """The children of a unit with their counts: the htmx fragment a collapsed tree branch loads when opened."""
+    unit = selectors.get_unit_for_user(user=request.user, pk=pk)
+    response: HttpResponse
+    if _is_htmx(request):
+        node = selectors_pages.unit_node(request.user, unit)
+        response = render(request, "accounts_registry/tree.html#children", {"nodes": node.children})
+    else:
+        # Without htmx there is no tree to patch; the unit page lists the same sub-units.
+        response = redirect("registry:unit", pk=unit.pk)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
-def unit_edit(request, pk=None):  # noqa
-    raise Http404
+@require_GET
+@login_required
+def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    unit = selectors.get_unit_for_user(user=request.user, pk=pk)
+    context = {
+        "unit": unit,
+        "page": selectors_pages.unit_page(request.user, unit),
+        "can_edit": selectors.user_can_administer(request.user, unit),
+    }
+    return render(request, "accounts_registry/unit_detail.html", context)
 
 
-def member_detail(request, pk=None):  # noqa
-    raise Http404
+def _move_form(request: HttpRequest, unit: OrgUnit, data: QueryDict | None = None) -> UnitMoveForm:
+    targets = selectors_pages.unit_move_targets(request.user, unit)
+    return UnitMoveForm(data, targets=targets, paths=selectors.unit_paths(targets))
 
 
-def governance(request, pk=None):  # noqa
-    raise Http404
+@require_http_methods(["GET", "POST"])
+@login_required
+def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename, move, deactivate or reactivate a unit. Admins of the unit only (and of the new parent, to move)."""
+    unit = selectors.get_unit_for_user(user=request.user, pk=pk, write=True)
+    actor = request.user
+    if isinstance(actor, AnonymousUser):  # login_required has sent anonymous users away already
+        raise PermissionDenied
+    rename_form = UnitRenameForm(initial={"name": unit.name})
+    move_form = _move_form(request, unit)
+    action = request.POST.get("action", "")
+    if request.method == "POST":
+        try:
+            if action == "rename":
+                rename_form = UnitRenameForm(request.POST)
+                if rename_form.is_valid():
+                    old_name = unit.name
+                    unit_services.unit_rename(unit=unit, name=rename_form.cleaned_data["name"], actor=actor)
+                    messages.success(request, f"“{old_name}” is now called “{unit.name}”.")
+                    return redirect("registry:unit", pk=unit.pk)
+            elif action == "move":
+                move_form = _move_form(request, unit, request.POST)
+                if move_form.is_valid():
+                    parent = move_form.cleaned_data["parent"]
+                    unit_services.unit_move(unit=unit, new_parent=parent, actor=actor)
+                    messages.success(request, f"“{unit.name}” now sits under “{parent.name}”.")
+                    return redirect("registry:unit", pk=unit.pk)
+            elif action in {"deactivate", "reactivate"}:
+                is_active = action == "reactivate"
+                unit_services.unit_set_active(unit=unit, is_active=is_active, actor=actor)
+                state = "reactivated" if is_active else "deactivated"
+                messages.success(request, f"“{unit.name}” and its sub-units are {state}.")
+                # A user whose grant sits on this unit loses sight of it once it is inactive.
+                if not selectors.scope_for(actor).covers(unit.path):
+                    return redirect("registry:tree")
+                return redirect("registry:unit", pk=unit.pk)
+            else:
+                messages.error(request, "Unknown action: nothing was changed.")
+        except ValidationError as error:
+            (move_form if action == "move" else rename_form).add_error(None, error)
+    context = {"unit": unit, "rename_form": rename_form, "move_form": move_form, "action": action}
+    return render(request, "accounts_registry/unit_edit.html", context)
 
+
+@require_GET
+@login_required
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    member = selectors.get_member_for_user(user=request.user, pk=pk)
+    context = {"member": member, "page": selectors_pages.member_page(request.user, member)}
+    return render(request, "accounts_registry/member_detail.html", context)
+
+
+@require_GET
+@login_required
+def governance(request: HttpRequest) -> HttpResponse:
+    sort = request.GET.get("sort", "unit")
+    if sort not in selectors_pages.GOVERNANCE_SORTS:
+        sort = "unit"
+    context = {"rows": selectors_pages.governance_rows(request.user, sort=sort), "sort": sort}
+    return render(request, "accounts_registry/governance.html", context)

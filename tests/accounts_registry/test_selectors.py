@@ -32,11 +32,11 @@ def test_owner_may_write_in_subtree_only(org, owner, north_account, south_accoun
 
 
 def test_member_role_sees_only_own_record_and_accounts(org, north_member, north_account):
-    user = UserFactory(username="alex")
+    user = UserFactory.create(username="alex")
     north_member.user = user
     north_member.save()
     grant(user, Role.MEMBER, org["11"])
-    other = MemberFactory(unit=org["11"])
+    other = MemberFactory.create(unit=org["11"])
     assert list(selectors.visible_members(user)) == [north_member]
     assert other not in selectors.visible_members(user)
     assert list(selectors.visible_accounts(user)) == [north_account]
@@ -44,13 +44,13 @@ def test_member_role_sees_only_own_record_and_accounts(org, north_member, north_
 
 
 def test_user_without_grants_sees_nothing(org, north_account):
-    user = UserFactory()
+    user = UserFactory.create()
     assert not selectors.visible_units(user).exists()
     assert not selectors.visible_accounts(user).exists()
 
 
 def test_grants_on_nested_units_collapse_to_the_outer_prefix(org):
-    user = UserFactory()
+    user = UserFactory.create()
     grant(user, Role.SUPERVISOR, org["north"])
     grant(user, Role.SUPERVISOR, org["11"])
     assert selectors.scope_for(user).read_paths == (org["north"].path,)
@@ -66,7 +66,7 @@ def test_moving_a_unit_changes_visibility_on_the_next_scope(org, viewer, south_a
 
 
 def test_unit_tree_rolls_counts_up_the_hierarchy(org, admin_user, north_account, south_account):
-    SocialAccountFactory(unit=org["traffic"], handle="TrafficNorth")
+    SocialAccountFactory.create(unit=org["traffic"], handle="TrafficNorth")
     (root,) = selectors.unit_tree(admin_user)
     assert (root.unit.name, root.accounts, root.members) == ("Metro Police Service", 3, 2)
     north = next(node for node in root.children if node.unit.name == "North Division")
@@ -78,15 +78,15 @@ def test_unit_paths_names_every_level(org):
 
 
 def test_governance_lists_left_holders_and_lapsed_training(org, admin_user):
-    left = MemberFactory(unit=org["11"], left_on=datetime.date(2026, 3, 1))
-    TrainingFactory(member=left)
-    lapsed = MemberFactory(unit=org["11"])
-    TrainingFactory(member=lapsed, expires_on=datetime.date(2026, 6, 30))
-    fine = MemberFactory(unit=org["11"])
-    TrainingFactory(member=fine)
-    SocialAccountFactory(unit=org["11"], kind="personal", holder=left, handle="LeftOfficer")
-    SocialAccountFactory(unit=org["11"], kind="personal", holder=lapsed, handle="LapsedOfficer")
-    SocialAccountFactory(unit=org["11"], kind="personal", holder=fine, handle="FineOfficer")
+    left = MemberFactory.create(unit=org["11"], left_on=datetime.date(2026, 3, 1))
+    TrainingFactory.create(member=left)
+    lapsed = MemberFactory.create(unit=org["11"])
+    TrainingFactory.create(member=lapsed, expires_on=datetime.date(2026, 6, 30))
+    fine = MemberFactory.create(unit=org["11"])
+    TrainingFactory.create(member=fine)
+    SocialAccountFactory.create(unit=org["11"], kind="personal", holder=left, handle="LeftOfficer")
+    SocialAccountFactory.create(unit=org["11"], kind="personal", holder=lapsed, handle="LapsedOfficer")
+    SocialAccountFactory.create(unit=org["11"], kind="personal", holder=fine, handle="FineOfficer")
     problems = selectors.governance_problems(admin_user, today=datetime.date(2026, 11, 28))
     assert {(p.account.handle, p.reason.split()[0]) for p in problems} == {
         ("LeftOfficer", "Holder"),
@@ -96,7 +96,7 @@ def test_governance_lists_left_holders_and_lapsed_training(org, admin_user):
 
 def test_deeper_grant_does_not_leak_to_siblings(org):
     station_12 = make_unit("12 Station", org["north"])
-    user = UserFactory()
+    user = UserFactory.create()
     grant(user, Role.SUPERVISOR, org["11"])
     visible = set(selectors.visible_units(user).values_list("pk", flat=True))
     assert visible == {org["11"].pk}

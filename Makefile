@@ -33,9 +33,11 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed
 
+# The demo keeps its own Fernet key under var/ (created once), so its encrypted credentials survive restarts.
 demo: install
 	@mkdir -p var
-	DEBUG=true CHORUS_HTTPS=false $(RUN) manage.py demo
+	@test -s var/demo-fernet.key || (umask 077; $(RUN) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > var/demo-fernet.key)
+	DEBUG=true CHORUS_HTTPS=false CHORUS_FERNET_KEYS_FILE=var/demo-fernet.key $(RUN) manage.py demo
 
 services:
 	@scripts/services

@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts_registry.crypto import CredentialsUnavailable, encrypt_credentials, rotate_ciphertext
+from accounts_registry.crypto import (
+    CredentialsUnavailable,
+    decrypt_credentials,
+    encrypt_credentials,
+    rotate_ciphertext,
+)
 from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import current_training_platforms
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    import datetime
+
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
 Status = SocialAccount.Status
 
 HANDLE_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
-    Platform.X: (re.compile(r"[A-Za-z0-9_]{1,15}"), "1–15 letters, digits or underscores"),
-    Platform.INSTAGRAM: (re.compile(r"[A-Za-z0-9._]{1,30}"), "1–30 letters, digits, dots or underscores"),
+    Platform.X: (re.compile(r"[A-Za-z0-9_]{1,15}"), "1 to 15 letters, digits or underscores"),
+    Platform.INSTAGRAM: (re.compile(r"[A-Za-z0-9._]{1,30}"), "1 to 30 letters, digits, dots or underscores"),
     Platform.FACEBOOK: (re.compile(r"[A-Za-z0-9.\-]{1,100}"), "the Page's username or numeric id"),
     Platform.BLUESKY: (
         re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*"),
@@ -45,6 +51,17 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     Platform.MASTODON: ("access_token",),
 }
 
+# Every credential a platform's connector understands (X: optional OAuth 2.0 user tokens).
+CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
+    Platform.X: ("access_token", "refresh_token"),
+    Platform.FACEBOOK: ("access_token",),
+    Platform.INSTAGRAM: ("access_token",),
+    Platform.BLUESKY: ("app_password",),
+    Platform.MASTODON: ("access_token",),
+}
+
+STATUS_REASON_MAX_LENGTH = SocialAccount._meta.get_field("status_reason").max_length or 300
+
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.PENDING: frozenset({Status.ACTIVE, Status.RETIRED}),
     Status.ACTIVE: frozenset({Status.PAUSED, Status.NEEDS_RECONNECT, Status.RETIRED}),
@@ -55,9 +72,21 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 def normalize_handle(platform: str, handle: str) -> str:
-    """Strip blanks and a leading "@"; Bluesky handles are domains, so lower-case."""
+    """Strip blanks and a leading "@"; domains are case-insensitive, so lower-case them.
+
+    Bluesky handles are domains; a Mastodon handle ends with its instance's domain.
+    """
     handle = handle.strip().lstrip("@").strip()
-    return handle.lower() if platform == Platform.BLUESKY else handle
+    if platform == Platform.BLUESKY:
+        return handle.lower()
+    if platform == Platform.MASTODON and "@" in handle:
+        user, domain = handle.split("@", 1)
+        return f"{user}@{domain.lower()}"
+    return handle
+
+
+def _platform_label(platform: str) -> str:
+    return Platform(platform).label if platform in Platform.values else platform
 
 
 def handle_errors(platform: str, handle: str) -> list[str]:
@@ -73,6 +102,30 @@ def missing_credentials(platform: str, credentials: dict[str, Any]) -> list[str]
     return [name for name in REQUIRED_CREDENTIALS.get(platform, ()) if not credentials.get(name)]
 
 
+def credential_errors(platform: str, credentials: dict[str, Any]) -> list[str]:
+    """Names the platform's connector would not understand (values are never part of a message)."""
+    accepted = CREDENTIAL_FIELDS.get(platform, ())
+    unknown = sorted(name for name in credentials if name not in accepted)
+    if not unknown:
+        return []
+    return [
+        f"{_platform_label(platform)} accounts take no credential named {', '.join(unknown)} "
+        f"(accepted: {', '.join(accepted) or 'none'})."
+    ]
+
+
+def _filled(credentials: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in credentials.items() if value}
+
+
+def initial_status(platform: str, credentials: dict[str, Any]) -> tuple[str, str]:
+    """The status (and its reason) a newly onboarded account starts in, given the credentials it comes with."""
+    missing = missing_credentials(platform, credentials)
+    if missing:
+        return Status.PENDING, f"Waiting for credentials: {', '.join(missing)}."
+    return Status.ACTIVE, ""
+
+
 @dataclasses.dataclass
 class OnboardingRequest:
     platform: str
@@ -86,8 +139,10 @@ class OnboardingRequest:
 
 
 def onboarding_errors(request: OnboardingRequest, *, today: datetime.date | None = None) -> list[str]:
-    """Every reason the request would be refused, in the words an admin needs to fix it."""
-    errors = handle_errors(request.platform, request.handle)
+    """Every reason the request would be refused, in the words an admin needs to fix it. Reads only."""
+    handle = normalize_handle(request.platform, request.handle)
+    label = _platform_label(request.platform)
+    errors = handle_errors(request.platform, handle)
     if request.kind not in SocialAccount.Kind.values:
         errors.append(f"“{request.kind}” is not an account kind ({', '.join(SocialAccount.Kind.values)}).")
     holder = request.holder
@@ -99,74 +154,79 @@ def onboarding_errors(request: OnboardingRequest, *, today: datetime.date | None
         elif request.kind == SocialAccount.Kind.PERSONAL and request.platform not in current_training_platforms(
             holder, today=today
         ):
-            label = Platform(request.platform).label if request.platform in Platform.values else request.platform
             errors.append(f"{holder.full_name} has no current training that authorizes {label}.")
     if request.unit is None and holder is None:
         errors.append("Choose the unit that owns this account.")
+    if request.instance_url and not request.instance_url.lower().startswith(("https://", "http://")):
+        errors.append("The instance URL must start with https://.")
+    errors += credential_errors(request.platform, _filled(request.credentials))
     duplicate = SocialAccount.objects.annotate(handle_lower=Lower("handle")).filter(
-        platform=request.platform, handle_lower=request.handle.lower()
+        platform=request.platform, handle_lower=handle.lower()
     )
-    if duplicate.exists():
-        errors.append(f"{request.handle} is already registered on {request.platform}.")
+    if handle and duplicate.exists():
+        errors.append(f"{handle} is already registered on {label}.")
     if (
         request.external_id
         and SocialAccount.objects.filter(platform=request.platform, external_id=request.external_id).exists()
     ):
-        errors.append(f"External id {request.external_id} is already registered on {request.platform}.")
+        errors.append(f"External id {request.external_id} is already registered on {label}.")
     return errors
 
 
-def _initial_status(platform: str, credentials: dict[str, Any]) -> tuple[str, str]:
-    missing = missing_credentials(platform, credentials)
-    if missing:
-        return Status.PENDING, f"Waiting for credentials: {', '.join(missing)}."
-    return Status.ACTIVE, ""
-
-
-def _instance_url(request: OnboardingRequest) -> str:
+def instance_url_for(request: OnboardingRequest) -> str:
+    """The Mastodon instance to poll: the one given, else the domain of the handle."""
     if request.instance_url or request.platform != Platform.MASTODON:
         return request.instance_url
-    return f"https://{request.handle.split('@', 1)[1]}"
+    handle = normalize_handle(request.platform, request.handle)
+    return f"https://{handle.split('@', 1)[1]}" if "@" in handle else ""
 
 
 @transaction.atomic
-def account_onboard(
-    *, request: OnboardingRequest, actor: AbstractBaseUser | None, status: str | None = None
-) -> SocialAccount:
+def account_onboard(*, request: OnboardingRequest, actor: User | None, status: str | None = None) -> SocialAccount:
     """Register an account. Raises ValidationError listing every refusal; writes nothing then.
 
     Personal accounts need a holder who has not left and whose training authorizes the platform.
     Accounts whose platform needs a credential they lack start pending, with the reason recorded.
+    The caller decides who may onboard into which unit (views offer only units the actor administers).
     """
     request.handle = normalize_handle(request.platform, request.handle)
+    request.credentials = _filled(request.credentials)
     errors = onboarding_errors(request)
     if errors:
         raise ValidationError(errors)
-    initial_status, reason = _initial_status(request.platform, request.credentials)
-    if status is not None and status != initial_status:
+    status_now, reason = initial_status(request.platform, request.credentials)
+    if status is not None and status != status_now:
         if status not in Status.values:
             raise ValidationError(f"“{status}” is not an account status ({', '.join(Status.values)}).")
         if status == Status.ACTIVE and reason:
             raise ValidationError(f"Cannot activate {request.handle}: {reason}")
-        initial_status, reason = status, ""
+        status_now, reason = status, ""
     unit = request.unit or (request.holder.unit if request.holder else None)
     assert unit is not None  # onboarding_errors refuses a request with neither
     account = SocialAccount(
         platform=request.platform,
         handle=request.handle,
         external_id=request.external_id or None,
-        instance_url=_instance_url(request),
+        instance_url=instance_url_for(request),
         kind=request.kind,
         unit=unit,
         holder=request.holder,
-        status=initial_status,
+        status=status_now,
         status_reason=reason,
         onboarded_by=actor if actor is not None and actor.is_authenticated else None,
         onboarded_at=timezone.now(),
         credentials_ciphertext=encrypt_credentials(request.credentials) if request.credentials else "",
     )
     account.full_clean()
-    account.save()
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError as error:
+        # Only a concurrent onboarding of the same handle or external id gets past the checks above.
+        raise ValidationError(
+            f"{request.handle} (or its external id) was registered on {_platform_label(request.platform)} "
+            "by someone else just now."
+        ) from error
     audit_record(
         actor=actor,
         verb="account.onboard",
@@ -186,11 +246,18 @@ def account_onboard(
 
 
 @transaction.atomic
-def account_set_status(
-    *, account: SocialAccount, status: str, actor: AbstractBaseUser | None, reason: str = ""
-) -> SocialAccount:
-    """Move an account along its lifecycle. Idempotent; refuses transitions the lifecycle does not allow."""
-    account = SocialAccount.objects.select_for_update().select_related("holder").get(pk=account.pk)
+def account_set_status(*, account: SocialAccount, status: str, actor: User | None, reason: str = "") -> SocialAccount:
+    """Move an account along its lifecycle. Idempotent; refuses transitions the lifecycle does not allow.
+
+    Locks the row, so two admins changing it at once are serialized. Returns the fresh row.
+    """
+    if status not in Status.values:
+        raise ValidationError(f"“{status}” is not an account status ({', '.join(Status.values)}).")
+    reason = reason.strip()
+    if len(reason) > STATUS_REASON_MAX_LENGTH:
+        # Shortened, not refused: the poller passes platform error texts of any length.
+        reason = reason[: STATUS_REASON_MAX_LENGTH - 1] + "…"
+    account = SocialAccount.objects.select_for_update(of=("self",)).select_related("holder", "unit").get(pk=account.pk)
     if account.status == status:
         return account
     if status not in ALLOWED_TRANSITIONS.get(account.status, frozenset()):
@@ -198,8 +265,6 @@ def account_set_status(
             f"An account that is {account.get_status_display().lower()} cannot become {Status(status).label.lower()}."
         )
     if status == Status.ACTIVE:
-        from accounts_registry.crypto import decrypt_credentials
-
         try:
             credentials = decrypt_credentials(account.credentials_ciphertext)
         except CredentialsUnavailable:
@@ -227,21 +292,30 @@ def account_set_status(
 
 @transaction.atomic
 def account_set_credentials(
-    *, account: SocialAccount, credentials: dict[str, Any], actor: AbstractBaseUser | None
+    *, account: SocialAccount, credentials: dict[str, Any], actor: User | None
 ) -> SocialAccount:
-    """Store new credentials encrypted. The audit row names the fields, never the values.
+    """Replace the stored credentials, encrypted. The audit row names the fields, never the values.
 
-    An account that was waiting for them (pending, or needing reconnection) becomes active.
+    An account that was waiting for them (pending, or needing reconnection) becomes active, unless its
+    holder has left. A retired account takes no credentials. Locks the row; returns the fresh row.
     """
-    credentials = {name: value for name, value in credentials.items() if value}
+    credentials = _filled(credentials)
     if not credentials:
         raise ValidationError("Enter at least one credential.")
-    account = SocialAccount.objects.select_for_update().get(pk=account.pk)
+    account = SocialAccount.objects.select_for_update(of=("self",)).select_related("holder", "unit").get(pk=account.pk)
+    if account.status == Status.RETIRED:
+        raise ValidationError(f"{account.handle} is retired: it takes no credentials.")
+    errors = credential_errors(account.platform, credentials)
+    if errors:
+        raise ValidationError(errors)
     account.credentials_ciphertext = encrypt_credentials(credentials)
     fields = ["credentials_ciphertext", "updated_at"]
     previous_status = account.status
-    if account.status in {Status.PENDING, Status.NEEDS_RECONNECT} and not missing_credentials(
-        account.platform, credentials
+    holder_left = account.holder is not None and account.holder.has_left()
+    if (
+        account.status in {Status.PENDING, Status.NEEDS_RECONNECT}
+        and not missing_credentials(account.platform, credentials)
+        and not holder_left
     ):
         account.status, account.status_reason, account.status_changed_at = Status.ACTIVE, "", timezone.now()
         fields += ["status", "status_reason", "status_changed_at"]
@@ -263,29 +337,45 @@ class RotationResult:
     unreadable: list[int]
 
 
-def credentials_rotate_keys(*, actor: AbstractBaseUser | None = None, batch_size: int = 500) -> RotationResult:
+def credentials_rotate_keys(*, actor: User | None = None, batch_size: int = 500) -> RotationResult:
     """Re-encrypt every stored credential under the newest key (CHORUS_FERNET_KEYS[0]).
 
     Rows that no configured key decrypts are marked needs_reconnect (an admin must re-enter them)
-    instead of aborting the run. Safe to run again: rotating an up-to-date row is harmless.
+    instead of aborting the run. Safe to run again: rotating an up-to-date row is harmless, and a row
+    already marked needs_reconnect is not marked (nor audited) twice. Locks one batch at a time.
     """
     rotated = 0
     unreadable: list[int] = []
     ids = list(SocialAccount.objects.exclude(credentials_ciphertext="").values_list("pk", flat=True).order_by("pk"))
     for start in range(0, len(ids), batch_size):
         with transaction.atomic():
-            for account in SocialAccount.objects.select_for_update().filter(pk__in=ids[start : start + batch_size]):
+            batch = (
+                SocialAccount.objects.select_for_update(of=("self",))
+                .select_related("unit")
+                .filter(pk__in=ids[start : start + batch_size])
+                .exclude(credentials_ciphertext="")
+                .order_by("pk")
+            )
+            for account in batch:
                 try:
                     account.credentials_ciphertext = rotate_ciphertext(account.credentials_ciphertext)
                 except CredentialsUnavailable:
                     unreadable.append(account.pk)
                     logger.warning("account %s: credentials cannot be decrypted with the configured keys", account.pk)
-                    if account.status != Status.RETIRED:
+                    if account.status not in {Status.RETIRED, Status.NEEDS_RECONNECT}:
+                        before = {"status": account.status, "reason": account.status_reason}
                         account.status = Status.NEEDS_RECONNECT
                         account.status_reason = "Stored credentials cannot be decrypted; enter them again."
                         account.status_changed_at = timezone.now()
                         account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-                        audit_record(actor=actor, verb="account.credentials_unreadable", target=account, unit=None)
+                        audit_record(
+                            actor=actor,
+                            verb="account.credentials_unreadable",
+                            target=account,
+                            unit=account.unit,
+                            before=before,
+                            after={"status": account.status, "reason": account.status_reason},
+                        )
                     continue
                 account.save(update_fields=["credentials_ciphertext", "updated_at"])
                 rotated += 1

@@ -1,0 +1,551 @@
+"""X (API v2) connector: an account's own posts and its mentions, read through tweepy's `Client`.
+
+Pitfalls of tweepy 4.17 this module guards against (PLATFORMS.md §1):
+- The host `https://api.twitter.com` is hard-coded: `_XAdapter`, mounted on `client.session`, rewrites it to
+  `CHORUS_X_API_BASE` and applies `CHORUS_HTTP_TIMEOUT` (tweepy sends every request without a timeout).
+- The default return type drops response headers: a session response hook reads the rate-limit headers.
+- `wait_on_rate_limit=True` spins without sleeping when a 429 lacks `x-rate-limit-reset`: it stays off and a
+  429 becomes `RateLimited` (reset from the header, or a minute ahead).
+- tweepy's `Tweet` model warns on a missing `edit_history_tweet_ids` and knows only the tweet-named fields:
+  the connector asks for raw dicts and reads both the tweet and the post names (spec drift of 2026-08).
+- tweepy logs request headers (the bearer token) and requests-oauthlib logs token bodies at DEBUG: those
+  records are dropped. `OAuth2UserHandler` never refreshes by itself: a rejected user token is refreshed once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from typing import TYPE_CHECKING, Any, override
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import tweepy  # type: ignore[import-untyped]  # tweepy ships no type information
+from django.conf import settings
+from oauthlib.oauth2 import OAuth2Error  # type: ignore[import-untyped]  # untyped library (tweepy dependency)
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+from requests.utils import get_environ_proxies
+
+from monitoring.connectors.base import (
+    AccountRef,
+    AuthError,
+    Direction,
+    FetchResult,
+    Kind,
+    MalformedPayload,
+    MissingCredentials,
+    NormalizedMessage,
+    RateLimit,
+    RateLimited,
+    TransientError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+logger = logging.getLogger(__name__)
+
+X_HOST = "https://api.twitter.com"  # what tweepy sends every request to
+TOKEN_URL = X_HOST + "/2/oauth2/token"
+STREAMS = {"tweets": "get_users_tweets", "mentions": "get_users_mentions"}
+TWEET_FIELDS = [
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "public_metrics",
+    "entities",
+    "lang",
+    "edit_history_tweet_ids",
+]
+EXPANSIONS = ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]
+USER_FIELDS = ["username", "name", "profile_image_url", "verified"]
+MAX_QUERY_LENGTH = 512  # recent search on self-serve plans
+# Recent search may not end later than 10 s before the request; the margin also absorbs clock skew.
+SEARCH_END_MARGIN = datetime.timedelta(seconds=30)
+RATE_LIMIT_FALLBACK = datetime.timedelta(seconds=60)
+HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,15})\b")
+
+
+class _WithoutDebugRecords(logging.Filter):
+    """tweepy logs the Authorization header and requests-oauthlib the token bodies at DEBUG level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in ("tweepy.client", "requests_oauthlib.oauth2_session"):
+    logging.getLogger(_name).addFilter(_WithoutDebugRecords())
+
+
+class _TokenRejected(AuthError):
+    """401: the access token is invalid or expired (a refresh may help, unlike a 403)."""
+
+
+class _XAdapter(HTTPAdapter):
+    """Sends tweepy's `https://api.twitter.com` requests to `base_url`, always with a timeout."""
+
+    def __init__(self, *, base_url: str, timeout: float) -> None:
+        super().__init__()
+        target = urlsplit(base_url.rstrip("/"))
+        self._target = None if base_url.rstrip("/") == X_HOST else target
+        self._timeout = timeout
+
+    @override
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        if self._target is not None:
+            parts = urlsplit(request.url or "")
+            path = self._target.path + parts.path
+            request.url = urlunsplit((self._target.scheme, self._target.netloc, path, parts.query, parts.fragment))
+            # requests chose the environment's proxies for api.twitter.com; choose again for the real target.
+            proxies = get_environ_proxies(request.url)
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self._timeout if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
+
+
+def _adapter() -> _XAdapter:
+    return _XAdapter(base_url=settings.CHORUS_X_API_BASE, timeout=settings.CHORUS_HTTP_TIMEOUT)
+
+
+def _reset_at(epoch: Any) -> datetime.datetime:
+    now = datetime.datetime.now(tz=datetime.UTC)
+    try:
+        reset_at = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
+    except (TypeError, ValueError, OverflowError):
+        return now + RATE_LIMIT_FALLBACK
+    # A reset already past (clock skew) would make the poller retry at once; wait a little instead.
+    return max(reset_at, now + datetime.timedelta(seconds=5))
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class _Run:
+    """One fetch or sweep: a tweepy client aimed at the configured host, plus what its responses reported."""
+
+    def __init__(self, *, bearer_token: str, refresh_token: str = "") -> None:
+        self.client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
+        self.client.session.mount(X_HOST + "/", _adapter())
+        self.client.session.hooks["response"].append(self._observe)
+        self.refresh_token = refresh_token
+        self.requests = 0
+        self.rate_limit: RateLimit | None = None
+        self.credential_updates: dict[str, Any] = {}
+
+    def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Keep the tightest rate-limit state seen (every response carries one, per endpoint)."""
+        remaining = _header_int(response.headers, "x-rate-limit-remaining")
+        if remaining is None:
+            return
+        previous = self.rate_limit.remaining if self.rate_limit is not None else None
+        if previous is not None and previous < remaining:
+            return
+        reset = _header_int(response.headers, "x-rate-limit-reset")
+        self.rate_limit = RateLimit(
+            remaining=remaining,
+            limit=_header_int(response.headers, "x-rate-limit-limit"),
+            reset_at=datetime.datetime.fromtimestamp(reset, tz=datetime.UTC) if reset is not None else None,
+        )
+
+    def get(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Call one tweepy method; on a 401 refresh the user token once (if possible) and call again."""
+        try:
+            return self._get(method, *args, **kwargs)
+        except _TokenRejected:
+            if not self.refresh_token:
+                raise
+            self._refresh()
+            return self._get(method, *args, **kwargs)
+
+    def _get(self, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self.requests += 1
+        try:
+            payload = getattr(self.client, method)(*args, **kwargs)
+        except tweepy.TooManyRequests as error:
+            raise RateLimited(f"X rate limit reached ({method})", reset_at=_reset_at(error.reset_time)) from error
+        except tweepy.Unauthorized as error:
+            raise _TokenRejected(f"X rejected the token: {error}") from error
+        except tweepy.Forbidden as error:
+            raise AuthError(f"X refused access: {error}") from error
+        except tweepy.TwitterServerError as error:
+            raise TransientError(f"X server error: {error}") from error
+        except tweepy.HTTPException as error:
+            raise MalformedPayload(f"X rejected the request ({method}): {error}") from error
+        except requests.JSONDecodeError as error:
+            raise MalformedPayload(f"X answered {method} with invalid JSON: {error}") from error
+        except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+            raise TransientError(f"X unreachable ({method}): {type(error).__name__}") from error
+        if not isinstance(payload, dict):
+            raise MalformedPayload(f"X answered {method} with a {type(payload).__name__}, not an object")
+        return payload
+
+    def _refresh(self) -> None:
+        refresh_token, self.refresh_token = self.refresh_token, ""  # once per run
+        client_id, client_secret = settings.CHORUS_X_CLIENT_ID, settings.CHORUS_X_CLIENT_SECRET
+        if not client_id:
+            raise AuthError("X rejected the access token and CHORUS_X_CLIENT_ID is not set to refresh it")
+        handler = tweepy.OAuth2UserHandler(
+            client_id=client_id, redirect_uri=None, scope=None, client_secret=client_secret or None
+        )
+        handler.mount(X_HOST + "/", _adapter())
+        handler.register_compliance_hook("refresh_token_response", _raise_for_server_trouble)
+        # Confidential clients authenticate with Basic auth; public clients name themselves in the body.
+        extra = {} if client_secret else {"client_id": client_id}
+        auth = HTTPBasicAuth(client_id, client_secret) if client_secret else None
+        self.requests += 1
+        try:
+            token = handler.refresh_token(TOKEN_URL, refresh_token=refresh_token, auth=auth, **extra)
+        except OAuth2Error as error:
+            raise AuthError(f"X refused to refresh the access token: {error.error}") from error
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise TransientError(f"X token endpoint unreachable: {type(error).__name__}") from error
+        self.client.bearer_token = token["access_token"]
+        self.credential_updates = {
+            "access_token": token["access_token"],
+            "refresh_token": token.get("refresh_token") or refresh_token,
+        }
+        if token.get("expires_at"):
+            self.credential_updates["expires_at"] = int(token["expires_at"])
+
+
+def _raise_for_server_trouble(response: requests.Response) -> requests.Response:
+    """oauthlib would read a 5xx/429 body as a missing token (a permanent AuthError); these are temporary."""
+    if response.status_code == 429:
+        raise RateLimited("X token endpoint rate limit", reset_at=_reset_at(response.headers.get("x-rate-limit-reset")))
+    if response.status_code >= 500:
+        raise TransientError(f"X token endpoint answered {response.status_code}")
+    return response
+
+
+# -- parsing --------------------------------------------------------------------------------------------------------
+def _text(value: Any, what: str) -> str:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise MalformedPayload(f"X sent a {what} that is not a string: {value!r}"[:200])
+
+
+def _optional_text(value: Any, what: str) -> str:
+    return "" if value is None else _text(value, what)
+
+
+def _created_at(value: Any) -> datetime.datetime:
+    try:
+        moment = datetime.datetime.fromisoformat(_text(value, "created_at"))
+    except ValueError as error:
+        raise MalformedPayload(f"X sent an unreadable created_at: {value!r}") from error
+    if moment.tzinfo is None:
+        raise MalformedPayload(f"X sent a created_at without a time zone: {value!r}")
+    return moment.astimezone(datetime.UTC)
+
+
+class _Page:
+    """One response of a timeline or search: tweets, the expanded users by id, and meta."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        data = payload.get("data", [])
+        meta = payload.get("meta")
+        if "data" not in payload and meta is None and payload.get("errors"):
+            raise MalformedPayload(f"X answered with errors only: {payload['errors']!r}"[:300])
+        if not isinstance(data, list) or not all(isinstance(tweet, dict) for tweet in data):
+            raise MalformedPayload("X sent `data` that is not a list of objects")
+        if not isinstance(meta, dict):
+            raise MalformedPayload("X sent no `meta` object")
+        includes = payload.get("includes", {})
+        users = includes.get("users", []) if isinstance(includes, dict) else None
+        if not isinstance(users, list) or not all(isinstance(user, dict) for user in users):
+            raise MalformedPayload("X sent `includes.users` that is not a list of objects")
+        self.tweets: list[dict[str, Any]] = data
+        self.users: dict[str, dict[str, Any]] = {_text(user.get("id"), "user id"): user for user in users}
+        self.newest_id = _optional_text(meta.get("newest_id"), "newest_id")
+        self.next_token = _optional_text(meta.get("next_token"), "next_token")
+
+    def handle(self, user_id: str) -> str:
+        return str(self.users.get(user_id, {}).get("username") or "")
+
+
+def _replied_to(tweet: dict[str, Any]) -> str:
+    references = tweet.get("referenced_tweets") or tweet.get("referenced_posts") or []
+    if not isinstance(references, list):
+        raise MalformedPayload("X sent referenced tweets that are not a list")
+    for reference in references:
+        if isinstance(reference, dict) and reference.get("type") == "replied_to":
+            return _text(reference.get("id"), "referenced tweet id")
+    return ""
+
+
+def _is_retweet(tweet: dict[str, Any]) -> bool:
+    references = tweet.get("referenced_tweets") or tweet.get("referenced_posts") or []
+    return any(isinstance(reference, dict) and reference.get("type") == "retweeted" for reference in references)
+
+
+def _metrics(tweet: dict[str, Any]) -> dict[str, int]:
+    metrics = tweet.get("public_metrics") or {}
+    if not isinstance(metrics, dict):
+        raise MalformedPayload("X sent public_metrics that is not an object")
+    # XAA payloads duplicate every count as a `*_str` string; only the numbers are kept.
+    return {name: value for name, value in metrics.items() if isinstance(value, int) and not isinstance(value, bool)}
+
+
+def _message(
+    tweet: dict[str, Any], page: _Page, *, direction: str, kind: str, fallback_handle: str = ""
+) -> NormalizedMessage:
+    tweet_id = _text(tweet.get("id"), "tweet id")
+    author_id = _text(tweet.get("author_id"), "author_id")
+    author = page.users.get(author_id, {})
+    handle = str(author.get("username") or fallback_handle)
+    text = tweet.get("text")
+    if not isinstance(text, str):
+        raise MalformedPayload(f"X sent tweet {tweet_id} without text")
+    return NormalizedMessage(
+        platform=XConnector.platform,
+        external_id=tweet_id,
+        direction=direction,
+        kind=kind,
+        author_id=author_id,
+        author_handle=handle,
+        author_name=str(author.get("name") or ""),
+        text=text,
+        created_at=_created_at(tweet.get("created_at")),
+        conversation_id=_optional_text(tweet.get("conversation_id"), "conversation_id"),
+        in_reply_to_id=_replied_to(tweet),
+        url=f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}",
+        metrics=_metrics(tweet),
+    )
+
+
+def mention_queries(handles: Iterable[str], *, max_length: int = MAX_QUERY_LENGTH) -> list[str]:
+    """`@a OR @b ...` search queries covering every handle, each at most `max_length` characters.
+
+    First-fit decreasing packing, which lands within a query or so of total length / max_length.
+    """
+    separator = " OR "
+    queries: list[list[str]] = []
+    lengths: list[int] = []
+    for term in sorted({f"@{handle}" for handle in handles}, key=lambda term: (-len(term), term)):
+        for index, length in enumerate(lengths):
+            if length + len(separator) + len(term) <= max_length:
+                queries[index].append(term)
+                lengths[index] += len(separator) + len(term)
+                break
+        else:
+            queries.append([term])
+            lengths.append(len(term))
+    return [separator.join(terms) for terms in queries]
+
+
+class XConnector:
+    platform = "x"
+
+    def __init__(self, *, page_size: int = 100) -> None:
+        self.page_size = page_size  # 5-100 on the timelines; search uses at least 10
+
+    # -- timelines ------------------------------------------------------------------------------------------------
+    def fetch(self, account: AccountRef, *, cursors: dict[str, str], backfill_since: datetime.datetime) -> FetchResult:
+        """Read the account's own posts and its mentions since the cursors (since `backfill_since` at first).
+
+        Each stream's next cursor is the `newest_id` of the first page of this run; a stream with nothing new
+        is left out of `cursors` so the stored one stays. A rejected user token is refreshed once through
+        OAuth 2.0 and the new tokens come back in `credential_updates`.
+        """
+        access_token = str(account.credentials.get("access_token") or "")
+        bearer_token = access_token or settings.CHORUS_X_BEARER_TOKEN
+        if not bearer_token:
+            raise MissingCredentials("X needs the account's OAuth 2.0 token or CHORUS_X_BEARER_TOKEN")
+        run = _Run(bearer_token=bearer_token, refresh_token=str(account.credentials.get("refresh_token") or ""))
+        result = FetchResult(messages=[], cursors={})
+        user_id = account.external_id or ""
+        if not user_id:
+            user_id = self._resolve(run, account.handle)
+            result.account_updates["external_id"] = user_id
+        seen: set[str] = set()
+        for stream in STREAMS:
+            newest_id = self._read_stream(
+                run, stream, user_id, account, cursors.get(stream), backfill_since, result, seen
+            )
+            if newest_id:
+                result.cursors[stream] = newest_id
+        result.requests = run.requests
+        result.rate_limit = run.rate_limit
+        result.credential_updates = run.credential_updates
+        if run.credential_updates:
+            logger.info("X access token of account %s refreshed", account.id)
+        return result
+
+    @staticmethod
+    def _resolve(run: _Run, handle: str) -> str:
+        username = handle.strip().lstrip("@")
+        if not HANDLE.fullmatch(username):
+            raise AuthError(f"{handle!r} is not a valid X handle")
+        payload = run.get("get_user", username=username)
+        user = payload.get("data")
+        if not isinstance(user, dict):
+            if payload.get("errors"):
+                raise AuthError(f"X knows no user @{username}")
+            raise MalformedPayload("X answered the user lookup without `data`")
+        return _text(user.get("id"), "user id")
+
+    def _read_stream(
+        self,
+        run: _Run,
+        stream: str,
+        user_id: str,
+        account: AccountRef,
+        since_id: str | None,
+        backfill_since: datetime.datetime,
+        result: FetchResult,
+        seen: set[str],
+    ) -> str:
+        params: dict[str, Any] = {
+            "max_results": self.page_size,
+            "tweet_fields": TWEET_FIELDS,
+            "expansions": EXPANSIONS,
+            "user_fields": USER_FIELDS,
+        }
+        if since_id:
+            params["since_id"] = since_id
+        else:
+            params["start_time"] = backfill_since
+        newest_id = ""
+        token: str | None = None
+        tokens: set[str] = set()
+        while True:
+            page = _Page(run.get(STREAMS[stream], user_id, pagination_token=token, **params))
+            result.pages += 1
+            if token is None:
+                newest_id = page.newest_id
+            for tweet in page.tweets:
+                message = self._normalize(tweet, page, stream=stream, user_id=user_id, handle=account.handle)
+                if message is not None and message.external_id not in seen:
+                    seen.add(message.external_id)
+                    result.messages.append(message)
+            token = page.next_token or None
+            if token is None:
+                return newest_id
+            if token in tokens:
+                raise MalformedPayload(f"X repeated the pagination token of {stream}")
+            tokens.add(token)
+
+    @staticmethod
+    def _normalize(
+        tweet: dict[str, Any], page: _Page, *, stream: str, user_id: str, handle: str
+    ) -> NormalizedMessage | None:
+        author_id = _text(tweet.get("author_id"), "author_id")
+        if stream == "tweets":
+            kind = Kind.REPLY if _replied_to(tweet) else Kind.POST
+            return _message(tweet, page, direction=Direction.OUTBOUND, kind=kind, fallback_handle=handle)
+        if author_id == user_id:
+            return None  # the account mentioning itself: already read as its own post
+        replied_user = _optional_text(tweet.get("in_reply_to_user_id"), "in_reply_to_user_id")
+        kind = Kind.REPLY if replied_user == user_id else Kind.MENTION
+        return _message(tweet, page, direction=Direction.INBOUND, kind=kind)
+
+    # -- combined mention sweeps ----------------------------------------------------------------------------------
+    def search_mentions(
+        self,
+        handles: list[str],
+        *,
+        since_id: str | None,
+        bearer_token: str | None = None,
+        until: datetime.datetime | None = None,
+    ) -> tuple[dict[str, list[NormalizedMessage]], str | None, int]:
+        """Mentions of many accounts through recent search: `@a OR @b ...` queries of at most 512 characters.
+
+        Returns the mentions per lower-cased handle (every valid handle is a key), the `since_id` for the next
+        sweep and the number of requests. Every query ends at the same `until` (default: 30 s ago), so the
+        newest id across all queries is a safe next cursor: nothing older than it can still be unseen.
+        Handles that are not valid X handles are skipped, as they could inject search operators.
+        """
+        token = bearer_token or settings.CHORUS_X_BEARER_TOKEN
+        if not token:
+            raise MissingCredentials("X mention sweeps need CHORUS_X_BEARER_TOKEN")
+        wanted: set[str] = set()
+        for handle in handles:
+            username = handle.strip().lstrip("@")
+            if HANDLE.fullmatch(username):
+                wanted.add(username.lower())
+            else:
+                logger.warning("skipping %r in the X mention sweep: not a valid handle", handle)
+        found: dict[str, list[NormalizedMessage]] = {handle: [] for handle in sorted(wanted)}
+        run = _Run(bearer_token=token)
+        end_time = until or datetime.datetime.now(tz=datetime.UTC) - SEARCH_END_MARGIN
+        newest = since_id
+        delivered: set[tuple[str, str]] = set()
+        for query in mention_queries(wanted):
+            next_token: str | None = None
+            while True:
+                page = _Page(
+                    run.get(
+                        "search_recent_tweets",
+                        query,
+                        since_id=since_id,
+                        end_time=end_time,
+                        next_token=next_token,
+                        max_results=max(10, self.page_size),
+                        tweet_fields=TWEET_FIELDS,
+                        expansions=EXPANSIONS,
+                        user_fields=USER_FIELDS,
+                    )
+                )
+                if page.newest_id and (newest is None or int(page.newest_id) > int(newest)):
+                    newest = page.newest_id
+                for tweet in page.tweets:
+                    for handle, message in self._sweep_targets(tweet, page, wanted):
+                        if (handle, message.external_id) not in delivered:
+                            delivered.add((handle, message.external_id))
+                            found[handle].append(message)
+                next_token = page.next_token or None
+                if next_token is None:
+                    break
+        return found, newest, run.requests
+
+    @staticmethod
+    def _sweep_targets(tweet: dict[str, Any], page: _Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:
+        """The swept accounts a search hit belongs to: those it @mentions or replies to, never its author."""
+        if _is_retweet(tweet):
+            return []
+        entities = tweet.get("entities")
+        mentions = entities.get("mentions") if isinstance(entities, dict) else None
+        if isinstance(mentions, list):
+            named = {str(mention.get("username", "")).lower() for mention in mentions if isinstance(mention, dict)}
+        else:
+            named = {username.lower() for username in MENTION.findall(str(tweet.get("text") or ""))}
+        replied_user = _optional_text(tweet.get("in_reply_to_user_id"), "in_reply_to_user_id")
+        replied_handle = page.handle(replied_user).lower() if replied_user else ""
+        author_handle = page.handle(_text(tweet.get("author_id"), "author_id")).lower()
+        targets = sorted(((named | {replied_handle}) & wanted) - {author_handle})
+        return [
+            (
+                handle,
+                _message(
+                    tweet,
+                    page,
+                    direction=Direction.INBOUND,
+                    kind=Kind.REPLY if handle == replied_handle else Kind.MENTION,
+                ),
+            )
+            for handle in targets
+        ]

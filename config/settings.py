@@ -220,3 +220,55 @@ LOGGING = {
 CHORUS_PENDING_GRACE_DAYS = env.int("CHORUS_PENDING_GRACE_DAYS", default=14)
 # Training that expires within this many days is shown as "expiring".
 CHORUS_TRAINING_EXPIRY_WARNING_DAYS = env.int("CHORUS_TRAINING_EXPIRY_WARNING_DAYS", default=30)
+
+# --- Platform APIs (env only: never editable in the UI) -----------------------------------------
+# Base URLs let a deployment point at a sandbox and the tests/demo at the loopback API doubles.
+CHORUS_X_API_BASE = env.str("CHORUS_X_API_BASE", default="https://api.twitter.com")
+CHORUS_FACEBOOK_API_BASE = env.str("CHORUS_FACEBOOK_API_BASE", default="https://graph.facebook.com")
+CHORUS_FACEBOOK_API_VERSION = env.str("CHORUS_FACEBOOK_API_VERSION", default="v24.0")
+CHORUS_BLUESKY_API_BASE = env.str("CHORUS_BLUESKY_API_BASE", default="https://bsky.social")
+# One organization-wide X app bearer token reads public posts and mentions of every X account.
+CHORUS_X_BEARER_TOKEN = env_secret("CHORUS_X_BEARER_TOKEN", default="") or ""
+# OAuth 2.0 client for per-account X user tokens (refresh with offline.access).
+CHORUS_X_CLIENT_ID = env.str("CHORUS_X_CLIENT_ID", default="")
+CHORUS_X_CLIENT_SECRET = env_secret("CHORUS_X_CLIENT_SECRET", default="") or ""
+CHORUS_FACEBOOK_APP_SECRET = env_secret("CHORUS_FACEBOOK_APP_SECRET", default="") or ""
+# Seconds before a platform request is abandoned (then retried with backoff).
+CHORUS_HTTP_TIMEOUT = env.float("CHORUS_HTTP_TIMEOUT", default=10.0)
+
+# --- Polling ------------------------------------------------------------------------------------
+CHORUS_POLL_INTERVAL = env.int("CHORUS_POLL_INTERVAL", default=120)  # seconds, per account
+CHORUS_POLL_INTERVAL_CORPORATE = env.int("CHORUS_POLL_INTERVAL_CORPORATE", default=60)
+# A claim expires after this long; a lost poll task is retried then (must exceed CELERY_TASK_TIME_LIMIT).
+CHORUS_POLL_LEASE_SECONDS = env.int("CHORUS_POLL_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claimed per beat tick
+CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
+# Functions run on new message ids inside the ingest transaction (engagement, policies).
+CHORUS_INGEST_HOOKS: list[str] = []
+
+# Shared state between workers (rate-limit gates): Redis when configured, else in-process memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# Beat schedule (synced into django-celery-beat's tables on start, then visible in the admin).
+CELERY_BEAT_SCHEDULE = {
+    # Every 30 seconds: lease the accounts whose poll is due and enqueue one poll task per account.
+    "poll-due-accounts": {"task": "monitoring.tasks.poll_due_accounts", "schedule": 30.0},
+}
+# Monthly read budgets per platform (items read); polls stretch their interval when the month's
+# projection would exceed one. Prices per item read, for the health page's cost estimate.
+CHORUS_READ_BUDGETS: dict[str, int] = {
+    platform: int(value) for platform, value in env.dict("CHORUS_READ_BUDGETS", default={"x": "1000000"}).items()
+}
+CHORUS_READ_PRICES: dict[str, float] = {
+    platform: float(value) for platform, value in env.dict("CHORUS_READ_PRICES", default={"x": "0.005"}).items()
+}
+
+# --- Webhooks -----------------------------------------------------------------------------------
+# X Activity API: the app's consumer (API) secret signs CRC challenges and deliveries.
+CHORUS_X_CONSUMER_SECRET = env_secret("CHORUS_X_CONSUMER_SECRET", default="") or ""
+# Meta webhooks: the verify token you typed in the App Dashboard (signatures use the app secret).
+CHORUS_FACEBOOK_VERIFY_TOKEN = env_secret("CHORUS_FACEBOOK_VERIFY_TOKEN", default="") or ""

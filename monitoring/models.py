@@ -1,0 +1,188 @@
+"""What the platforms said: messages, and the bookkeeping of fetching them (poll state, runs, usage)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils import timezone
+
+from accounts_registry.models import Platform, SocialAccount
+
+
+class Message(models.Model):
+    """One platform item, inbound (addressed to an org account) or outbound (posted by one).
+
+    Unique on (platform, external_id): a re-poll or a webhook replay can only update it in place.
+    """
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mention"
+        REPLY = "reply", "Reply"
+        COMMENT = "comment", "Comment"
+        POST = "post", "Post"
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    external_id = models.CharField(max_length=300)
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author_id = models.CharField(max_length=300)
+    author_handle = models.CharField(max_length=300, blank=True)
+    author_name = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(help_text="When the platform says it was posted.")
+    conversation_id = models.CharField(max_length=300, blank=True)
+    in_reply_to_id = models.CharField(max_length=300, blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    # Hash of the mutable content: an upsert rewrites a row only when this changes.
+    content_hash = models.CharField(max_length=64)
+    fetched_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["platform", "external_id"], name="message_unique_natural_key"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["account", "-created_at"], name="message_account_recent"),
+            models.Index(fields=["platform", "conversation_id"], name="message_conversation"),
+            models.Index(fields=["platform", "in_reply_to_id"], name="message_in_reply_to"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.external_id}"
+
+
+class PollState(models.Model):
+    """Where polling of one account stands. PostgreSQL is the ledger; the task queue is disposable.
+
+    A claim is a lease (`lease_until`): if the task that held it is lost, the account becomes due again
+    when the lease expires.
+    """
+
+    account = models.OneToOneField(SocialAccount, on_delete=models.CASCADE, primary_key=True, related_name="poll_state")
+    cursors = models.JSONField(default=dict, blank=True)
+    next_poll_at = models.DateTimeField(default=timezone.now, db_index=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"poll state of account {self.account_id}"
+
+
+class PollRun(models.Model):
+    """One poll of one account: what it fetched and how it ended."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+        RATE_LIMITED = "rate_limited", "Rate limited"
+        UNAUTHORIZED = "unauthorized", "Unauthorized"
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="poll_runs")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RUNNING)
+    items_new = models.PositiveIntegerField(default=0)
+    items_updated = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-started_at"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["account", "-started_at"], name="pollrun_recent")]
+
+    def __str__(self) -> str:
+        return f"poll of {self.account_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class DailyActivity(models.Model):
+    """Per account per day, maintained incrementally as new messages are ingested."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="daily_activity")
+    day = models.DateField()
+    posts = models.PositiveIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0, help_text="Replies the account made.")
+    inbound = models.PositiveIntegerField(default=0, help_text="Mentions, replies and comments it received.")
+    followers = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["account", "day"], name="daily_activity_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} on {self.day}"
+
+
+class PlatformUsage(models.Model):
+    """Requests and items read per platform per month: the read budget the health page reports."""
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    month = models.DateField(help_text="First day of the month.")
+    requests = models.PositiveBigIntegerField(default=0)
+    reads = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["platform", "month"], name="platform_usage_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.month:%Y-%m}"
+
+
+class WebhookEvent(models.Model):
+    """A verified webhook delivery, kept to make replays harmless (unique per source and event id)."""
+
+    source = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="webhook_event_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event_id}"
+
+
+class JobRun(models.Model):
+    """Every periodic job writes one: the dashboard monitors itself."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    task = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"

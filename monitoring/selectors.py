@@ -1,0 +1,156 @@
+"""Reads for the monitoring pages, always through the registry's scoped querysets."""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts_registry.models import OrgUnit, SocialAccount
+from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
+from monitoring.models import Message, PlatformUsage, PollState
+
+if TYPE_CHECKING:
+    from accounts_registry.selectors import AnyUser
+
+
+class Problem:
+    FAILING = "failing"
+    NEEDS_RECONNECT = "needs_reconnect"
+    STALE = "stale"
+    ALL = (FAILING, NEEDS_RECONNECT, STALE)
+
+
+@dataclasses.dataclass
+class AccountHealth:
+    account: SocialAccount
+    state: PollState | None
+    unit_path: str
+    problems: list[str]
+
+
+def _problems(account: SocialAccount, state: PollState | None, now: datetime.datetime) -> list[str]:
+    problems = []
+    if account.status == SocialAccount.Status.NEEDS_RECONNECT:
+        problems.append(Problem.NEEDS_RECONNECT)
+    if account.status != SocialAccount.Status.ACTIVE:
+        return problems
+    if state is not None and state.consecutive_failures > 0:
+        problems.append(Problem.FAILING)
+    interval = (
+        settings.CHORUS_POLL_INTERVAL_CORPORATE
+        if account.kind == SocialAccount.Kind.CORPORATE
+        else settings.CHORUS_POLL_INTERVAL
+    )
+    stale_before = now - datetime.timedelta(seconds=3 * interval)
+    reference = state.last_success_at if state and state.last_success_at else account.status_changed_at
+    if reference < stale_before:
+        problems.append(Problem.STALE)
+    return problems
+
+
+def account_health(user: AnyUser, *, problem: str = "") -> list[AccountHealth]:
+    """Every visible, non-retired account with its polling state and problems (three queries)."""
+    now = timezone.now()
+    accounts = list(
+        visible_accounts(user)
+        .exclude(status=SocialAccount.Status.RETIRED)
+        .select_related("unit", "poll_state")
+        .order_by("unit__path", "platform", "handle")
+    )
+    paths = unit_paths({account.unit for account in accounts})
+    rows = []
+    for account in accounts:
+        state = getattr(account, "poll_state", None)
+        problems = _problems(account, state, now)
+        if problem and problem not in problems:
+            continue
+        rows.append(AccountHealth(account, state, paths[account.unit_id], problems))
+    return rows
+
+
+@dataclasses.dataclass
+class UnitHealth:
+    unit: OrgUnit
+    path: str
+    accounts: int = 0
+    counts: dict[str, int] = dataclasses.field(default_factory=lambda: defaultdict(int))
+
+
+def unit_health(user: AnyUser, rows: list[AccountHealth]) -> list[UnitHealth]:
+    """Problem counts rolled up over each visible unit's subtree, for units down to the third level."""
+    units = list(visible_units(user).filter(depth__lte=3).order_by("path"))
+    summary = {unit.path: UnitHealth(unit, "") for unit in units}
+    paths = unit_paths(units)
+    for item in summary.values():
+        item.path = paths[item.unit.pk]
+    step = OrgUnit.steplen
+    for row in rows:
+        path = row.account.unit.path
+        for length in range(step, len(path) + 1, step):
+            item = summary.get(path[:length])
+            if item is not None:
+                item.accounts += 1
+                for problem in row.problems:
+                    item.counts[problem] += 1
+    return list(summary.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetLine:
+    platform: str
+    requests: int
+    reads: int
+    projected: int
+    budget: int | None
+    cost: float | None
+    projected_cost: float | None
+
+
+def read_budget(*, today: datetime.date | None = None) -> list[BudgetLine]:
+    """This month's reads per platform, projected to the month's end, with their cost."""
+    today = today or timezone.localdate()
+    month = today.replace(day=1)
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    elapsed = max(today.day, 1) / days_in_month
+    lines = []
+    for usage in PlatformUsage.objects.filter(month=month).order_by("platform"):
+        projected = round(usage.reads / elapsed)
+        price = settings.CHORUS_READ_PRICES.get(usage.platform)
+        lines.append(
+            BudgetLine(
+                platform=usage.platform,
+                requests=usage.requests,
+                reads=usage.reads,
+                projected=projected,
+                budget=settings.CHORUS_READ_BUDGETS.get(usage.platform),
+                cost=usage.reads * price if price is not None else None,
+                projected_cost=projected * price if price is not None else None,
+            )
+        )
+    return lines
+
+
+@dataclasses.dataclass
+class Thread:
+    conversation_id: str
+    messages: list[Message]
+
+    @property
+    def latest(self) -> datetime.datetime:
+        return max(message.created_at for message in self.messages)
+
+
+def account_threads(account: SocialAccount, *, limit: int = 200) -> list[Thread]:
+    """The account's recent messages grouped by conversation: newest thread first, oldest message first."""
+    recent = list(Message.objects.filter(account=account).order_by("-created_at")[:limit])
+    threads: dict[str, Thread] = {}
+    for message in reversed(recent):
+        key = message.conversation_id or message.external_id
+        threads.setdefault(key, Thread(key, [])).messages.append(message)
+    return sorted(threads.values(), key=lambda thread: thread.latest, reverse=True)

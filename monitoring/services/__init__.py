@@ -1,0 +1,1 @@
+"""Writes of the monitoring app: ingesting messages, polling accounts, webhooks."""

@@ -1,0 +1,189 @@
+"""Bulk upsert of normalized messages on their natural key (platform, external_id).
+
+On PostgreSQL the rows are streamed with COPY into a temporary table and merged with one
+`INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE content changed`: measured ~0.66x the rate of a
+raw COPY, against ~0.14x for `bulk_create(update_conflicts=True)`. Other databases (the SQLite demo) use
+bulk_create. Either way: a batch is de-duplicated first (one statement cannot touch a row twice) and a
+row is rewritten only when its content changed, so a repeated poll writes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from monitoring.models import DailyActivity, Message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from monitoring.connectors.base import NormalizedMessage
+
+# Columns written by the upsert, in COPY order.
+COLUMNS = (
+    "platform",
+    "external_id",
+    "account_id",
+    "direction",
+    "kind",
+    "author_id",
+    "author_handle",
+    "author_name",
+    "text",
+    "created_at",
+    "conversation_id",
+    "in_reply_to_id",
+    "url",
+    "metrics",
+    "content_hash",
+    "fetched_at",
+    "updated_at",
+)
+# Columns an update may change (identity, account and first-fetch time stay as first seen).
+MUTABLE = ("author_handle", "author_name", "text", "metrics", "url", "content_hash", "updated_at")
+
+
+@dataclasses.dataclass(frozen=True)
+class UpsertResult:
+    new_ids: list[int]
+    updated: int
+
+    @property
+    def new(self) -> int:
+        return len(self.new_ids)
+
+
+def content_hash(message: NormalizedMessage) -> str:
+    payload = json.dumps(
+        [message.author_handle, message.author_name, message.text, message.url, message.metrics],
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _dedupe(messages: Iterable[NormalizedMessage]) -> list[NormalizedMessage]:
+    """Last one wins per natural key: `ON CONFLICT` cannot affect a row twice in one statement."""
+    unique: dict[tuple[str, str], NormalizedMessage] = {}
+    for message in messages:
+        unique[(message.platform, message.external_id)] = message
+    return list(unique.values())
+
+
+def _row(message: NormalizedMessage, account_id: int, now: datetime.datetime) -> tuple[object, ...]:
+    return (
+        message.platform,
+        message.external_id,
+        account_id,
+        message.direction,
+        message.kind,
+        message.author_id,
+        message.author_handle[:300],
+        message.author_name[:300],
+        message.text,
+        message.created_at,
+        message.conversation_id,
+        message.in_reply_to_id,
+        message.url[:500],
+        json.dumps(message.metrics),
+        content_hash(message),
+        now,
+        now,
+    )
+
+
+def _upsert_postgresql(rows: list[tuple[object, ...]]) -> UpsertResult:
+    table = Message._meta.db_table
+    columns = ", ".join(COLUMNS)
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in MUTABLE)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS chorus_ingest AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE chorus_ingest")
+        with cursor.cursor.copy(f"COPY chorus_ingest ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM chorus_ingest "
+            f"ON CONFLICT (platform, external_id) DO UPDATE SET {updates} "
+            f"WHERE {table}.content_hash IS DISTINCT FROM EXCLUDED.content_hash "
+            "RETURNING id, (xmax = 0) AS inserted"
+        )
+        returned = cursor.fetchall()
+        cursor.execute("TRUNCATE chorus_ingest")
+    new_ids = [row_id for row_id, inserted in returned if inserted]
+    return UpsertResult(new_ids=new_ids, updated=len(returned) - len(new_ids))
+
+
+def _upsert_portable(messages: list[NormalizedMessage], account_id: int, now: datetime.datetime) -> UpsertResult:
+    """bulk_create-based upsert for databases without COPY (the SQLite demo)."""
+    hashes = {(m.platform, m.external_id): content_hash(m) for m in messages}
+    existing = {
+        (platform, external_id): stored_hash
+        for platform, external_id, stored_hash in Message.objects.filter(
+            external_id__in=[external_id for _, external_id in hashes]
+        ).values_list("platform", "external_id", "content_hash")
+    }
+    fresh = [m for m in messages if (m.platform, m.external_id) not in existing]
+    changed = [
+        m
+        for m in messages
+        if (m.platform, m.external_id) in existing
+        and existing[(m.platform, m.external_id)] != hashes[(m.platform, m.external_id)]
+    ]
+    objects = [
+        Message(**dict(zip(COLUMNS, _row(m, account_id, now), strict=True)) | {"metrics": m.metrics})
+        for m in fresh + changed
+    ]
+    if objects:
+        Message.objects.bulk_create(
+            objects, update_conflicts=True, unique_fields=["platform", "external_id"], update_fields=list(MUTABLE)
+        )
+    new_ids = (
+        list(Message.objects.filter(external_id__in=[m.external_id for m in fresh]).values_list("pk", flat=True))
+        if fresh
+        else []
+    )
+    return UpsertResult(new_ids=new_ids, updated=len(changed))
+
+
+def messages_upsert(*, account_id: int, messages: Iterable[NormalizedMessage]) -> UpsertResult:
+    """Insert new messages and update changed ones for one account. Idempotent. Call inside a transaction
+    (the poll advances its cursor in the same one)."""
+    now = timezone.now()
+    unique = _dedupe(messages)
+    if not unique:
+        return UpsertResult(new_ids=[], updated=0)
+    if connection.vendor == "postgresql":
+        return _upsert_postgresql([_row(message, account_id, now) for message in unique])
+    return _upsert_portable(unique, account_id, now)
+
+
+def activity_record_new(*, message_ids: list[int]) -> None:
+    """Add newly ingested messages to the per-account daily statistics (incremental, one upsert per day)."""
+    if not message_ids:
+        return
+    counts: Counter[tuple[int, datetime.date, str]] = Counter()
+    for account_id, created_at, direction, kind in Message.objects.filter(pk__in=message_ids).values_list(
+        "account_id", "created_at", "direction", "kind"
+    ):
+        day = timezone.localdate(created_at)
+        if direction == Message.Direction.INBOUND:
+            counts[(account_id, day, "inbound")] += 1
+        elif kind == Message.Kind.REPLY:
+            counts[(account_id, day, "replies")] += 1
+        else:
+            counts[(account_id, day, "posts")] += 1
+    with transaction.atomic():
+        for (account_id, day, field), number in sorted(counts.items()):
+            DailyActivity.objects.get_or_create(account_id=account_id, day=day)
+            DailyActivity.objects.filter(account_id=account_id, day=day).update(**{field: F(field) + number})

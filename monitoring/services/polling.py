@@ -1,0 +1,292 @@
+"""Polling: claim due accounts, fetch through the connector, ingest, advance cursors — idempotently.
+
+Invariants:
+- PostgreSQL is the ledger. Claiming an account sets a lease (`PollState.lease_until`); a poll whose
+  task is lost is simply claimed again when the lease runs out. Nothing depends on the queue.
+- Network I/O happens outside any transaction. The messages, the cursor, the refreshed credentials,
+  the daily statistics and the finished PollRun are written in ONE transaction: a poll killed at any
+  point is repeated from the old cursor, and the upsert absorbs what was already stored.
+- Rate limits are shared by every worker through the cache (Redis in production), keyed by platform
+  and a fingerprint of the token — never the token itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import logging
+import random
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts_registry.crypto import CredentialsUnavailable, decrypt_credentials, encrypt_credentials
+from accounts_registry.models import SocialAccount
+from accounts_registry.services.accounts import account_set_status
+from monitoring.connectors import connector_for
+from monitoring.connectors.base import (
+    AccountRef,
+    AuthError,
+    ConnectorError,
+    FetchResult,
+    MalformedPayload,
+    MissingCredentials,
+    RateLimited,
+    TransientError,
+)
+from monitoring.hooks import run_ingest_hooks
+from monitoring.models import PlatformUsage, PollRun, PollState
+from monitoring.services.ingest import activity_record_new, messages_upsert
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+logger = logging.getLogger(__name__)
+
+Outcome = PollRun.Outcome
+
+
+# --- Scheduling ----------------------------------------------------------------------------------
+
+
+def poll_interval(account: SocialAccount) -> datetime.timedelta:
+    """Corporate accounts every minute, the rest every two (configurable), ±10% jitter so polls spread."""
+    seconds = (
+        settings.CHORUS_POLL_INTERVAL_CORPORATE
+        if account.kind == SocialAccount.Kind.CORPORATE
+        else settings.CHORUS_POLL_INTERVAL
+    )
+    return datetime.timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # noqa: S311 (jitter, not crypto)
+
+
+def failure_backoff(failures: int) -> datetime.timedelta:
+    """Exponential backoff with full jitter, capped: 30 s, 60 s, 120 s ... up to 30 minutes."""
+    ceiling = min(30 * 2 ** max(failures - 1, 0), 30 * 60)
+    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
+
+
+def poll_states_ensure() -> int:
+    """Give every active account a poll state (due now). Idempotent; returns how many were created."""
+    missing = SocialAccount.objects.filter(status=SocialAccount.Status.ACTIVE, poll_state__isnull=True)
+    created = PollState.objects.bulk_create(
+        [PollState(account_id=pk) for pk in missing.values_list("pk", flat=True)], ignore_conflicts=True
+    )
+    return len(created)
+
+
+def poll_claim_due(*, limit: int, now: datetime.datetime | None = None) -> list[int]:
+    """Lease up to `limit` due active accounts. Two sweepers never claim the same account
+    (`FOR UPDATE SKIP LOCKED`), and an expired lease makes an account claimable again."""
+    now = now or timezone.now()
+    lease_until = now + datetime.timedelta(seconds=settings.CHORUS_POLL_LEASE_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            PollState.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(account__status=SocialAccount.Status.ACTIVE, next_poll_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .order_by("next_poll_at")
+            .values_list("account_id", flat=True)[:limit]
+        )
+        PollState.objects.filter(account_id__in=ids).update(lease_until=lease_until, last_started_at=now)
+    return ids
+
+
+# --- Shared rate-limit gates ---------------------------------------------------------------------
+
+
+def _gate_key(platform: str, credential: str) -> str:
+    fingerprint = hashlib.sha256(credential.encode()).hexdigest()[:16]
+    return f"chorus:ratelimit:{platform}:{fingerprint}"
+
+
+def _credential_identity(account: AccountRef) -> str:
+    """Which budget an account's requests spend: its own token, or the platform's shared app token."""
+    for name in ("access_token", "app_password", "session"):
+        value = account.credentials.get(name)
+        if value:
+            return f"{account.id}:{name}" if name != "access_token" else str(value)
+    if account.platform == "x":
+        return settings.CHORUS_X_BEARER_TOKEN or "x-app"
+    return f"account:{account.id}"
+
+
+def rate_limit_gate(account: AccountRef) -> datetime.datetime | None:
+    """When the account's token may be used again, if a worker saw it exhausted."""
+    value = cache.get(_gate_key(account.platform, _credential_identity(account)))
+    if value is None:
+        return None
+    reset_at = datetime.datetime.fromtimestamp(float(value), tz=datetime.UTC)
+    return reset_at if reset_at > timezone.now() else None
+
+
+def rate_limit_close(account: AccountRef, reset_at: datetime.datetime) -> None:
+    timeout = max(int((reset_at - timezone.now()).total_seconds()) + 1, 1)
+    cache.set(_gate_key(account.platform, _credential_identity(account)), reset_at.timestamp(), timeout=timeout)
+
+
+# --- One poll ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PollSummary:
+    account_id: int
+    handle: str
+    outcome: str
+    items_new: int = 0
+    items_updated: int = 0
+    pages: int = 0
+    error: str = ""
+
+    def line(self) -> str:
+        detail = f"{self.items_new} new, {self.items_updated} updated, {self.pages} pages"
+        return f"{self.handle} ({self.account_id}): {self.outcome} — {detail}" + (
+            f" — {self.error}" if self.error else ""
+        )
+
+
+def _account_ref(account: SocialAccount) -> AccountRef:
+    return AccountRef(
+        id=account.pk,
+        platform=account.platform,
+        handle=account.handle,
+        external_id=account.external_id,
+        instance_url=account.instance_url,
+        credentials=decrypt_credentials(account.credentials_ciphertext),
+    )
+
+
+def _finish(
+    run: PollRun,
+    state: PollState,
+    *,
+    outcome: str,
+    error: str = "",
+    next_poll_at: datetime.datetime,
+    success: bool = False,
+) -> None:
+    now = timezone.now()
+    run.outcome, run.error, run.finished_at = outcome, error[:2000], now
+    run.save(update_fields=["outcome", "error", "finished_at"])
+    state.lease_until = None
+    state.next_poll_at = next_poll_at
+    fields = ["lease_until", "next_poll_at"]
+    if success:
+        state.last_success_at, state.consecutive_failures, state.last_error = now, 0, ""
+        fields += ["last_success_at", "consecutive_failures", "last_error"]
+    elif outcome != Outcome.RATE_LIMITED:
+        state.consecutive_failures += 1
+        state.last_error, state.last_error_at = error[:2000], now
+        fields += ["consecutive_failures", "last_error", "last_error_at"]
+    state.save(update_fields=fields)
+
+
+def _store(account: SocialAccount, state: PollState, run: PollRun, result: FetchResult) -> list[int]:
+    """Write everything a successful fetch produced, in one transaction. Returns the new message ids."""
+    with transaction.atomic():
+        upsert = messages_upsert(account_id=account.pk, messages=result.messages)
+        activity_record_new(message_ids=upsert.new_ids)
+        state.cursors = {**state.cursors, **result.cursors}
+        state.rate_limit_remaining = result.rate_limit.remaining if result.rate_limit else None
+        state.rate_limit_reset_at = result.rate_limit.reset_at if result.rate_limit else None
+        state.save(update_fields=["cursors", "rate_limit_remaining", "rate_limit_reset_at"])
+        account_fields: list[str] = []
+        if result.account_updates.get("external_id") and not account.external_id:
+            account.external_id = result.account_updates["external_id"]
+            account_fields.append("external_id")
+        if result.credential_updates:
+            merged = {**decrypt_credentials(account.credentials_ciphertext), **result.credential_updates}
+            account.credentials_ciphertext = encrypt_credentials(merged)
+            account_fields.append("credentials_ciphertext")
+        if account_fields:
+            account.save(update_fields=[*account_fields, "updated_at"])
+        run.items_new, run.items_updated = upsert.new, upsert.updated
+        run.pages, run.requests = result.pages, result.requests
+        run.rate_limit_remaining = state.rate_limit_remaining
+        run.save(update_fields=["items_new", "items_updated", "pages", "requests", "rate_limit_remaining"])
+        usage_record(platform=account.platform, requests=result.requests, reads=len(result.messages))
+        _finish(run, state, outcome=Outcome.OK, next_poll_at=timezone.now() + poll_interval(account), success=True)
+        run_ingest_hooks(upsert.new_ids)
+    return upsert.new_ids
+
+
+def account_poll(*, account_id: int) -> PollSummary | None:
+    """Poll one account once. Safe to run twice or concurrently with a stale copy of itself: the upsert
+    and the cursor merge are idempotent. Missing or inactive accounts are logged and skipped."""
+    account = SocialAccount.objects.filter(pk=account_id).first()
+    if account is None or account.status != SocialAccount.Status.ACTIVE:
+        logger.info("poll: account %s is missing or not active; skipped", account_id)
+        PollState.objects.filter(account_id=account_id).update(lease_until=None)
+        return None
+    state, _ = PollState.objects.get_or_create(account=account)
+    run = PollRun.objects.create(account=account)
+    try:
+        ref = _account_ref(account)
+    except CredentialsUnavailable:
+        _mark_needs_reconnect(account, "Stored credentials cannot be decrypted; enter them again.")
+        _finish(run, state, outcome=Outcome.UNAUTHORIZED, error="credentials unreadable", next_poll_at=timezone.now())
+        return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error="credentials unreadable")
+
+    gate = rate_limit_gate(ref)
+    if gate is not None:
+        _finish(run, state, outcome=Outcome.RATE_LIMITED, error="waiting for rate-limit reset", next_poll_at=gate)
+        return PollSummary(account.pk, account.handle, Outcome.RATE_LIMITED, error=f"until {gate:%H:%M:%S}")
+
+    backfill_since = timezone.now() - datetime.timedelta(days=settings.CHORUS_BACKFILL_DAYS)
+    try:
+        result = connector_for(account.platform).fetch(ref, cursors=dict(state.cursors), backfill_since=backfill_since)
+    except RateLimited as error:
+        rate_limit_close(ref, error.reset_at)
+        _finish(run, state, outcome=Outcome.RATE_LIMITED, error=str(error), next_poll_at=error.reset_at)
+        return PollSummary(account.pk, account.handle, Outcome.RATE_LIMITED, error=str(error))
+    except (AuthError, MissingCredentials) as error:
+        _mark_needs_reconnect(account, f"The platform refused the credentials: {error}")
+        _finish(run, state, outcome=Outcome.UNAUTHORIZED, error=str(error), next_poll_at=timezone.now())
+        return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error=str(error))
+    except (TransientError, MalformedPayload, ConnectorError) as error:
+        kind = "transient" if isinstance(error, TransientError) else "malformed" if isinstance(
+            error, MalformedPayload
+        ) else "error"
+        message = f"{kind}: {error}"
+        logger.warning("poll of account %s failed: %s", account.pk, message)
+        retry_at = timezone.now() + (
+            failure_backoff(state.consecutive_failures + 1) if kind == "transient" else poll_interval(account)
+        )
+        _finish(run, state, outcome=Outcome.FAILED, error=message, next_poll_at=retry_at)
+        return PollSummary(account.pk, account.handle, Outcome.FAILED, error=message)
+
+    if result.rate_limit and result.rate_limit.remaining == 0 and result.rate_limit.reset_at:
+        rate_limit_close(ref, result.rate_limit.reset_at)
+    new_ids = _store(account, state, run, result)
+    return PollSummary(account.pk, account.handle, Outcome.OK, len(new_ids), run.items_updated, result.pages)
+
+
+def _mark_needs_reconnect(account: SocialAccount, reason: str) -> None:
+    if account.status == SocialAccount.Status.ACTIVE:
+        account_set_status(account=account, status=SocialAccount.Status.NEEDS_RECONNECT, actor=None, reason=reason)
+
+
+def usage_record(*, platform: str, requests: int, reads: int) -> None:
+    month = timezone.localdate().replace(day=1)
+    PlatformUsage.objects.get_or_create(platform=platform, month=month)
+    PlatformUsage.objects.filter(platform=platform, month=month).update(
+        requests=F("requests") + requests, reads=F("reads") + reads
+    )
+
+
+def accounts_poll_now(*, account_ids: Sequence[int]) -> list[PollSummary]:
+    """Poll the given accounts in this process, one after the other (the `poll --sync` command)."""
+    summaries = []
+    for account_id in account_ids:
+        summary = account_poll(account_id=account_id)
+        if summary is not None:
+            summaries.append(summary)
+    return summaries
+
+
+def poll_sweep_status() -> dict[str, Any]:
+    return {"due": PollState.objects.filter(next_poll_at__lte=timezone.now()).count()}

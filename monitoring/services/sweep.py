@@ -1,0 +1,53 @@
+"""The periodic sweep: make sure every active account has a poll state, lease the due ones, enqueue."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring.models import JobRun, PollRun
+from monitoring.services.polling import poll_claim_due, poll_states_ensure
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+def poll_runs_abandon_stale(*, now: datetime.datetime | None = None) -> int:
+    """Close runs whose worker died mid-poll (older than a lease): their accounts are claimed again anyway."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=settings.CHORUS_POLL_LEASE_SECONDS)
+    return PollRun.objects.filter(outcome=PollRun.Outcome.RUNNING, started_at__lt=cutoff).update(
+        outcome=PollRun.Outcome.FAILED, finished_at=timezone.now(), error="abandoned: the worker was lost mid-poll"
+    )
+
+
+def sweep_due_accounts(*, enqueue: Callable[[int], object]) -> list[int]:
+    """One beat tick. Idempotent: a second sweeper finds the leased accounts locked or not yet due.
+
+    Tasks are enqueued only after the claim commits; if the queue loses them, the leases expire and a
+    later sweep claims the accounts again.
+    """
+    job = JobRun.objects.create(task="poll_due_accounts")
+    try:
+        created = poll_states_ensure()
+        abandoned = poll_runs_abandon_stale()
+        claimed = poll_claim_due(limit=settings.CHORUS_POLL_BATCH)
+        for account_id in claimed:
+            transaction.on_commit(lambda account_id=account_id: enqueue(account_id))
+    except Exception as error:
+        JobRun.objects.filter(pk=job.pk).update(
+            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
+        )
+        raise
+    JobRun.objects.filter(pk=job.pk).update(
+        status=JobRun.Status.OK,
+        finished_at=timezone.now(),
+        detail={"claimed": len(claimed), "poll_states_created": created, "abandoned_runs": abandoned},
+    )
+    return claimed

@@ -1,0 +1,23 @@
+"""Celery tasks: thin wrappers over idempotent services. They take ids only — never tokens or bodies."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from monitoring.services.sweep import sweep_due_accounts
+from monitoring.services.polling import account_poll
+
+# A database outage mid-task: retry with backoff (Celery acknowledges a failed task, so without an
+# explicit retry the poll would be gone until its lease expires).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+def poll_account(account_id: int) -> None:
+    account_poll(account_id=account_id)
+
+
+@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=3)
+def poll_due_accounts() -> None:
+    sweep_due_accounts(enqueue=poll_account.delay)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("health/", views.health, name="health"),
+    path("accounts/<int:pk>/messages/", views.account_messages, name="account-messages"),
+]

@@ -1,0 +1,48 @@
+"""Monitoring pages: polling health across the hierarchy, and an account's messages as threads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from accounts_registry.selectors import get_account_for_user, user_scope
+from monitoring import selectors
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+
+@require_GET
+@login_required
+def health(request: HttpRequest) -> HttpResponse:
+    if not user_scope(request.user).can_read_units:
+        raise PermissionDenied("The health page is for supervisors, comms managers and admins.")
+    problem = request.GET.get("problem", "")
+    if problem not in selectors.Problem.ALL:
+        problem = ""
+    all_rows = selectors.account_health(request.user)
+    rows = [row for row in all_rows if not problem or problem in row.problems]
+    context = {
+        "rows": rows,
+        "problem": problem,
+        "problems": selectors.Problem.ALL,
+        "units": selectors.unit_health(request.user, all_rows),
+        "budget": selectors.read_budget(),
+    }
+    template = "monitoring/health.html#accounts" if request.htmx else "monitoring/health.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@login_required
+def account_messages(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_account_for_user(user=request.user, pk=pk)
+    context = {"account": account, "threads": selectors.account_threads(account)}
+    return render(request, "monitoring/account_messages.html", context)

@@ -187,10 +187,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Email --------------------------------------------------------------------------------------
-# Django 6.1 mailers. The console backend prints mail (the demo); production sets SMTP and its OPTIONS.
+# Django 6.1 mailers: SMTP (configure its OPTIONS below) unless DEBUG, where the console prints mail.
 MAILERS = {
     "default": {
-        "BACKEND": env.str("CHORUS_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"),
+        "BACKEND": env.str(
+            "CHORUS_EMAIL_BACKEND",
+            default="django.core.mail.backends.console.EmailBackend"
+            if DEBUG
+            else "django.core.mail.backends.smtp.EmailBackend",
+        ),
         "OPTIONS": {
             option: value
             for option, value in {

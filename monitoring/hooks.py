@@ -6,11 +6,14 @@ the ingest transaction, in order (engagement's answered-detection, policies' eva
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @cache

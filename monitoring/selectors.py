@@ -93,11 +93,11 @@ def unit_health(user: AnyUser, rows: list[AccountHealth]) -> list[UnitHealth]:
     for row in rows:
         path = row.account.unit.path
         for length in range(step, len(path) + 1, step):
-            item = summary.get(path[:length])
-            if item is not None:
-                item.accounts += 1
+            ancestor = summary.get(path[:length])
+            if ancestor is not None:
+                ancestor.accounts += 1
                 for problem in row.problems:
-                    item.counts[problem] += 1
+                    ancestor.counts[problem] += 1
     return list(summary.values())
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from monitoring.services.sweep import sweep_due_accounts
 from monitoring.services.polling import account_poll
+from monitoring.services.sweep import sweep_due_accounts
 
 # A database outage mid-task: retry with backoff (Celery acknowledges a failed task, so without an
 # explicit retry the poll would be gone until its lease expires).

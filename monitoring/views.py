@@ -34,7 +34,8 @@ def health(request: HttpRequest) -> HttpResponse:
         "units": selectors.unit_health(request.user, all_rows),
         "budget": selectors.read_budget(),
     }
-    template = "monitoring/health.html#accounts" if request.htmx else "monitoring/health.html"
+    is_htmx = request.headers.get("HX-Request") == "true"
+    template = "monitoring/health.html#accounts" if is_htmx else "monitoring/health.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -76,9 +76,13 @@ def south_member(org):
 
 @pytest.fixture
 def north_account(org, north_member):
-    return SocialAccountFactory.create(handle="TPS11Alex", kind="personal", unit=org["11"], holder=north_member, platform="x")
+    return SocialAccountFactory.create(
+        handle="TPS11Alex", kind="personal", unit=org["11"], holder=north_member, platform="x"
+    )
 
 
 @pytest.fixture
 def south_account(org, south_member):
-    return SocialAccountFactory.create(handle="TPS51Sam", kind="personal", unit=org["51"], holder=south_member, platform="x")
+    return SocialAccountFactory.create(
+        handle="TPS51Sam", kind="personal", unit=org["51"], holder=south_member, platform="x"
+    )

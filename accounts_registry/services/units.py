@@ -31,9 +31,7 @@ def _sibling_named(parent: OrgUnit | None, name: str) -> OrgUnit | None:
 
 
 @transaction.atomic
-def unit_create(
-    *, name: str, parent: OrgUnit | None, kind: str = OrgUnit.Kind.UNIT, actor: User | None
-) -> OrgUnit:
+def unit_create(*, name: str, parent: OrgUnit | None, kind: str = OrgUnit.Kind.UNIT, actor: User | None) -> OrgUnit:
     name = _check_name(name)
     if _sibling_named(parent, name) is not None:
         raise ValidationError(f"“{name}” already exists at this level.")
@@ -47,9 +45,7 @@ def unit_create(
     return unit
 
 
-def unit_get_or_create_path(
-    *, path: str, actor: User | None, created: list[OrgUnit] | None = None
-) -> OrgUnit:
+def unit_get_or_create_path(*, path: str, actor: User | None, created: list[OrgUnit] | None = None) -> OrgUnit:
     """Find the unit at "Root/Child/Grandchild", creating missing levels. Must run inside a transaction."""
     names = [part.strip() for part in path.split(PATH_SEPARATOR)]
     if not path.strip() or any(not name for name in names):

@@ -8,8 +8,10 @@ memory by the polling service and must never log them.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import datetime
 
 
 class Direction:
@@ -76,7 +78,15 @@ class FetchResult:
 
 
 class ConnectorError(Exception):
-    """Base class of every failure a connector reports."""
+    """Base class of every failure a connector reports.
+
+    `credential_updates` carries tokens or sessions obtained before the failure (a re-login, a refresh):
+    the polling service stores them even though the poll failed, so they are not spent again.
+    """
+
+    def __init__(self, *args: object, credential_updates: dict[str, Any] | None = None) -> None:
+        super().__init__(*args)
+        self.credential_updates: dict[str, Any] = credential_updates or {}
 
 
 class AuthError(ConnectorError):
@@ -86,8 +96,10 @@ class AuthError(ConnectorError):
 class RateLimited(ConnectorError):
     """429 (or a platform throttle code): wait until reset_at, then try again."""
 
-    def __init__(self, message: str, *, reset_at: datetime.datetime) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, reset_at: datetime.datetime, credential_updates: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, credential_updates=credential_updates)
         self.reset_at = reset_at
 
 
@@ -106,9 +118,7 @@ class MissingCredentials(ConnectorError):
 class Connector(Protocol):
     platform: str
 
-    def fetch(
-        self, account: AccountRef, *, cursors: dict[str, str], backfill_since: datetime.datetime
-    ) -> FetchResult:
+    def fetch(self, account: AccountRef, *, cursors: dict[str, str], backfill_since: datetime.datetime) -> FetchResult:
         """Fetch every page since the cursors (or since `backfill_since` on a first poll).
 
         Must not return an item twice within one result; may return items already stored (the ingest

@@ -116,12 +116,24 @@ class BlueskyConnector:
             )
             if account.external_id != org_did:
                 result.account_updates["external_id"] = org_did
-            exported = str(connection.client.export_session_string())
-            if exported != stored_session:
-                result.credential_updates.update(session=exported, session_base=settings.CHORUS_BLUESKY_API_BASE)
+            result.credential_updates.update(_session_updates(connection, stored_session))
             return result
+        except ConnectorError as error:
+            # A session made or refreshed before the failure is kept: createSession is scarce (30 per 5 min).
+            error.credential_updates.update(_session_updates(connection, stored_session))
+            raise
         finally:
             connection.close()
+
+
+def _session_updates(connection: _Connection, stored_session: str) -> dict[str, str]:
+    try:
+        exported = str(connection.client.export_session_string())
+    except Exception:  # no session was ever established (login failed): nothing to keep
+        return {}
+    if not exported or exported == stored_session:
+        return {}
+    return {"session": exported, "session_base": settings.CHORUS_BLUESKY_API_BASE}
 
 
 def _read(

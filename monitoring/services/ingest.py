@@ -10,7 +10,6 @@ row is rewritten only when its content changed, so a repeated poll writes nothin
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
 import json
 from collections import Counter
@@ -23,6 +22,7 @@ from django.utils import timezone
 from monitoring.models import DailyActivity, Message
 
 if TYPE_CHECKING:
+    import datetime
     from collections.abc import Iterable
 
     from monitoring.connectors.base import NormalizedMessage

@@ -61,13 +61,13 @@ def poll_interval(account: SocialAccount) -> datetime.timedelta:
         if account.kind == SocialAccount.Kind.CORPORATE
         else settings.CHORUS_POLL_INTERVAL
     )
-    return datetime.timedelta(seconds=seconds * random.uniform(0.9, 1.1))  # noqa: S311 (jitter, not crypto)
+    return datetime.timedelta(seconds=seconds * random.uniform(0.9, 1.1))
 
 
 def failure_backoff(failures: int) -> datetime.timedelta:
     """Exponential backoff with full jitter, capped: 30 s, 60 s, 120 s ... up to 30 minutes."""
     ceiling = min(30 * 2 ** max(failures - 1, 0), 30 * 60)
-    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
+    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
 def poll_states_ensure() -> int:
@@ -194,16 +194,10 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
         state.rate_limit_remaining = result.rate_limit.remaining if result.rate_limit else None
         state.rate_limit_reset_at = result.rate_limit.reset_at if result.rate_limit else None
         state.save(update_fields=["cursors", "rate_limit_remaining", "rate_limit_reset_at"])
-        account_fields: list[str] = []
         if result.account_updates.get("external_id") and not account.external_id:
             account.external_id = result.account_updates["external_id"]
-            account_fields.append("external_id")
-        if result.credential_updates:
-            merged = {**decrypt_credentials(account.credentials_ciphertext), **result.credential_updates}
-            account.credentials_ciphertext = encrypt_credentials(merged)
-            account_fields.append("credentials_ciphertext")
-        if account_fields:
-            account.save(update_fields=[*account_fields, "updated_at"])
+            account.save(update_fields=["external_id", "updated_at"])
+        _credentials_store(account, result.credential_updates)
         run.items_new, run.items_updated = upsert.new, upsert.updated
         run.pages, run.requests = result.pages, result.requests
         run.rate_limit_remaining = state.rate_limit_remaining
@@ -239,30 +233,46 @@ def account_poll(*, account_id: int) -> PollSummary | None:
     backfill_since = timezone.now() - datetime.timedelta(days=settings.CHORUS_BACKFILL_DAYS)
     try:
         result = connector_for(account.platform).fetch(ref, cursors=dict(state.cursors), backfill_since=backfill_since)
-    except RateLimited as error:
-        rate_limit_close(ref, error.reset_at)
-        _finish(run, state, outcome=Outcome.RATE_LIMITED, error=str(error), next_poll_at=error.reset_at)
-        return PollSummary(account.pk, account.handle, Outcome.RATE_LIMITED, error=str(error))
-    except (AuthError, MissingCredentials) as error:
-        _mark_needs_reconnect(account, f"The platform refused the credentials: {error}")
-        _finish(run, state, outcome=Outcome.UNAUTHORIZED, error=str(error), next_poll_at=timezone.now())
-        return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error=str(error))
-    except (TransientError, MalformedPayload, ConnectorError) as error:
-        kind = "transient" if isinstance(error, TransientError) else "malformed" if isinstance(
-            error, MalformedPayload
-        ) else "error"
-        message = f"{kind}: {error}"
-        logger.warning("poll of account %s failed: %s", account.pk, message)
-        retry_at = timezone.now() + (
-            failure_backoff(state.consecutive_failures + 1) if kind == "transient" else poll_interval(account)
-        )
-        _finish(run, state, outcome=Outcome.FAILED, error=message, next_poll_at=retry_at)
-        return PollSummary(account.pk, account.handle, Outcome.FAILED, error=message)
-
+    except ConnectorError as error:
+        _credentials_store(account, error.credential_updates)
+        return _failed(account, state, run, ref, error)
     if result.rate_limit and result.rate_limit.remaining == 0 and result.rate_limit.reset_at:
         rate_limit_close(ref, result.rate_limit.reset_at)
     new_ids = _store(account, state, run, result)
     return PollSummary(account.pk, account.handle, Outcome.OK, len(new_ids), run.items_updated, result.pages)
+
+
+def _credentials_store(account: SocialAccount, updates: dict[str, Any]) -> None:
+    """Merge refreshed tokens into the stored credentials, re-encrypted. Never logged."""
+    if updates:
+        merged = {**decrypt_credentials(account.credentials_ciphertext), **updates}
+        account.credentials_ciphertext = encrypt_credentials(merged)
+        account.save(update_fields=["credentials_ciphertext", "updated_at"])
+
+
+def _failed(
+    account: SocialAccount, state: PollState, run: PollRun, ref: AccountRef, error: ConnectorError
+) -> PollSummary:
+    """Record a failed poll by failure class: wait for a rate-limit reset, stop on refused credentials,
+    back off on transient errors, and carry on at the normal interval after a malformed payload."""
+    if isinstance(error, RateLimited):
+        rate_limit_close(ref, error.reset_at)
+        _finish(run, state, outcome=Outcome.RATE_LIMITED, error=str(error), next_poll_at=error.reset_at)
+        return PollSummary(account.pk, account.handle, Outcome.RATE_LIMITED, error=str(error))
+    if isinstance(error, AuthError | MissingCredentials):
+        _mark_needs_reconnect(account, f"The platform refused the credentials: {error}")
+        _finish(run, state, outcome=Outcome.UNAUTHORIZED, error=str(error), next_poll_at=timezone.now())
+        return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error=str(error))
+    kind = "malformed" if isinstance(error, MalformedPayload) else "error"
+    if isinstance(error, TransientError):
+        kind = "transient"
+    message = f"{kind}: {error}"
+    logger.warning("poll of account %s failed: %s", account.pk, message)
+    retry_at = timezone.now() + (
+        failure_backoff(state.consecutive_failures + 1) if kind == "transient" else poll_interval(account)
+    )
+    _finish(run, state, outcome=Outcome.FAILED, error=message, next_poll_at=retry_at)
+    return PollSummary(account.pk, account.handle, Outcome.FAILED, error=message)
 
 
 def _mark_needs_reconnect(account: SocialAccount, reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,7 @@ def sweep_due_accounts(*, enqueue: Callable[[int], object]) -> list[int]:
         abandoned = poll_runs_abandon_stale()
         claimed = poll_claim_due(limit=settings.CHORUS_POLL_BATCH)
         for account_id in claimed:
-            transaction.on_commit(lambda account_id=account_id: enqueue(account_id))
+            transaction.on_commit(functools.partial(enqueue, account_id))
     except Exception as error:
         JobRun.objects.filter(pk=job.pk).update(
             status=JobRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]

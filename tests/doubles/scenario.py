@@ -7,9 +7,12 @@ connectors, and compare what was stored with `Scenario.expected(...)`.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import itertools
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -73,7 +73,7 @@ class DoubleServer:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
-    def start(self, port: int = 0) -> DoubleServer:
+    def start(self, port: int = 0) -> Self:
         double = self
 
         class Handler(BaseHTTPRequestHandler):

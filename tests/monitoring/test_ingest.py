@@ -64,7 +64,11 @@ def test_hostile_text_is_stored_verbatim(north_account):
 def test_daily_activity_counts_new_messages_incrementally(north_account):
     first = messages_upsert(
         account_id=north_account.pk,
-        messages=[message("1"), message("2", direction="outbound", kind="post"), message("3", direction="outbound", kind="reply")],
+        messages=[
+            message("1"),
+            message("2", direction="outbound", kind="post"),
+            message("3", direction="outbound", kind="reply"),
+        ],
     )
     activity_record_new(message_ids=first.new_ids)
     second = messages_upsert(account_id=north_account.pk, messages=[message("4", minutes=1), message("1")])

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, SocialAccount
 from monitoring.models import DailyActivity, Message, PlatformUsage, PollRun, PollState
-from monitoring.services.polling import account_poll, poll_claim_due, poll_states_ensure
+from monitoring.services.polling import PollSummary, account_poll, poll_claim_due, poll_states_ensure
 from monitoring.services.sweep import sweep_due_accounts
 from tests.doubles.scenario import Item, Person, Scenario
 from tests.doubles.server import Fault
@@ -43,6 +43,12 @@ def x_settings(settings, double):
     return settings
 
 
+def poll(*, account_id: int) -> PollSummary:
+    summary = account_poll(account_id=account_id)
+    assert summary is not None
+    return summary
+
+
 def add(scenario, author, to, text, *, minutes_ago, in_reply_to=""):
     created_at = timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=minutes_ago)
     item_id = snowflake(created_at, scenario.next_number())
@@ -67,7 +73,7 @@ def stored(account):
 
 def test_full_poll_stores_exactly_the_scenario_and_a_second_poll_writes_nothing(scenario, double, station):
     person, account = station
-    summary = account_poll(account_id=account.pk)
+    summary = poll(account_id=account.pk)
     assert summary.outcome == "ok" and summary.items_new == 25
     assert stored(account) == scenario.expected("x", person.id)
     account.refresh_from_db()
@@ -78,7 +84,7 @@ def test_full_poll_stores_exactly_the_scenario_and_a_second_poll_writes_nothing(
 
     before = dict(Message.objects.values_list("external_id", "updated_at"))
     requests_before = len(double.requests)
-    again = account_poll(account_id=account.pk)
+    again = poll(account_id=account.pk)
     assert (again.outcome, again.items_new, again.items_updated) == ("ok", 0, 0)
     assert dict(Message.objects.values_list("external_id", "updated_at")) == before
     # Since-cursors: the second poll asked for nothing older than what it had.
@@ -89,15 +95,15 @@ def test_full_poll_stores_exactly_the_scenario_and_a_second_poll_writes_nothing(
 
 def test_new_items_after_a_poll_are_picked_up_once(scenario, station):
     person, account = station
-    account_poll(account_id=account.pk)
+    poll(account_id=account.pk)
     add(scenario, CITIZEN, person, "@MPS11Div hello again", minutes_ago=1)
-    assert account_poll(account_id=account.pk).items_new == 1
+    assert poll(account_id=account.pk).items_new == 1
     assert stored(account) == scenario.expected("x", person.id)
 
 
 def test_daily_activity_and_usage_follow_ingest(station):
     _, account = station
-    account_poll(account_id=account.pk)
+    poll(account_id=account.pk)
     totals = DailyActivity.objects.filter(account=account)
     assert sum(day.inbound for day in totals) == 12
     assert sum(day.posts + day.replies for day in totals) == 13
@@ -108,24 +114,24 @@ def test_daily_activity_and_usage_follow_ingest(station):
 def test_rate_limited_poll_waits_until_reset_then_succeeds(scenario, double, station):
     person, account = station
     double.inject(Fault("rate_limit", path="/mentions", reset_in=30))
-    summary = account_poll(account_id=account.pk)
+    summary = poll(account_id=account.pk)
     assert summary.outcome == "rate_limited"
     state = PollState.objects.get(account=account)
     assert state.next_poll_at > timezone.now() + datetime.timedelta(seconds=20)
     assert state.lease_until is None
     # The shared gate holds every worker back until the reset, without calling the API.
     requests_before = len(double.requests)
-    assert account_poll(account_id=account.pk).outcome == "rate_limited"
+    assert poll(account_id=account.pk).outcome == "rate_limited"
     assert len(double.requests) == requests_before
     cache.clear()  # the reset time has come
-    assert account_poll(account_id=account.pk).outcome == "ok"
+    assert poll(account_id=account.pk).outcome == "ok"
     assert stored(account) == scenario.expected("x", person.id)
 
 
 def test_revoked_token_sends_the_account_to_needs_reconnect(double, station, settings):
     _, account = station
     settings.CHORUS_X_BEARER_TOKEN = "revoked-token"
-    summary = account_poll(account_id=account.pk)
+    summary = poll(account_id=account.pk)
     assert summary.outcome == "unauthorized"
     account.refresh_from_db()
     assert account.status == SocialAccount.Status.NEEDS_RECONNECT
@@ -138,12 +144,12 @@ def test_revoked_token_sends_the_account_to_needs_reconnect(double, station, set
 def test_server_error_and_timeout_fail_the_run_and_back_off(double, station):
     _, account = station
     double.inject(Fault("status", path="/tweets", status=503))
-    summary = account_poll(account_id=account.pk)
+    summary = poll(account_id=account.pk)
     assert summary.outcome == "failed" and summary.error.startswith("transient")
     state = PollState.objects.get(account=account)
     assert state.consecutive_failures == 1 and state.next_poll_at > timezone.now()
     double.inject(Fault("slow", path="/tweets", delay=1.5))
-    assert account_poll(account_id=account.pk).outcome == "failed"
+    assert poll(account_id=account.pk).outcome == "failed"
     assert PollState.objects.get(account=account).consecutive_failures == 2
     assert not Message.objects.exists()  # nothing half-written
 
@@ -156,7 +162,7 @@ def test_malformed_payload_fails_the_run_and_the_next_account_is_still_polled(sc
     double.inject(Fault("malformed", path=f"/users/{person.id}/"))
     account.external_id = person.id
     account.save()
-    summaries = {s.account_id: s for s in (account_poll(account_id=pk) for pk in (account.pk, other.pk))}
+    summaries = {s.account_id: s for s in (poll(account_id=pk) for pk in (account.pk, other.pk))}
     assert summaries[account.pk].outcome == "failed" and "malformed" in summaries[account.pk].error
     assert summaries[other.pk].outcome == "ok"
     assert stored(other) == scenario.expected("x", other_person.id)
@@ -169,10 +175,10 @@ def test_sweep_claims_each_due_account_once_and_leases_it(station, org, django_c
         assert sweep_due_accounts(enqueue=enqueued.append) == [account.pk]
     assert enqueued == [account.pk]  # enqueued only once the claim committed
     assert sweep_due_accounts(enqueue=enqueued.append) == []  # leased
-    state = PollState.objects.get(account=account)
-    assert state.lease_until > timezone.now()
+    lease_until = PollState.objects.get(account=account).lease_until
+    assert lease_until is not None and lease_until > timezone.now()
     # A lost task: once the lease expires, the account is claimed again.
-    later = state.lease_until + datetime.timedelta(seconds=1)
+    later = lease_until + datetime.timedelta(seconds=1)
     assert poll_claim_due(limit=10, now=later) == [account.pk]
 
 

@@ -2,4 +2,6 @@ from typing import Any
 
 from django import forms
 
-def movenodeform_factory(model: type[Any], form: type[forms.ModelForm[Any]] = ..., **kwargs: Any) -> type[forms.ModelForm[Any]]: ...
+def movenodeform_factory(
+    model: type[Any], form: type[forms.ModelForm[Any]] = ..., **kwargs: Any
+) -> type[forms.ModelForm[Any]]: ...

@@ -1,3 +1,4 @@
+from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -31,8 +32,7 @@ class Command(BaseCommand):
         summaries = accounts_poll_now(account_ids=ids)
         for summary in summaries:
             self.stdout.write(summary.line())
-        totals = {outcome: sum(1 for s in summaries if s.outcome == outcome) for outcome in {s.outcome for s in summaries}}
-        new = sum(s.items_new for s in summaries)
-        self.stdout.write(f"Polled {len(summaries)} account(s): {new} new message(s); " + ", ".join(
-            f"{count} {outcome}" for outcome, count in sorted(totals.items())
-        ))
+        outcomes = Counter(summary.outcome for summary in summaries)
+        new = sum(summary.items_new for summary in summaries)
+        by_outcome = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        self.stdout.write(f"Polled {len(summaries)} account(s): {new} new message(s); {by_outcome}")

@@ -93,6 +93,13 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'chorus.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's poller thread writes while pages are served: wait for locks, take them up front.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -277,3 +284,7 @@ CHORUS_READ_PRICES: dict[str, float] = {
 CHORUS_X_CONSUMER_SECRET = env_secret("CHORUS_X_CONSUMER_SECRET", default="") or ""
 # Meta webhooks: the verify token you typed in the App Dashboard (signatures use the app secret).
 CHORUS_FACEBOOK_VERIFY_TOKEN = env_secret("CHORUS_FACEBOOK_VERIFY_TOKEN", default="") or ""
+# X accounts read with the org-wide app token are swept together through recent search (mentions:
+# `@a OR @b ...`, own posts: `from:a OR from:b ...`) once they have been backfilled individually:
+# a few requests per sweep instead of two per account. Off: every X account is polled on its own.
+CHORUS_X_SEARCH_SWEEP = env.bool("CHORUS_X_SEARCH_SWEEP", default=True)

@@ -186,3 +186,18 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class SweepState(models.Model):
+    """A combined sweep over many accounts (e.g. X mentions of every swept account through search):
+    one row per sweep, holding its cursors and its lease, like PollState does for one account."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    cursors = models.JSONField(default=dict, blank=True)
+    next_run_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -43,7 +43,7 @@ from monitoring.connectors.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 logger = logging.getLogger(__name__)
 
@@ -337,15 +337,16 @@ def _message(
     )
 
 
-def mention_queries(handles: Iterable[str], *, max_length: int = MAX_QUERY_LENGTH) -> list[str]:
-    """`@a OR @b ...` search queries covering every handle, each at most `max_length` characters.
+def mention_queries(handles: Iterable[str], *, max_length: int = MAX_QUERY_LENGTH, operator: str = "@") -> list[str]:
+    """`@a OR @b ...` (or `from:a OR from:b ...`) search queries covering every handle, each at most
+    `max_length` characters.
 
     First-fit decreasing packing, which lands within a query or so of total length / max_length.
     """
     separator = " OR "
     queries: list[list[str]] = []
     lengths: list[int] = []
-    for term in sorted({f"@{handle}" for handle in handles}, key=lambda term: (-len(term), term)):
+    for term in sorted({f"{operator}{handle}" for handle in handles}, key=lambda term: (-len(term), term)):
         for index, length in enumerate(lengths):
             if length + len(separator) + len(term) <= max_length:
                 queries[index].append(term)
@@ -479,22 +480,66 @@ class XConnector:
         newest id across all queries is a safe next cursor: nothing older than it can still be unseen.
         Handles that are not valid X handles are skipped, as they could inject search operators.
         """
-        token = bearer_token or settings.CHORUS_X_BEARER_TOKEN
-        if not token:
-            raise MissingCredentials("X mention sweeps need CHORUS_X_BEARER_TOKEN")
+        wanted = self._sweep_handles(handles)
+        return self._sweep(
+            mention_queries(wanted),
+            wanted,
+            since_id=since_id,
+            bearer_token=bearer_token,
+            until=until,
+            targets=lambda tweet, page: self._sweep_targets(tweet, page, wanted),
+        )
+
+    def search_posts(
+        self,
+        handles: list[str],
+        *,
+        since_id: str | None,
+        bearer_token: str | None = None,
+        until: datetime.datetime | None = None,
+    ) -> tuple[dict[str, list[NormalizedMessage]], str | None, int]:
+        """The accounts' own posts and replies through recent search (`from:a OR from:b ...`), like
+        `search_mentions`: per lower-cased handle, the next `since_id`, and the number of requests."""
+        wanted = self._sweep_handles(handles)
+        return self._sweep(
+            mention_queries(wanted, operator="from:"),
+            wanted,
+            since_id=since_id,
+            bearer_token=bearer_token,
+            until=until,
+            targets=lambda tweet, page: self._own_post_targets(tweet, page, wanted),
+        )
+
+    @staticmethod
+    def _sweep_handles(handles: list[str]) -> set[str]:
         wanted: set[str] = set()
         for handle in handles:
             username = handle.strip().lstrip("@")
             if HANDLE.fullmatch(username):
                 wanted.add(username.lower())
             else:
-                logger.warning("skipping %r in the X mention sweep: not a valid handle", handle)
+                logger.warning("skipping %r in the X sweep: not a valid handle", handle)
+        return wanted
+
+    def _sweep(
+        self,
+        queries: list[str],
+        wanted: set[str],
+        *,
+        since_id: str | None,
+        bearer_token: str | None,
+        until: datetime.datetime | None,
+        targets: Callable[[dict[str, Any], _Page], list[tuple[str, NormalizedMessage]]],
+    ) -> tuple[dict[str, list[NormalizedMessage]], str | None, int]:
+        token = bearer_token or settings.CHORUS_X_BEARER_TOKEN
+        if not token:
+            raise MissingCredentials("X sweeps need CHORUS_X_BEARER_TOKEN")
         found: dict[str, list[NormalizedMessage]] = {handle: [] for handle in sorted(wanted)}
         run = _Run(bearer_token=token)
         end_time = until or datetime.datetime.now(tz=datetime.UTC) - SEARCH_END_MARGIN
         newest = since_id
         delivered: set[tuple[str, str]] = set()
-        for query in mention_queries(wanted):
+        for query in queries:
             next_token: str | None = None
             while True:
                 page = _Page(
@@ -513,7 +558,7 @@ class XConnector:
                 if page.newest_id and (newest is None or int(page.newest_id) > int(newest)):
                     newest = page.newest_id
                 for tweet in page.tweets:
-                    for handle, message in self._sweep_targets(tweet, page, wanted):
+                    for handle, message in targets(tweet, page):
                         if (handle, message.external_id) not in delivered:
                             delivered.add((handle, message.external_id))
                             found[handle].append(message)
@@ -521,6 +566,15 @@ class XConnector:
                 if next_token is None:
                     break
         return found, newest, run.requests
+
+    @staticmethod
+    def _own_post_targets(tweet: dict[str, Any], page: _Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:
+        """A search hit from a swept account is that account's own post (or reply)."""
+        author_handle = page.handle(_text(tweet.get("author_id"), "author_id")).lower()
+        if author_handle not in wanted or _is_retweet(tweet):
+            return []
+        kind = Kind.REPLY if _replied_to(tweet) else Kind.POST
+        return [(author_handle, _message(tweet, page, direction=Direction.OUTBOUND, kind=kind))]
 
     @staticmethod
     def _sweep_targets(tweet: dict[str, Any], page: _Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:
@@ -549,3 +603,25 @@ class XConnector:
             )
             for handle in targets
         ]
+
+
+def activity_post_message(
+    post: dict[str, Any], *, includes: Any, account_user_id: str, account_handle: str
+) -> NormalizedMessage:
+    """A post delivered by the X Activity API (`post.mention.create`, `post.reply.create`) for the org account
+    `account_user_id`, normalized exactly as a poll of that account would: its own posts outbound (post or
+    reply), anyone else's inbound (reply when it answers the account, else mention). `in_reply_to_tweet_id` is
+    read when a payload carries no `referenced_tweets`. Raises MalformedPayload."""
+    if not isinstance(post, dict):
+        raise MalformedPayload("X sent an activity payload that is not an object")
+    replied_to = post.get("in_reply_to_tweet_id")
+    if replied_to and not (post.get("referenced_tweets") or post.get("referenced_posts")):
+        post = {**post, "referenced_tweets": [{"type": "replied_to", "id": replied_to}]}
+    page = _Page({"data": [post], "includes": includes if isinstance(includes, dict) else {}, "meta": {}})
+    is_own = _text(post.get("author_id"), "author_id") == account_user_id
+    message = XConnector._normalize(
+        post, page, stream="tweets" if is_own else "mentions", user_id=account_user_id, handle=account_handle
+    )
+    if message is None:  # only a self-mention read as a mention is dropped, and own posts are read as tweets
+        raise MalformedPayload("X activity post could not be classified")
+    return message

@@ -12,6 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import datetime
 import hashlib
@@ -61,13 +62,50 @@ def poll_interval(account: SocialAccount) -> datetime.timedelta:
         if account.kind == SocialAccount.Kind.CORPORATE
         else settings.CHORUS_POLL_INTERVAL
     )
-    return datetime.timedelta(seconds=seconds * random.uniform(0.9, 1.1))
+    stretch = budget_stretch(account.platform)
+    return datetime.timedelta(seconds=seconds * stretch * random.uniform(0.9, 1.1))
 
 
 def failure_backoff(failures: int) -> datetime.timedelta:
     """Exponential backoff with full jitter, capped: 30 s, 60 s, 120 s ... up to 30 minutes."""
     ceiling = min(30 * 2 ** max(failures - 1, 0), 30 * 60)
     return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+# Poll states of the accounts the combined X sweep covers (services/x_sweep.py): X accounts read with
+# the org-wide app token, not corporate, already backfilled by a first individual poll.
+SWEPT_STATES = (
+    Q(account__platform="x")
+    & ~Q(account__kind=SocialAccount.Kind.CORPORATE)
+    & Q(account__credentials_ciphertext="")
+    & Q(account__external_id__isnull=False)
+    & Q(last_success_at__isnull=False)
+)
+
+BUDGET_CACHE_SECONDS = 60
+
+
+def budget_stretch(platform: str) -> float:
+    """How much to stretch polling intervals so the month's projected reads fit the platform's budget
+    (1.0 when there is no budget or it fits). Cached for a minute: it changes slowly."""
+    budget = settings.CHORUS_READ_BUDGETS.get(platform)
+    if not budget:
+        return 1.0
+    key = f"chorus:budget-stretch:{platform}"
+    cached: float | None = cache.get(key)
+    if cached is not None:
+        return cached
+    today = timezone.localdate()
+    reads = (
+        PlatformUsage.objects.filter(platform=platform, month=today.replace(day=1))
+        .values_list("reads", flat=True)
+        .first()
+    ) or 0
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    projected = reads * days_in_month / max(today.day, 1)
+    stretch = max(1.0, projected / budget)
+    cache.set(key, stretch, timeout=BUDGET_CACHE_SECONDS)
+    return stretch
 
 
 def poll_states_ensure() -> int:
@@ -89,6 +127,7 @@ def poll_claim_due(*, limit: int, now: datetime.datetime | None = None) -> list[
             PollState.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(account__status=SocialAccount.Status.ACTIVE, next_poll_at__lte=now)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .exclude(SWEPT_STATES if settings.CHORUS_X_SEARCH_SWEEP else Q(pk__in=[]))
             .order_by("next_poll_at")
             .values_list("account_id", flat=True)[:limit]
         )

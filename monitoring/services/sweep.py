@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from monitoring.models import JobRun, PollRun
 from monitoring.services.polling import poll_claim_due, poll_states_ensure
+from monitoring.services.x_sweep import x_sweep_claim
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,7 +29,9 @@ def poll_runs_abandon_stale(*, now: datetime.datetime | None = None) -> int:
     )
 
 
-def sweep_due_accounts(*, enqueue: Callable[[int], object]) -> list[int]:
+def sweep_due_accounts(
+    *, enqueue: Callable[[int], object], enqueue_x_sweep: Callable[[], object] | None = None
+) -> list[int]:
     """One beat tick. Idempotent: a second sweeper finds the leased accounts locked or not yet due.
 
     Tasks are enqueued only after the claim commits; if the queue loses them, the leases expire and a
@@ -41,6 +44,8 @@ def sweep_due_accounts(*, enqueue: Callable[[int], object]) -> list[int]:
         claimed = poll_claim_due(limit=settings.CHORUS_POLL_BATCH)
         for account_id in claimed:
             transaction.on_commit(functools.partial(enqueue, account_id))
+        if enqueue_x_sweep is not None and x_sweep_claim():
+            transaction.on_commit(enqueue_x_sweep)
     except Exception as error:
         JobRun.objects.filter(pk=job.pk).update(
             status=JobRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "treebeard",
+    "rest_framework",
+    "drf_spectacular",
     "accounts_registry",
     "monitoring",
     "engagement",
@@ -256,7 +258,7 @@ CHORUS_POLL_LEASE_SECONDS = env.int("CHORUS_POLL_LEASE_SECONDS", default=CELERY_
 CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claimed per beat tick
 CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
 # Functions run on new message ids inside the ingest transaction (engagement, policies).
-CHORUS_INGEST_HOOKS: list[str] = []
+CHORUS_INGEST_HOOKS: list[str] = ["engagement.services.triage.triage_on_ingest"]
 
 # Shared state between workers (rate-limit gates): Redis when configured, else in-process memory.
 CACHES = {
@@ -288,3 +290,27 @@ CHORUS_FACEBOOK_VERIFY_TOKEN = env_secret("CHORUS_FACEBOOK_VERIFY_TOKEN", defaul
 # `@a OR @b ...`, own posts: `from:a OR from:b ...`) once they have been backfilled individually:
 # a few requests per sweep instead of two per account. Off: every X account is polled on its own.
 CHORUS_X_SEARCH_SWEEP = env.bool("CHORUS_X_SEARCH_SWEEP", default=True)
+
+# --- Engagement ---------------------------------------------------------------------------------
+# An answer is expected within this many hours (items older than this rank first in the inbox).
+CHORUS_RESPONSE_TARGET_HOURS = env.float("CHORUS_RESPONSE_TARGET_HOURS", default=4.0)
+# Seconds a "someone else is on this item" marker lasts without being refreshed.
+CHORUS_PRESENCE_SECONDS = env.int("CHORUS_PRESENCE_SECONDS", default=90)
+
+# --- Read-only JSON API (/api/v1/) --------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["engagement.api.auth.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chorus API",
+    "DESCRIPTION": "Read-only access to triage items, accounts, units and response metrics, scoped like the token's owner.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}

@@ -1,0 +1,158 @@
+"""Engagement: who is waiting for an answer, who is on it, how fast the organization responds."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts_registry.models import Member, Platform, SocialAccount
+from monitoring.models import Message
+
+
+class TriageItem(models.Model):
+    """The triage state of one inbound message that may need a response.
+
+    Answered-detection (services) derives `answered` from messages, so a re-poll can only confirm an
+    answer; `handled` and `dismissed` are human decisions that nothing automatic ever reverses.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        ANSWERED = "answered", "Answered"
+        HANDLED = "handled", "Handled"
+        DISMISSED = "dismissed", "Dismissed"
+
+    class Category(models.TextChoices):
+        EMERGENCY = "emergency", "Possible emergency or crime report"
+        COMPLAINT = "complaint", "Complaint"
+        QUESTION = "question", "Question"
+        GREETING = "greeting", "Greeting or thanks"
+        OTHER = "other", "Other"
+
+    class HandledReason(models.TextChoices):
+        ANSWERED_PRIVATELY = "answered_privately", "Answered privately"
+        ANSWERED_BY_PHONE = "answered_by_phone", "Answered by phone"
+        NO_REPLY_NEEDED = "no_reply_needed", "No reply needed"
+        SPAM = "spam", "Spam or abuse"
+        DUPLICATE = "duplicate", "Duplicate"
+
+    class Priority(models.IntegerChoices):
+        """Stored rank; items older than the response target also rank as HIGH when listed."""
+
+        URGENT = 0, "Possible emergency"
+        HIGH = 1, "Question or corporate account"
+        NORMAL = 2, "Normal"
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="triage")
+    # Copies of immutable message facts, so the inbox filters and sorts on one table.
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="triage_items")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    created_at = models.DateTimeField(help_text="When the inbound message was posted.")
+    conversation_id = models.CharField(max_length=300, blank=True)
+    author_id = models.CharField(max_length=300)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    category = models.CharField(max_length=10, choices=Category.choices, default=Category.OTHER)
+    is_question = models.BooleanField(default=False)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="triage_items"
+    )
+    handled_reason = models.CharField(max_length=30, choices=HandledReason.choices, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    answer = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="answers")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    first_response_seconds = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=~models.Q(status="handled") | ~models.Q(handled_reason=""),
+                name="triage_handled_has_reason",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            # The inbox: by status, then rank, then age (keyset pagination walks this index).
+            models.Index(fields=["status", "priority", "created_at", "id"], name="triage_inbox"),
+            models.Index(fields=["account", "status", "priority", "created_at", "id"], name="triage_inbox_account"),
+            models.Index(fields=["platform", "conversation_id", "author_id"], name="triage_thread_author"),
+        ]
+
+    def __str__(self) -> str:
+        return f"triage of {self.message_id} ({self.status})"
+
+
+class TriageNote(models.Model):
+    """An internal note on a triage item (never posted to the platform)."""
+
+    item = models.ForeignKey(TriageItem, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"note on {self.item_id}"
+
+
+class ClassifierRule(models.Model):
+    """A transparent, admin-tunable rule: if the text contains one of the phrases, it is this category.
+
+    Phrases match case- and accent-insensitively on word boundaries. Rules are checked by category
+    precedence (emergency first), so a message asking for help is never filed as a greeting.
+    """
+
+    category = models.CharField(max_length=10, choices=TriageItem.Category.choices)
+    language = models.CharField(max_length=5, default="en", help_text="en, fr, ... (informational)")
+    phrases = models.TextField(help_text="One phrase per line.")
+    is_enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} ({self.language})"
+
+
+class Feedback(models.Model):
+    """Kudos or coaching left on an outbound post, for the member who holds the account."""
+
+    class Kind(models.TextChoices):
+        KUDOS = "kudos", "Kudos"
+        COACHING = "coaching", "Coaching"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    text = models.TextField(max_length=4000)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.member_id}"
+
+
+class ApiToken(models.Model):
+    """A read-only API token; the API sees what its owner sees. Only a hash is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="First characters, to recognise the token in lists.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,1 @@
+"""Writes of the engagement app: triage on ingest, human triage actions, feedback, API tokens."""

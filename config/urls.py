@@ -11,5 +11,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("org/", include("accounts_registry.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("inbox/", include("engagement.urls_inbox")),
+    path("insights/", include("engagement.urls_insights")),
+    path("policies/", include("policies.urls")),
+    path("api/v1/", include("engagement.api.urls")),
+    path("hooks/", include("monitoring.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -15,6 +15,7 @@ urlpatterns = [
     path("insights/", include("engagement.urls_insights")),
     path("policies/", include("policies.urls")),
     path("api/v1/", include("engagement.api.urls")),
+    path("account/tokens/", include("engagement.urls_tokens")),
     path("hooks/", include("monitoring.webhook_urls")),
     path("admin/", admin.site.urls),
 ]

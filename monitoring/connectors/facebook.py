@@ -514,3 +514,27 @@ class FacebookConnector:
             # Instagram comments have no permalink of their own.
             metrics={"likes": _as_int(comment.get("like_count"))},
         )
+
+
+def feed_comment_message(value: dict[str, Any], *, page_id: str, page_handle: str) -> NormalizedMessage:
+    """A comment from a Page `feed` webhook change (`item` comment), normalized exactly as a polled one: the
+    Page's own comment outbound reply, anyone else's inbound comment (top level) or reply. The webhook names
+    the parent even for a top-level comment (`parent_id == post_id`) and gives `created_time` in unix seconds;
+    it carries no like counts and no permalink (the next poll fills them in). Raises MalformedPayload."""
+    try:
+        post_id = str(value["post_id"])
+        parent_id = str(value.get("parent_id") or "")
+        created = value["created_time"]
+        if isinstance(created, int | float) and not isinstance(created, bool):
+            created = datetime.datetime.fromtimestamp(created, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        comment = {
+            "id": str(value["comment_id"]),
+            "from": value.get("from") if isinstance(value.get("from"), dict) else {},
+            "message": value.get("message") or "",
+            "created_time": created,
+            "parent": {"id": parent_id} if parent_id and parent_id != post_id else None,
+        }
+        handle = page_handle.lstrip("@")
+        return FacebookConnector("facebook")._comment_message(comment, _Owner(page_id, handle, handle), post_id)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
+        raise MalformedPayload(f"unexpected feed comment payload: {type(error).__name__}") from error

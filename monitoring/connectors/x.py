@@ -612,8 +612,6 @@ def activity_post_message(
     `account_user_id`, normalized exactly as a poll of that account would: its own posts outbound (post or
     reply), anyone else's inbound (reply when it answers the account, else mention). `in_reply_to_tweet_id` is
     read when a payload carries no `referenced_tweets`. Raises MalformedPayload."""
-    if not isinstance(post, dict):
-        raise MalformedPayload("X sent an activity payload that is not an object")
     replied_to = post.get("in_reply_to_tweet_id")
     if replied_to and not (post.get("referenced_tweets") or post.get("referenced_posts")):
         post = {**post, "referenced_tweets": [{"type": "replied_to", "id": replied_to}]}

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.models import JobRun, PollRun
+from monitoring.models import JobRun, PollRun, WebhookEvent
 from monitoring.services.polling import poll_claim_due, poll_states_ensure
 from monitoring.services.x_sweep import x_sweep_claim
 
@@ -29,8 +29,25 @@ def poll_runs_abandon_stale(*, now: datetime.datetime | None = None) -> int:
     )
 
 
+STALE_WEBHOOK_SECONDS = 300
+
+
+def webhook_events_stale(*, now: datetime.datetime | None = None) -> list[int]:
+    """Stored webhook events still unprocessed after five minutes (their task was lost): process again.
+    Processing is idempotent, so a task that was merely slow does no harm."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=STALE_WEBHOOK_SECONDS)
+    return list(
+        WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
 def sweep_due_accounts(
-    *, enqueue: Callable[[int], object], enqueue_x_sweep: Callable[[], object] | None = None
+    *,
+    enqueue: Callable[[int], object],
+    enqueue_x_sweep: Callable[[], object] | None = None,
+    enqueue_webhook_event: Callable[[int], object] | None = None,
 ) -> list[int]:
     """One beat tick. Idempotent: a second sweeper finds the leased accounts locked or not yet due.
 
@@ -46,6 +63,11 @@ def sweep_due_accounts(
             transaction.on_commit(functools.partial(enqueue, account_id))
         if enqueue_x_sweep is not None and x_sweep_claim():
             transaction.on_commit(enqueue_x_sweep)
+        requeued: list[int] = []
+        if enqueue_webhook_event is not None:
+            requeued = webhook_events_stale()
+            for event_id in requeued:
+                transaction.on_commit(functools.partial(enqueue_webhook_event, event_id))
     except Exception as error:
         JobRun.objects.filter(pk=job.pk).update(
             status=JobRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
@@ -54,6 +76,11 @@ def sweep_due_accounts(
     JobRun.objects.filter(pk=job.pk).update(
         status=JobRun.Status.OK,
         finished_at=timezone.now(),
-        detail={"claimed": len(claimed), "poll_states_created": created, "abandoned_runs": abandoned},
+        detail={
+            "claimed": len(claimed),
+            "poll_states_created": created,
+            "abandoned_runs": abandoned,
+            "webhook_events_requeued": len(requeued),
+        },
     )
     return claimed

@@ -46,11 +46,8 @@ def _active_accounts(deliveries: Sequence[Delivery]) -> set[tuple[str, str]]:
     external_ids = {delivery.account_external_id for delivery in deliveries if delivery.account_external_id}
     if not external_ids:
         return set()
-    return set(
-        SocialAccount.objects.filter(status=SocialAccount.Status.ACTIVE, external_id__in=external_ids).values_list(
-            "platform", "external_id"
-        )
-    )
+    active = SocialAccount.objects.filter(status=SocialAccount.Status.ACTIVE, external_id__in=external_ids)
+    return {(platform, external_id or "") for platform, external_id in active.values_list("platform", "external_id")}
 
 
 @transaction.atomic
@@ -105,18 +102,19 @@ def _target(event: WebhookEvent) -> _Target:
 
 def _normalize(event: WebhookEvent, account: SocialAccount) -> list[NormalizedMessage]:
     payload: dict[str, Any] = event.payload
+    external_id = account.external_id or ""
     if event.source == SOURCE_X:
-        message = activity_post_message(
-            payload.get("payload"),  # type: ignore[arg-type]  # checked by the connector
-            includes=payload.get("includes"),
-            account_user_id=account.external_id or "",
-            account_handle=account.handle,
-        )
-        return [message]
+        post = payload.get("payload")
+        if not isinstance(post, dict):
+            raise MalformedPayload("X activity event without a payload object")
+        includes = payload.get("includes")
+        return [
+            activity_post_message(post, includes=includes, account_user_id=external_id, account_handle=account.handle)
+        ]
     value = payload.get("value")
     if not isinstance(value, dict):
         raise MalformedPayload("Meta change without a value object")
-    return [feed_comment_message(value, page_id=account.external_id or "", page_handle=account.handle)]
+    return [feed_comment_message(value, page_id=external_id, page_handle=account.handle)]
 
 
 def _keep_stored_details(messages: list[NormalizedMessage]) -> list[NormalizedMessage]:
@@ -173,7 +171,7 @@ def webhook_event_process(*, event_id: int) -> list[int]:
                 run_ingest_hooks(upsert.new_ids)
                 new_ids = upsert.new_ids
         except MalformedPayload as error:
-            logger.warning("webhook event %s cannot be ingested: %s", event.pk, type(error).__name__)
+            logger.warning("webhook event %s cannot be ingested: %s", event.pk, error)
         event.processed_at = timezone.now()
         event.save(update_fields=["processed_at"])
     return new_ids

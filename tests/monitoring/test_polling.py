@@ -198,3 +198,16 @@ def test_poll_command_sync_prints_a_summary_per_account(scenario, station, capsy
     assert f"MPS11Div ({account.pk}): ok — 25 new" in out
     assert "Polled 1 account(s): 25 new message(s); 1 ok" in out
     assert stored(account) == scenario.expected("x", person.id)
+
+
+def test_sweep_requeues_webhook_events_whose_task_was_lost(django_capture_on_commit_callbacks):
+    from monitoring.models import WebhookEvent
+
+    old = timezone.now() - datetime.timedelta(minutes=10)
+    lost = WebhookEvent.objects.create(source="x", event_id="lost", payload={}, received_at=old)
+    WebhookEvent.objects.create(source="x", event_id="fresh", payload={})
+    WebhookEvent.objects.create(source="x", event_id="done", payload={}, received_at=old, processed_at=old)
+    requeued: list[int] = []
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_due_accounts(enqueue=lambda pk: None, enqueue_webhook_event=requeued.append)
+    assert requeued == [lost.pk]

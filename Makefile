@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # PostgreSQL and Redis on localhost for the test suite (started by scripts/services if installed).
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: help demo test lint typecheck migrations shell bench install services browser static clean
+.PHONY: help demo demo-reset test lint typecheck migrations shell bench install services browser static clean
 
 help:
 	@echo "make demo   - install, migrate, seed a demo organization and serve http://127.0.0.1:8000"
@@ -33,11 +33,20 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed
 
+# The demo's platform API doubles listen on loopback; the real connectors are pointed at them.
+DEMO_PLATFORMS := CHORUS_X_API_BASE=http://127.0.0.1:8101 CHORUS_FACEBOOK_API_BASE=http://127.0.0.1:8102 \
+	CHORUS_BLUESKY_API_BASE=http://127.0.0.1:8103 CHORUS_DEMO_MASTODON_URL=http://127.0.0.1:8104 \
+	CHORUS_X_BEARER_TOKEN=demo-x-app-bearer CHORUS_POLL_INTERVAL=60 CHORUS_POLL_INTERVAL_CORPORATE=30
+
 # The demo keeps its own Fernet key under var/ (created once), so its encrypted credentials survive restarts.
 demo: install
 	@mkdir -p var
 	@test -s var/demo-fernet.key || (umask 077; $(RUN) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > var/demo-fernet.key)
-	DEBUG=true CHORUS_HTTPS=false CHORUS_FERNET_KEYS_FILE=var/demo-fernet.key $(RUN) manage.py demo
+	DEBUG=true CHORUS_HTTPS=false CHORUS_FERNET_KEYS_FILE=var/demo-fernet.key $(DEMO_PLATFORMS) $(RUN) manage.py demo
+
+# Start the demo over from an empty organization (removes only the demo's SQLite database).
+demo-reset:
+	rm -f var/chorus.sqlite3 var/chorus.sqlite3-wal var/chorus.sqlite3-shm
 
 services:
 	@scripts/services

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from django.conf import settings
+
 from accounts_registry.models import Role
 
 ROOT_NAME = "Metro Police Service"
@@ -25,6 +27,16 @@ CORPORATE_ACCOUNTS: tuple[tuple[str, str], ...] = (
     ("bluesky", "metropolice.bsky.social"),
     ("mastodon", "MetroPolice@police.social"),
 )
+
+# police.social, the demo's Mastodon instance: `make demo` serves it with the Mastodon API double, on
+# loopback, and every seeded Mastodon account polls it there (CHORUS_DEMO_MASTODON_URL overrides the URL).
+MASTODON_DOMAIN = "police.social"
+MASTODON_URL = "http://127.0.0.1:8104"
+
+
+def mastodon_instance_url() -> str:
+    return str(getattr(settings, "CHORUS_DEMO_MASTODON_URL", "") or MASTODON_URL)
+
 
 # Field commands and their divisions (by number).
 FIELD_COMMANDS: dict[str, tuple[int, ...]] = {

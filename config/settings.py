@@ -241,6 +241,8 @@ CHORUS_X_API_BASE = env.str("CHORUS_X_API_BASE", default="https://api.twitter.co
 CHORUS_FACEBOOK_API_BASE = env.str("CHORUS_FACEBOOK_API_BASE", default="https://graph.facebook.com")
 CHORUS_FACEBOOK_API_VERSION = env.str("CHORUS_FACEBOOK_API_VERSION", default="v24.0")
 CHORUS_BLUESKY_API_BASE = env.str("CHORUS_BLUESKY_API_BASE", default="https://bsky.social")
+# Where `make demo` serves police.social, the demo organization's Mastodon instance (a loopback double).
+CHORUS_DEMO_MASTODON_URL = env.str("CHORUS_DEMO_MASTODON_URL", default="http://127.0.0.1:8104")
 # One organization-wide X app bearer token reads public posts and mentions of every X account.
 CHORUS_X_BEARER_TOKEN = env_secret("CHORUS_X_BEARER_TOKEN", default="") or ""
 # OAuth 2.0 client for per-account X user tokens (refresh with offline.access).

@@ -84,6 +84,9 @@ class TriageItem(models.Model):
             models.Index(fields=["status", "priority", "created_at", "id"], name="triage_inbox"),
             models.Index(fields=["account", "status", "priority", "created_at", "id"], name="triage_inbox_account"),
             models.Index(fields=["platform", "conversation_id", "author_id"], name="triage_thread_author"),
+            # Metrics over a period (per account) and the API's newest-first listing.
+            models.Index(fields=["account", "created_at"], name="triage_account_created"),
+            models.Index(fields=["-created_at", "-id"], name="triage_recent"),
         ]
 
     def __str__(self) -> str:

@@ -161,9 +161,17 @@ class Seeder:
     ) -> SocialAccount:
         self.taken_handles.add((platform, handle.lower()))
         credentials = _demo_credentials(platform, self.rng) if with_credentials else {}
+        # The demo's Mastodon instance is the loopback double `make demo` starts, not a real server.
+        instance_url = demo_data.mastodon_instance_url() if platform == Platform.MASTODON else ""
         return account_onboard(
             request=OnboardingRequest(
-                platform=platform, handle=handle, kind=kind, unit=unit, holder=holder, credentials=credentials
+                platform=platform,
+                handle=handle,
+                kind=kind,
+                unit=unit,
+                holder=holder,
+                instance_url=instance_url,
+                credentials=credentials,
             ),
             actor=self.actor,
         )

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config import views
+from policies.api import PolicyFlagList
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("inbox/", include("engagement.urls_inbox")),
     path("insights/", include("engagement.urls_insights")),
     path("policies/", include("policies.urls")),
+    # The read-only API: policy flags come from the policies app, everything else from engagement.
+    path("api/v1/policy-flags/", PolicyFlagList.as_view(), name="api-policy-flags"),
     path("api/v1/", include("engagement.api.urls")),
     path("account/tokens/", include("engagement.urls_tokens")),
     path("hooks/", include("monitoring.webhook_urls")),

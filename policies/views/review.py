@@ -1,0 +1,229 @@
+"""The review queue and a flag's page: parse → authorize (policies.selectors) → call (services.review) → render.
+
+htmx enhances, never requires: every action is a plain POST that redirects back (POST/redirect/GET);
+with htmx the same POST answers with the queue row (when it came from the queue) or the review panel,
+and an `HX-Trigger: policy-flag-changed` header so the status counts refresh.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts_registry.selectors import get_account_for_user, get_unit_for_user, unit_paths, user_scope, visible_units
+from monitoring.models import Message
+from policies import selectors
+from policies.forms import CoachingForm, FalsePositiveForm, QueueFilterForm
+from policies.models import PolicyFlag, PolicyRule
+from policies.services import review
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest, HttpResponse
+
+QUEUE = "policies/queue.html"
+FLAG = "policies/flag.html"
+CHANGED_EVENT = "policy-flag-changed"
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.user
+    assert user.is_authenticated  # every view here is behind login_required
+    return user
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- The queue -----------------------------------------------------------------------------------
+
+
+@require_safe
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Flags of the accounts the user may see, most severe and newest first, filtered from the URL."""
+    user = request.user
+    scope = user_scope(user)
+    if not scope.can_read_units and scope.member_id is None:
+        raise PermissionDenied("The review queue is for supervisors, comms managers, admins and account holders.")
+    form = QueueFilterForm(request.GET)
+    unit_id, account_id = form.value("unit"), form.value("account")
+    filters = selectors.QueueFilters(
+        status=form.value("status") or "",
+        severity=form.value("severity") or "",
+        rule_id=form.value("rule"),
+        unit=None if unit_id is None else get_unit_for_user(user=user, pk=unit_id),
+        account=None if account_id is None else get_account_for_user(user=user, pk=account_id),
+    )
+    after = selectors.QueueCursor.decode(form.value("after") or "")
+    page = selectors.flag_queue(user, filters, after=after)
+    counts = selectors.flag_status_counts(user, filters)
+    units = list(visible_units(user).filter(is_active=True).order_by("path")) if scope.can_read_units else []
+    paths = unit_paths(units)
+    context = {
+        "filters": filters,
+        "rows": [(flag, scope.covers(flag.account.unit.path)) for flag in page.flags],
+        "next_cursor": page.next_cursor,
+        "is_first_page": after is None,
+        "status_label": PolicyFlag.Status(filters.status).label if filters.status else "",
+        "status_tabs": [(value, label, counts[value]) for value, label in [("", "All"), *PolicyFlag.Status.choices]],
+        "severities": PolicyRule.Severity.choices,
+        "rules": selectors.queue_rule_choices(user),
+        "units": [(unit.pk, paths[unit.pk]) for unit in units],
+        "next_url": request.get_full_path(),
+    }
+    return _render(request, f"{QUEUE}#queue" if _is_htmx(request) else QUEUE, context)
+
+
+# --- One flag ------------------------------------------------------------------------------------
+
+
+def _coaching_refusal(flag: PolicyFlag) -> str:
+    """Why coaching cannot be sent on this flag, or "" when it can."""
+    if flag.message is None:
+        return "This flag is about the account itself: there is no post to leave coaching on."
+    if flag.message.direction != Message.Direction.OUTBOUND:
+        return "The flagged message was sent to the organization, not by it: there is nobody to coach."
+    if flag.account.holder is None:
+        return (
+            "Nobody holds this account (it is a unit or corporate account), so there is no member to coach. "
+            "Speak to the unit's supervisor instead."
+        )
+    return ""
+
+
+def _review_context(request: HttpRequest, flag: PolicyFlag, **extra: Any) -> dict[str, Any]:
+    can_review = selectors.user_can_review(request.user, flag.account)
+    return {
+        "flag": flag,
+        "can_review": can_review,
+        "coaching_refusal": _coaching_refusal(flag),
+        "false_positive_form": FalsePositiveForm(),
+        "coaching_form": CoachingForm(),
+        "next_url": reverse("policies:flag", args=[flag.pk]),
+        **extra,
+    }
+
+
+@require_safe
+@login_required
+def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = selectors.get_flag_for_user(user=request.user, pk=pk)
+    context = _review_context(request, flag)
+    context |= {
+        "segments": selectors.highlight_segments(flag.message.text, flag.spans) if flag.message else [],
+        "thread": selectors.flag_thread(request.user, flag),
+        "history": [(event, HISTORY_LABELS.get(event.verb, event.verb)) for event in selectors.flag_history(flag)],
+    }
+    return _render(request, FLAG, context)
+
+
+def _back(request: HttpRequest, flag: PolicyFlag, *, anchor: str = "") -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        target = reverse("policies:flag", args=[flag.pk])
+    return redirect(f"{target}{anchor}" if anchor and "#" not in target else target)
+
+
+def _respond(
+    request: HttpRequest, flag: PolicyFlag, *, notice: str = "", error: str = "", **forms: Any
+) -> HttpResponse:
+    """The row (from the queue), the review panel (from the flag's page), or a redirect without htmx."""
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, error)
+            return redirect(f"{reverse('policies:flag', args=[flag.pk])}#review")
+        messages.success(request, notice)
+        return _back(request, flag)
+    if request.headers.get("HX-Target") == f"flag-row-{flag.pk}":
+        context = {
+            "flag": flag,
+            "can_review": True,
+            "next_url": request.POST.get("next", ""),
+            "row_error": error,
+            "row_notice": notice,
+        }
+        response = _render(request, f"{QUEUE}#flag-row", context)
+    else:
+        context = _review_context(request, flag, review_error=error, review_notice=notice, **forms)
+        response = _render(request, f"{FLAG}#review", context)
+    if not error:
+        response["HX-Trigger"] = CHANGED_EVENT
+    return response
+
+
+HISTORY_LABELS = {
+    "policy_flag.acknowledge": "acknowledged it",
+    "policy_flag.resolve": "resolved it",
+    "policy_flag.false_positive": "marked it a false positive",
+    "policy_flag.reopen": "reopened it",
+    "policy_flag.coach": "sent coaching to the member",
+}
+ACTIONS = {
+    "acknowledge": "acknowledged",
+    "resolve": "resolved",
+    "false-positive": "marked a false positive",
+    "reopen": "reopened",
+}
+
+
+@require_POST
+@login_required
+def flag_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Acknowledge, resolve, mark false positive (note required) or reopen one flag."""
+    if action not in ACTIONS:
+        raise PermissionDenied("Unknown action.")
+    flag = selectors.get_flag_for_user(user=request.user, pk=pk, write=True)
+    actor = _actor(request)
+    forms: dict[str, Any] = {}
+    try:
+        if action == "acknowledge":
+            review.flag_acknowledge(flag=flag, actor=actor)
+        elif action == "resolve":
+            review.flag_resolve(flag=flag, actor=actor, note=request.POST.get("note", ""))
+        elif action == "false-positive":
+            form = FalsePositiveForm(request.POST)
+            forms["false_positive_form"] = form
+            if not form.is_valid():
+                raise ValidationError(list(form.errors["note"]))
+            review.flag_mark_false_positive(flag=flag, actor=actor, note=form.cleaned_data["note"])
+        else:
+            review.flag_reopen(flag=flag, actor=actor)
+    except ValidationError as refusal:
+        return _respond(request, flag, error=" ".join(refusal.messages), **forms)
+    return _respond(request, flag, notice=f"Flag {ACTIONS[action]}: {flag.rule.name} on {flag.account.handle}.")
+
+
+@require_POST
+@login_required
+def flag_coach(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send coaching to the member who holds the flagged post's account."""
+    flag = selectors.get_flag_for_user(user=request.user, pk=pk, write=True)
+    form = CoachingForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(list(form.errors["text"]))
+        feedback = review.flag_coach(
+            flag=flag,
+            actor=_actor(request),
+            text=form.cleaned_data["text"],
+            site_url=request.build_absolute_uri("/"),
+        )
+    except ValidationError as refusal:
+        return _respond(request, flag, error=" ".join(refusal.messages), coaching_form=form)
+    return _respond(request, flag, notice=f"Coaching sent to {feedback.member.full_name}.")

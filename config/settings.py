@@ -9,6 +9,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -260,7 +261,12 @@ CHORUS_POLL_LEASE_SECONDS = env.int("CHORUS_POLL_LEASE_SECONDS", default=CELERY_
 CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claimed per beat tick
 CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
 # Functions run on new message ids inside the ingest transaction (engagement, policies).
-CHORUS_INGEST_HOOKS: list[str] = ["engagement.services.triage.triage_on_ingest"]
+CHORUS_INGEST_HOOKS: list[str] = [
+    "engagement.services.triage.triage_on_ingest",
+    "policies.services.evaluate.policies_on_ingest",
+]
+# Critical policy flags are also posted here (a Slack/Teams-compatible incoming webhook); empty: email only.
+CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") or ""
 
 # Shared state between workers (rate-limit gates): Redis when configured, else in-process memory.
 CACHES = {
@@ -273,6 +279,11 @@ CACHES = {
 CELERY_BEAT_SCHEDULE = {
     # Every 30 seconds: lease the accounts whose poll is due and enqueue one poll task per account.
     "poll-due-accounts": {"task": "monitoring.tasks.poll_due_accounts", "schedule": 30.0},
+    # Every day at 06:00: account governance checks (dormant accounts, holders who left, lapsed training).
+    "policies-governance-daily": {
+        "task": "policies.tasks.run_governance_checks",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 # Monthly read budgets per platform (items read); polls stretch their interval when the month's
 # projection would exceed one. Prices per item read, for the health page's cost estimate.
@@ -312,7 +323,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chorus API",
-    "DESCRIPTION": "Read-only access to triage items, accounts, units and response metrics, scoped like the token's owner.",
+    "DESCRIPTION": (
+        "Read-only access to triage items, accounts, units, response metrics and policy flags, "
+        "scoped like the token's owner."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
 }

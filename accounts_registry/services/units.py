@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts_registry.models import OrgUnit
 from accounts_registry.services.audit import audit_record
@@ -100,6 +101,9 @@ def unit_move(*, unit: OrgUnit, new_parent: OrgUnit, actor: User | None) -> OrgU
     if _sibling_named(new_parent, unit.name) is not None:
         raise ValidationError(f"“{new_parent.name}” already has a unit named “{unit.name}”.")
     OrgUnit.objects.move(unit, new_parent, pos="sorted-child")
+    unit.refresh_from_db()
+    # Paths of the whole subtree changed: mark it updated, so caches keyed on units (rule scopes) rebuild.
+    unit.subtree().update(updated_at=timezone.now())
     unit.refresh_from_db()
     audit_record(
         actor=actor,

@@ -56,7 +56,7 @@ def stations(scenario, double, org):
         accounts.append(SocialAccountFactory.create(platform="x", handle=person.handle, unit=org["11"], kind="unit"))
     poll_states_ensure()
     for account in accounts:
-        assert account_poll(account_id=account.pk).outcome == "ok"
+        assert getattr(account_poll(account_id=account.pk), "outcome", None) == "ok"
     return people, accounts
 
 
@@ -65,7 +65,6 @@ def stored(account):
 
 
 def test_backfilled_app_token_accounts_leave_individual_polling(stations):
-    _, accounts = stations
     far = timezone.now() + datetime.timedelta(hours=1)
     assert poll_claim_due(limit=100, now=far) == []
 
@@ -98,7 +97,7 @@ def test_the_sweep_lease_is_taken_once(stations):
 
 
 def test_sweep_due_accounts_enqueues_the_x_sweep_after_commit(stations, django_capture_on_commit_callbacks):
-    calls = []
+    calls: list[object] = []
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep_due_accounts(enqueue=calls.append, enqueue_x_sweep=lambda: calls.append("x-sweep")) == []
     assert calls == ["x-sweep"]
@@ -120,7 +119,7 @@ def test_corporate_and_user_token_accounts_stay_individually_polled(scenario, do
     corporate_person = scenario.add_account("x", "1500000000000099999", "MetroPolice", "Metro Police")
     corporate = SocialAccountFactory.create(platform="x", handle="MetroPolice", unit=org["root"], kind="corporate")
     poll_states_ensure()
-    assert account_poll(account_id=corporate.pk).outcome == "ok"
+    assert getattr(account_poll(account_id=corporate.pk), "outcome", None) == "ok"
     PollState.objects.filter(account=corporate).update(next_poll_at=timezone.now())
     assert corporate.pk in poll_claim_due(limit=100)
     assert corporate_person.handle == "MetroPolice"

@@ -1,0 +1,32 @@
+"""Celery tasks: thin wrappers over idempotent services. They take ids only."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from policies.services.governance import governance_run
+from policies.services.notify import critical_flags_notify
+from policies.services.rescan import rescan_run
+
+# A database outage mid-task: retry with backoff (the services are idempotent and resumable).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+def rescan_history(job_id: int) -> None:
+    """One time slice of a rescan; queues the next slice until the job is finished."""
+    if not rescan_run(job_id=job_id):
+        rescan_history.delay(job_id)
+
+
+@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+def run_governance_checks() -> None:
+    governance_run()
+
+
+# No retry: notifications are not deduplicated, and a late duplicate email is worse than a lost one
+# (the flag is in the review queue either way).
+@shared_task(acks_late=True)
+def notify_critical_flags(flag_ids: list[int]) -> None:
+    critical_flags_notify(flag_ids=flag_ids)

@@ -45,7 +45,8 @@ def _words_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
     if not folded:
         return None
     # Phrases are literal text (escaped): an admin cannot write a pattern that backtracks.
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(phrase) for phrase in folded) + r")(?!\w)")
+    # A hyphen joins words: "non-emergency" does not contain the word "emergency".
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(phrase) for phrase in folded) + r")(?![\w-])")
 
 
 _OPENINGS = _words_pattern(INTERROGATIVE_OPENINGS)

@@ -18,7 +18,7 @@ DEFAULT_RULES = [
     ("complaint", "en", [
         "complaint", "complain", "unacceptable", "disgrace", "disgusting", "terrible", "awful", "rude",
         "nobody answers", "no one answers", "never showed up", "still waiting", "ignored", "useless",
-        "worst", "fed up", "ridiculous", "shame on",
+        "worst", "fed up", "ridiculous", "shame on", "not acceptable", "not good enough",
     ]),
     ("complaint", "fr", [
         "plainte", "inacceptable", "honteux", "scandaleux", "personne ne repond", "toujours en attente",

@@ -229,12 +229,14 @@ def _run(*, now: datetime.datetime) -> GovernanceResult:
 
 def _settled_pairs(rules: list[PolicyRule]) -> set[tuple[int, int]]:
     """(rule, account) pairs not to flag now: an open or acknowledged flag exists, or the latest flag was
-    marked a false positive. One query (PostgreSQL DISTINCT ON: the latest flag of each pair)."""
-    latest = (
+    marked a false positive. One query; the latest flag of each pair wins (portable to the SQLite demo,
+    and account-level flags are few: one per account and rule at most per problem)."""
+    latest: dict[tuple[int, int], str] = {}
+    for rule_id, account_id, status in (
         PolicyFlag.objects.filter(message__isnull=True, rule__in=rules)
-        .order_by("rule_id", "account_id", "-created_at", "-pk")
-        .distinct("rule_id", "account_id")
+        .order_by("created_at", "pk")
         .values_list("rule_id", "account_id", "status")
-    )
+    ):
+        latest[(rule_id, account_id)] = status
     quiet = {PolicyFlag.Status.OPEN, PolicyFlag.Status.ACKNOWLEDGED, PolicyFlag.Status.FALSE_POSITIVE}
-    return {(rule_id, account_id) for rule_id, account_id, status in latest if status in quiet}
+    return {pair for pair, status in latest.items() if status in quiet}

@@ -103,6 +103,34 @@ OWN_POSTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Officers' posts that break the starter policy (policies/starter_policy.json), so the review queue of the
+# demo has something to review: personal information, operational details, endorsements, outside links.
+PLANTED_VIOLATIONS: tuple[str, ...] = (
+    "Arrest made in the break-ins on {street}. Suspect born 1988-04-12, lives at 42 Maple Ave. "
+    "Occurrence MPS-2026-004512.",
+    "Stolen car recovered, plate CKRT 482. The owner can reach me directly at 416-555-2368.",
+    "Lunch break at Tony's Pizza on {street}, best slice in the city! Tell them the officers sent you "
+    "https://tonys-pizza.example.com/deal",
+    "Heads up: the search warrant on {street} goes in tomorrow morning, undercover team is already in place.",
+    "Questions about the collision on {street}? Email me at constable.doe@gmail.com",
+)
+
+
+def _working_hours(moment: datetime.datetime, *, start: datetime.datetime, now: datetime.datetime) -> datetime.datetime:
+    """Most of the backlog happens in the day (UTC 12:00-24:00 is 07:00-19:00 in Toronto): officers post
+    and answer while on shift, so the posting-hours rules flag the odd late post, not half of them.
+    The moment moves by 12 hours, but never before `start` or after `now`."""
+    if moment.hour >= 12:
+        return moment
+    for shifted in (moment - datetime.timedelta(hours=12), moment + datetime.timedelta(hours=12)):
+        if start <= shifted < now - datetime.timedelta(hours=1):
+            return shifted
+    return moment
+
+
+# Share of an officer's posts that are planted violations.
+VIOLATION_RATE = 0.07
+
 # topic -> language -> (what the public writes, the answers that fit it); answers may use {first}.
 Exchange = tuple[str, tuple[str, ...]]
 THANKS_EN = ("Thank you, {first}! Have a great day.", "Thanks {first}, we appreciate the kind words.")
@@ -410,7 +438,11 @@ class ScenarioGenerator:
         """3-6 items over the last few days: own posts, inbound messages, answers to many of them."""
         start = now - datetime.timedelta(days=BACKLOG_DAYS)
         moments = sorted(
-            start + datetime.timedelta(seconds=self.rng.randint(0, BACKLOG_DAYS * 86400 - 3600))
+            _working_hours(
+                start + datetime.timedelta(seconds=self.rng.randint(0, BACKLOG_DAYS * 86400 - 3600)),
+                start=start,
+                now=now,
+            )
             for _ in range(self.rng.randint(2, 4))
         )
         self._own_post(key, moments[0])
@@ -481,7 +513,8 @@ class ScenarioGenerator:
     def _own_post(self, key: tuple[str, str], created_at: datetime.datetime) -> Item:
         lang = "fr" if self.rng.random() < 0.2 else "en"
         person = self.targets[key][1]
-        post = self._add(key, person, self._fill(self.rng.choice(OWN_POSTS[lang]), key), created_at)
+        templates = PLANTED_VIOLATIONS if self.rng.random() < VIOLATION_RATE else OWN_POSTS[lang]
+        post = self._add(key, person, self._fill(self.rng.choice(templates), key), created_at)
         posts = self._posts.setdefault(key, [])
         posts.append(post)
         del posts[:-5]

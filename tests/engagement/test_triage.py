@@ -187,6 +187,11 @@ def test_classification_is_accent_and_case_insensitive_on_whole_words():
     assert classifier.classify("this is fine")[0] == "other"  # "hi" inside "this" is not a word match
 
 
+def test_a_hyphenated_word_is_not_the_word_inside_it():
+    classifier = Classifier.from_rules([("emergency", "emergency"), ("complaint", "not acceptable")])
+    assert classifier.classify("40 minutes on the non-emergency line. Not acceptable.")[0] == "complaint"
+
+
 def test_admins_tune_rules_and_recompute_reclassifies_waiting_items(station):
     ingest(station, inbound("100", "@MPS11Div the potholes on Main St are a hazard"))
     assert item("100").category == "other"

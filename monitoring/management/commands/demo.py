@@ -9,6 +9,7 @@ there, fed with generated traffic, and a scheduler thread that polls them throug
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
@@ -18,6 +19,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from accounts_registry import demo_data
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
+STARTER_POLICY = Path(__file__).resolve().parents[3] / "policies" / "starter_policy.json"
 PLATFORM_LABELS = {"x": "X", "facebook": "Facebook, Instagram", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
@@ -39,6 +41,7 @@ class Command(BaseCommand):
         if not is_reloader_child:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("seed_demo", "--no-logins", stdout=self.stdout, stderr=self.stderr)
+            self._install_starter_policy()
             host, _, port = addrport.rpartition(":")
             url = f"http://{host or '127.0.0.1'}:{port}/"
             self.stdout.write(self.style.SUCCESS(f"\nChorus demo: {url}"))
@@ -48,6 +51,12 @@ class Command(BaseCommand):
         if is_reloader_child or options["noreload"]:
             self._start_live_platforms()
         call_command("runserver", addrport, use_reloader=not options["noreload"])
+
+    def _install_starter_policy(self) -> None:
+        """The realistic starter policy; rules are matched by name, so a second import changes nothing
+        (and leaves an admin's edits to other rules alone). By command name: no import of the policies app."""
+        call_command("import_policies", str(STARTER_POLICY), stdout=self.stdout, stderr=self.stderr)
+        call_command("check_governance", stdout=self.stdout, stderr=self.stderr)
 
     def _start_live_platforms(self) -> None:
         # Imported here: monitoring depends on the registry, not the other way round.

@@ -145,18 +145,20 @@ def test_seed_demo_builds_the_documented_organization_idempotently_and_determini
     assert _snapshot() == first
     assert AuditEvent.objects.count() == audit_rows
 
-    # `demo --no-serve` migrates, finds the data, prints the address and logins, and serves nothing.
+    # --reset starts over and builds exactly the same organization (fixed seed, no Faker). It resets the
+    # registry only: a demo that installed policies or polled messages is reset with `make demo-reset`.
+    reset_output = _run("seed_demo", "--reset")
+    assert "Deleted the registry data" in reset_output
+    assert _snapshot() == first
+    assert all(authenticate(username=username, password=password) for username, password in _printed_logins(output))
+
+    # `demo --no-serve` migrates, finds the data, installs the starter policy, prints the address and logins,
+    # and serves nothing.
     demo_output = _run("demo", "--no-serve")
     assert "already seeded" in demo_output
     assert "Chorus demo: http://127.0.0.1:8000/" in demo_output
     assert all(login.username in demo_output for login in demo_data.DEMO_LOGINS)
     assert _snapshot() == first
-
-    # --reset starts over and builds exactly the same organization (fixed seed, no Faker).
-    reset_output = _run("seed_demo", "--reset")
-    assert "Deleted the registry data" in reset_output
-    assert _snapshot() == first
-    assert all(authenticate(username=username, password=password) for username, password in _printed_logins(output))
 
 
 def test_seed_demo_refuses_to_run_without_a_fernet_key(settings):

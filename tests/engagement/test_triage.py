@@ -1,8 +1,10 @@
 """Answered-detection and classification, through the real ingest path on PostgreSQL."""
 
 import datetime
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 
 from engagement.classify import Classifier, is_question
 from engagement.models import ClassifierRule, TriageItem
@@ -14,6 +16,15 @@ from monitoring.services.ingest import messages_upsert
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db
+
+default_rules = importlib.import_module("engagement.migrations.0002_default_classifier_rules")
+
+
+@pytest.fixture(autouse=True)
+def classifier_rules():
+    """The rules the data migration installs (a transactional test elsewhere may have flushed them)."""
+    default_rules.add_rules(django_apps, None)
+
 
 T0 = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.UTC)
 DANA = ("1600000000000000011", "dana_k")
@@ -201,9 +212,15 @@ def test_admins_tune_rules_and_recompute_reclassifies_waiting_items(station):
     assert figures["reclassified"] == 1
 
 
-def test_default_rules_are_installed_by_the_data_migration():
-    categories = set(ClassifierRule.objects.values_list("category", "language"))
-    assert {("emergency", "en"), ("emergency", "fr"), ("complaint", "en"), ("greeting", "fr")} <= categories
+def test_default_rules_data_migration_installs_and_reverses():
+    ClassifierRule.objects.all().delete()
+    default_rules.add_rules(django_apps, None)
+    default_rules.add_rules(django_apps, None)  # idempotent
+    categories = list(ClassifierRule.objects.values_list("category", "language"))
+    assert {("emergency", "en"), ("emergency", "fr"), ("complaint", "en"), ("greeting", "fr")} <= set(categories)
+    assert len(categories) == len(set(categories))
+    default_rules.remove_rules(django_apps, None)
+    assert not ClassifierRule.objects.exists()
 
 
 def test_recompute_command_reports_what_it_did(station, capsys):

@@ -75,8 +75,9 @@ test: install services browser lint typecheck migrations static
 		ALLOWED_HOSTS=chorus.example.org \
 		$(RUN) manage.py check --deploy --fail-level WARNING
 
+# Benchmarks use their own scratch databases and Redis db 14 (the tests use 15), so both can run at once.
 bench: install services
-	$(TEST_ENV) $(RUN) -m benchmarks
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/14 $(RUN) -m benchmarks
 
 shell: install
 	DEBUG=true $(RUN) manage.py shell

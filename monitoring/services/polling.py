@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import functools
 import datetime
 import hashlib
 import logging
@@ -241,7 +242,13 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
         run.pages, run.requests = result.pages, result.requests
         run.rate_limit_remaining = state.rate_limit_remaining
         run.save(update_fields=["items_new", "items_updated", "pages", "requests", "rate_limit_remaining"])
-        usage_record(platform=account.platform, requests=result.requests, reads=len(result.messages))
+        # After commit: every poll of a platform updates the same usage row, and holding its lock until the
+        # commit serialized the workers (measured in benchmarks/sweep.py).
+        transaction.on_commit(
+            functools.partial(
+                usage_record, platform=account.platform, requests=result.requests, reads=len(result.messages)
+            )
+        )
         _finish(run, state, outcome=Outcome.OK, next_poll_at=timezone.now() + poll_interval(account), success=True)
         run_ingest_hooks(upsert.new_ids)
     return upsert.new_ids

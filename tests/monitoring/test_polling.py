@@ -101,9 +101,10 @@ def test_new_items_after_a_poll_are_picked_up_once(scenario, station):
     assert stored(account) == scenario.expected("x", person.id)
 
 
-def test_daily_activity_and_usage_follow_ingest(station):
+def test_daily_activity_and_usage_follow_ingest(station, django_capture_on_commit_callbacks):
     _, account = station
-    poll(account_id=account.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # usage is counted once the poll committed
+        poll(account_id=account.pk)
     totals = DailyActivity.objects.filter(account=account)
     assert sum(day.inbound for day in totals) == 12
     assert sum(day.posts + day.replies for day in totals) == 13

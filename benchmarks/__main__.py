@@ -1,4 +1,4 @@
-"""`python -m benchmarks [ingest] [sweep] [x_budget] [policies_engine]` (`make bench` runs them all): run
+"""`python -m benchmarks [ingest] [sweep] [x_budget] [policies_engine] [inbox]` (`make bench` runs them all): run
 the scenarios in a scratch database and print a summary.
 
 Missed targets are reported, not failed: the exit status is non-zero only when a benchmark could not run.

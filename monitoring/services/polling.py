@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
-import functools
 import datetime
+import functools
 import hashlib
 import logging
 import random

@@ -66,6 +66,7 @@ typecheck: install
 	SECRET_KEY=typecheck-only $(VENV)/bin/mypy .
 
 migrations: install
+	@mkdir -p var
 	DEBUG=true $(RUN) manage.py makemigrations --check --dry-run
 
 test: install services browser lint typecheck migrations static

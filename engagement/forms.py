@@ -58,6 +58,22 @@ class InboxFilterForm(forms.Form):
         self.fields["unit"].widget = forms.Select(choices=[("", "All units"), *(unit_choices or [])])
         self.fields["account"].widget = forms.Select(choices=[("", "All accounts"), *(account_choices or [])])
 
+    # The unit and account selects can hold hundreds of options: the template renders them from these
+    # (value, label, selected) triples in one loop instead of a widget template per option.
+
+    def _options(self, name: str) -> list[tuple[str, str, bool]]:
+        current = self[name].value()
+        selected = "" if current is None else str(current)
+        return [(str(value), str(label), str(value) == selected) for value, label in self.fields[name].widget.choices]
+
+    @property
+    def unit_options(self) -> list[tuple[str, str, bool]]:
+        return self._options("unit")
+
+    @property
+    def account_options(self) -> list[tuple[str, str, bool]]:
+        return self._options("account")
+
     def clean_unit(self) -> OrgUnit | None:
         unit_id = self.cleaned_data.get("unit")
         if unit_id is None:

@@ -20,8 +20,8 @@ Pages use keyset pagination (no OFFSET): the cursor holds (segment, created_at, 
 shown and the cutoff the walk started with, so an item crossing the target while someone pages
 through the list is neither repeated nor skipped. A page is one query, whatever the page size or the
 data volume: a UNION ALL of the remaining index ranges — per branch, per status ("all" is four), and
-per account when the scope holds only a few (see AccountScope) — each ordered and limited to the page
-size, merged in Python.
+per account when the scope holds only a few (see AccountScope; on PostgreSQL a LATERAL join per range
+up to LATERAL_ACCOUNTS accounts) — each ordered and limited to the page size, merged in Python.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from django.core import signing
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, RoleGrant
@@ -45,7 +47,7 @@ from monitoring.models import Message
 from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from django.contrib.auth.models import User
 
@@ -64,6 +66,9 @@ THREAD_LIMIT = 100
 # long as the page stays within MAX_RANGES ranges (accounts x statuses x 4 branches).
 NARROW_ACCOUNTS = 24
 MAX_RANGES = 96
+# Up to this many accounts (a station or a division), PostgreSQL reads each range per account with a
+# LATERAL join (one index probe per account, limited to the page) instead of the ranges above.
+LATERAL_ACCOUNTS = 64
 CURSOR_SALT = "engagement.inbox.cursor"
 
 
@@ -164,6 +169,12 @@ class InboxRow:
     age: str
     is_over_target: bool
     platform_url: str
+    # The row's links, built once here rather than by a dozen {% url %} tags per row.
+    url: str = ""
+    assign_url: str = ""
+    handle_url: str = ""
+    dismiss_url: str = ""
+    reopen_url: str = ""
 
     @property
     def is_emergency(self) -> bool:
@@ -307,7 +318,7 @@ class AccountScope:
 
 
 def inbox_accounts(user: AnyUser, filters: InboxFilters) -> AccountScope:
-    """One query, reading at most NARROW_ACCOUNTS + 1 ids."""
+    """One query, reading at most max(NARROW_ACCOUNTS, LATERAL_ACCOUNTS) + 1 ids."""
     accounts = visible_accounts(user)
     if filters.unit is not None:
         accounts = accounts.filter(unit__path__startswith=filters.unit.path)
@@ -315,8 +326,9 @@ def inbox_accounts(user: AnyUser, filters: InboxFilters) -> AccountScope:
         accounts = accounts.filter(pk=filters.account_id)
     if filters.platform:
         accounts = accounts.filter(platform=filters.platform)
-    ids = list(accounts.order_by("pk").values_list("pk", flat=True)[: NARROW_ACCOUNTS + 1])
-    return AccountScope(ids=ids if len(ids) <= NARROW_ACCOUNTS else None)
+    most = max(NARROW_ACCOUNTS, LATERAL_ACCOUNTS)
+    ids = list(accounts.order_by("pk").values_list("pk", flat=True)[: most + 1])
+    return AccountScope(ids=ids if len(ids) <= most else None)
 
 
 def _scoped(
@@ -366,28 +378,36 @@ def _page_keys(
     """(priority, created_at, id) of the next `limit` rows, in one query: a UNION ALL of index ranges
     (per status, per branch, and per account when there are few), each ordered and limited, merged here."""
     statuses = _statuses(filters)
-    in_one_query = connection.features.supports_slicing_ordering_in_compound
-    if in_one_query and accounts.ids is not None and len(accounts.ids) * len(statuses) * 4 <= MAX_RANGES:
-        bases = [
-            _item_filters(TriageItem.objects.filter(account_id=account_id), user, filters, now=now)
-            for account_id in accounts.ids
-        ]
-    else:
-        bases = [_scoped(user, filters, accounts, now=now)]
-    ranges: list[QuerySet[TriageItem, tuple[int, datetime.datetime, int]]] = []
+    conditions: list[Q] = []
     for segment, condition in _branches(cutoff):
         if cursor is not None and segment < cursor.segment:
             continue
         if cursor is not None and segment == cursor.segment:
             condition &= _after(cursor)
-        for base in bases:
-            for status in statuses:
-                ranges.append(
-                    base.filter(condition, status=status)
-                    .order_by("created_at", "pk")
-                    .values_list("priority", "created_at", "pk")[:limit]
-                )
-    if not ranges:
+        conditions += [condition & Q(status=status) for status in statuses]
+    if not conditions:
+        return []
+    ids = accounts.ids
+    in_one_query = connection.features.supports_slicing_ordering_in_compound
+    if connection.vendor == "postgresql" and ids is not None and len(ids) <= LATERAL_ACCOUNTS:
+        # One compiled range per branch and status rather than one per account too: the ORM's Python
+        # time for dozens of ranges cost more than the query.
+        keys = _lateral_keys(user, filters, ids, conditions, now=now, limit=limit)
+        keys.sort(key=lambda key: (_segment(key[0], key[1], cutoff), key[1], key[2]))
+        return keys[:limit]
+    if in_one_query and ids is not None and len(ids) <= NARROW_ACCOUNTS and len(ids) * len(statuses) * 4 <= MAX_RANGES:
+        bases = [
+            _item_filters(TriageItem.objects.filter(account_id=account_id), user, filters, now=now)
+            for account_id in ids
+        ]
+    else:
+        bases = [_scoped(user, filters, accounts, now=now)]
+    ranges = [
+        base.filter(condition).order_by("created_at", "pk").values_list("priority", "created_at", "pk")[:limit]
+        for condition in conditions
+        for base in bases
+    ]
+    if not ranges:  # no account in scope
         return []
     if in_one_query:
         keys = list(ranges[0].union(*ranges[1:], all=True)) if len(ranges) > 1 else list(ranges[0])
@@ -395,6 +415,39 @@ def _page_keys(
         keys = [key for queryset in ranges for key in queryset]
     keys.sort(key=lambda key: (_segment(key[0], key[1], cutoff), key[1], key[2]))
     return keys[:limit]
+
+
+def _lateral_keys(
+    user: AnyUser,
+    filters: InboxFilters,
+    ids: list[int],
+    conditions: list[Q],
+    *,
+    now: datetime.datetime,
+    limit: int,
+) -> list[tuple[int, datetime.datetime, int]]:
+    """PostgreSQL: per range, the first `limit` rows of each account (a LATERAL join over the account
+    ids, each an index probe on (account, status, priority, created_at, id)), then the first `limit` of
+    those; the ranges in one UNION ALL. The ORM compiles each range with every filter, so the rows are
+    exactly those of the other paths."""
+    account = RawSQL("a.id", ())  # the account of the LATERAL join below
+    parts: list[str] = []
+    params: list[Any] = []
+    for condition in conditions:
+        inner = (
+            _item_filters(TriageItem.objects.filter(condition, account_id=account), user, filters, now=now)
+            .order_by("created_at", "pk")
+            .values_list("priority", "created_at", "pk")[:limit]
+        )
+        sql, inner_params = inner.query.sql_with_params()
+        parts.append(
+            "(SELECT k.priority, k.created_at, k.id FROM unnest(%s::bigint[]) AS a(id)"
+            f" CROSS JOIN LATERAL ({sql}) AS k(priority, created_at, id) ORDER BY k.created_at, k.id LIMIT %s)"
+        )
+        params += [ids, *inner_params, limit]
+    with connection.cursor() as db:
+        db.execute(" UNION ALL ".join(parts), params)
+        return [(int(priority), created_at, int(pk)) for priority, created_at, pk in db.fetchall()]
 
 
 def age_label(created_at: datetime.datetime, now: datetime.datetime) -> str:
@@ -411,11 +464,23 @@ def safe_platform_url(url: str) -> str:
     return url if url.lower().startswith(("https://", "http://")) else ""
 
 
+# Reversed with this pk, then the pk swapped in: one reverse() per link, not per row and link.
+_URL_PLACEHOLDER = 9_876_543_210
+
+
+def _item_url_builder(name: str) -> Callable[[int], str]:
+    prefix, _placeholder, suffix = reverse(name, args=[_URL_PLACEHOLDER]).rpartition(str(_URL_PLACEHOLDER))
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
 def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[InboxRow]:
     """Rows for items fetched with message, account__unit and assignee (one query for unit paths)."""
     items = list(items)
     paths = unit_paths({item.account.unit for item in items})
     cutoff = now - response_target()
+    url, assign, handle, dismiss, reopen = (
+        _item_url_builder(f"inbox:{name}") for name in ("item", "assign", "handle", "dismiss", "reopen")
+    )
     return [
         InboxRow(
             item=item,
@@ -423,6 +488,11 @@ def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[I
             age=age_label(item.created_at, now),
             is_over_target=item.status == Status.WAITING and item.created_at < cutoff,
             platform_url=safe_platform_url(item.message.url),
+            url=url(item.pk),
+            assign_url=assign(item.pk),
+            handle_url=handle(item.pk),
+            dismiss_url=dismiss(item.pk),
+            reopen_url=reopen(item.pk),
         )
         for item in items
     ]

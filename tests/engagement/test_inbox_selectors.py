@@ -113,9 +113,12 @@ def test_priority_then_age_and_old_items_rank_high(frozen, viewer, north_account
     assert ids == [emergency.pk, old_normal.pk, older_question.pk, new_question.pk, new_normal.pk]
 
 
-@pytest.fixture(params=["per-account ranges", "organization-wide ranges"])
+@pytest.fixture(params=["lateral per-account ranges", "per-account ranges", "organization-wide ranges"])
 def account_mode(request, monkeypatch):
-    """Both ways of reading a scope: each account's index range, or the scoped subquery."""
+    """Every way of reading a scope: each account's index range through a LATERAL join over the account
+    ids (PostgreSQL), the same as a UNION ALL of ranges, or the scoped subquery."""
+    if request.param != "lateral per-account ranges":
+        monkeypatch.setattr(selectors, "LATERAL_ACCOUNTS", 0)
     if request.param == "organization-wide ranges":
         monkeypatch.setattr(selectors, "NARROW_ACCOUNTS", 0)
     return request.param

@@ -66,6 +66,7 @@ from benchmarks.harness import Figure, ScratchDatabase, report
 from benchmarks.world import reset_database
 from engagement.models import TriageItem
 from monitoring.models import Message
+from monitoring.services.ingest import COLUMNS as INGEST_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -100,26 +101,8 @@ TARGET_RATIO = 1.2
 DIVISION = "12 Division"
 STATION = "Community Response Unit"  # the one of DIVISION
 
-MESSAGE_COLUMNS = (
-    "id",
-    "platform",
-    "external_id",
-    "account_id",
-    "direction",
-    "kind",
-    "author_id",
-    "author_handle",
-    "author_name",
-    "text",
-    "created_at",
-    "conversation_id",
-    "in_reply_to_id",
-    "url",
-    "metrics",
-    "content_hash",
-    "fetched_at",
-    "updated_at",
-)
+# The columns the ingest path writes, plus the id (generated here so triage rows can point at messages).
+MESSAGE_COLUMNS = ("id", *INGEST_COLUMNS)
 TRIAGE_COLUMNS = (
     "message_id",
     "account_id",

@@ -175,6 +175,13 @@ class InboxRow:
     handle_url: str = ""
     dismiss_url: str = ""
     reopen_url: str = ""
+    # Display values computed once per page, not by get_FOO_display()/|date per row.
+    status_label: str = ""
+    category_label: str = ""
+    platform_label: str = ""
+    handled_reason_label: str = ""
+    created_iso: str = ""
+    created_title: str = ""
 
     @property
     def is_emergency(self) -> bool:
@@ -473,9 +480,19 @@ def _item_url_builder(name: str) -> Callable[[int], str]:
     return lambda pk: f"{prefix}{pk}{suffix}"
 
 
+def _choice_labels(choices: list[tuple[str, Any]]) -> Callable[[str], str]:
+    """What TriageItem.get_<field>_display() gives for these choices, the (lazy) labels resolved once."""
+    labels = {value: str(label) for value, label in choices}
+    return lambda value: labels.get(value, value)
+
+
 def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[InboxRow]:
     """Rows for items fetched with message, account__unit and assignee (one query for unit paths)."""
     items = list(items)
+    status_label, category_label, platform_label, reason_label = (
+        _choice_labels(choices)
+        for choices in (Status.choices, TriageItem.Category.choices, Platform.choices, TriageItem.HandledReason.choices)
+    )
     paths = unit_paths({item.account.unit for item in items})
     cutoff = now - response_target()
     url, assign, handle, dismiss, reopen = (
@@ -493,6 +510,13 @@ def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[I
             handle_url=handle(item.pk),
             dismiss_url=dismiss(item.pk),
             reopen_url=reopen(item.pk),
+            status_label=status_label(item.status),
+            category_label=category_label(item.category),
+            platform_label=platform_label(item.platform),
+            handled_reason_label=reason_label(item.handled_reason),
+            # As the |date filter renders it: in the current time zone, "c" and "Y-m-d H:i".
+            created_iso=(created := timezone.localtime(item.created_at)).isoformat(),
+            created_title=created.strftime("%Y-%m-%d %H:%M"),
         )
         for item in items
     ]

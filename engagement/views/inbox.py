@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -91,6 +92,17 @@ def _inbox_url(query: str) -> str:
     return reverse("inbox:index") + (f"?{query}" if query else "")
 
 
+def _row_extras(request: HttpRequest, query: str) -> dict[str, Any]:
+    """What every row of a response shares, computed once per response rather than once per row: the
+    handled-reason <option>s (the template's `reason-options` partial, rendered once) and the `?back=`
+    of the rows' Open links (as `{{ query|urlencode }}` would encode it)."""
+    reasons = {"reasons": TriageItem.HandledReason.choices, "default_reason": TriageItem.HandledReason.NO_REPLY_NEEDED}
+    return {
+        "reason_options": render_to_string(f"{TEMPLATE}#reason-options", reasons, request=request),
+        "back_param": f"?back={quote(query, safe='/')}" if query else "",
+    }
+
+
 def _item_url(pk: int, query: str) -> str:
     return reverse("inbox:item", args=[pk]) + (f"?{urlencode({'back': query})}" if query else "")
 
@@ -146,8 +158,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "tabs": _status_tabs(filters, summary),
         "since": summary.newest_id,
         "new_count": 0,
-        "reasons": TriageItem.HandledReason.choices,
-        "default_reason": TriageItem.HandledReason.NO_REPLY_NEEDED,
+        **_row_extras(request, query),
         "bulk_actions": BULK_ACTIONS,
         "target_hours": selectors.response_target().total_seconds() / 3600,
     }
@@ -230,8 +241,7 @@ def _row_context(
         "row": row,
         "query": query,
         "detail": with_detail,
-        "reasons": TriageItem.HandledReason.choices,
-        "default_reason": TriageItem.HandledReason.NO_REPLY_NEEDED,
+        **_row_extras(request, query),
         **extra,
     }
     if with_detail:
@@ -387,8 +397,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
             "bulk_notice": notice,
             "updated": selectors.inbox_rows(updated, now=timezone.now()),
             "query": query,
-            "reasons": TriageItem.HandledReason.choices,
-            "default_reason": TriageItem.HandledReason.NO_REPLY_NEEDED,
+            **_row_extras(request, query),
         }
         return _render(request, f"{TEMPLATE}#bulk-result", context)
     messages.success(request, notice)

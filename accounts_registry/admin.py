@@ -4,11 +4,13 @@ credentials are never shown, and audit events are read-only."""
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
 from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant, SocialAccount, Training
+from accounts_registry.services.audit import audit_record
 
 
 @admin.register(OrgUnit)
@@ -51,6 +53,23 @@ class SocialAccountAdmin(admin.ModelAdmin[SocialAccount]):
     # Credentials are write-only through the account page; the ciphertext is not even listed here.
     exclude = ("credentials_ciphertext",)
     readonly_fields = ("status", "status_reason", "status_changed_at", "onboarded_by", "onboarded_at")
+
+    def save_model(self, request: HttpRequest, obj: SocialAccount, form: Any, change: bool) -> None:  # noqa: FBT001
+        """Edits made here land in the audit trail like the app's own (field names and old/new values)."""
+        super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if name in form.cleaned_data]
+        if change and changed:
+            audit_record(
+                actor=request.user if isinstance(request.user, User) else None,
+                verb="account.admin_edit",
+                target=obj,
+                unit=obj.unit,
+                before={name: str(form.initial.get(name)) for name in changed},
+                after={name: str(form.cleaned_data[name]) for name in changed},
+            )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # accounts are retired (audited), never deleted: messages and flags point at them
 
 
 @admin.register(RoleGrant)

@@ -49,7 +49,7 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: SIGKILL reaches the pool children too
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded 2-core machine can take a while to boot a worker
         while time.monotonic() < deadline:
             if b"ready." in self.log_path.read_bytes():
                 return self

@@ -61,12 +61,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the container probe is answered before host validation and the HTTPS redirect (only /healthz).
+    "config.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # no-store on every signed-in response; Clear-Site-Data on logout.
+    "common.cache_control.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -137,7 +141,10 @@ STORAGES = {
 # CHORUS_HTTPS is on by default: production sits behind TLS. The demo and the test suite serve plain
 # http on loopback and turn it off; nothing else differs between those profiles.
 HTTPS = env.bool("CHORUS_HTTPS", default=True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("CHORUS_BEHIND_PROXY", default=True) else None
+# X-Forwarded-Proto is trusted only when the operator says a reverse proxy sets it (and strips a client's):
+# otherwise any client could claim https. The README shows the proxy configuration.
+BEHIND_PROXY = env.bool("CHORUS_BEHIND_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS

@@ -60,6 +60,28 @@ class Message(models.Model):
         return f"{self.platform}:{self.external_id}"
 
 
+class MessageEdit(models.Model):
+    """The text a message had before a poll or a webhook delivery replaced it.
+
+    Platforms let people edit (Meta comments, Mastodon statuses; an X edit is a new post id, listed in
+    `edit_history_tweet_ids`); the stored text follows, and what was said before is kept here, so no
+    delivery ever rewrites a message without a trace. Written only by the ingest upsert.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    previous_text = models.TextField(blank=True)
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["message", "replaced_at", "pk"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["message", "replaced_at"], name="messageedit_history")
+        ]
+
+    def __str__(self) -> str:
+        return f"edit of {self.message_id} at {self.replaced_at:%Y-%m-%d %H:%M:%S}"
+
+
 class PollState(models.Model):
     """Where polling of one account stands. PostgreSQL is the ledger; the task queue is disposable.
 

@@ -29,6 +29,7 @@ from monitoring.webhooks import (
     meta_verification_ok,
     parse_json,
     x_crc_response,
+    x_crc_token_ok,
     x_deliveries,
     x_signature_ok,
 )
@@ -63,8 +64,10 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
         return _not_configured("CHORUS_X_CONSUMER_SECRET")
     if request.method == "GET":
         crc_token = request.GET.get("crc_token", "")
-        if not crc_token:
-            return HttpResponseBadRequest("crc_token is required.", content_type="text/plain")
+        if not x_crc_token_ok(crc_token):
+            return HttpResponseBadRequest(
+                "crc_token is required (8 to 128 base64 characters).", content_type="text/plain"
+            )
         return JsonResponse({"response_token": x_crc_response(crc_token, secret)})
     body = request.body
     if not x_signature_ok(body, request.headers.get(X_SIGNATURE_HEADER), secret):

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ X_INGESTED_EVENT_TYPES = frozenset({"post.mention.create", "post.reply.create"})
 # Chorus keeps what was said, and a deletion only means the platform no longer shows it.
 META_INGESTED_VERBS = frozenset({"add", "edited"})
 EVENT_ID_MAX_LENGTH = 200  # WebhookEvent.event_id
+# The CRC challenge X sends: a random token of base64 characters, a few dozen long. Nothing else is signed:
+# the CRC answer is HMAC-SHA256 of the token under the same secret and in the same format as a delivery's
+# signature, so signing any text would sign a forged delivery body (a JSON document has `{`, `"`, blanks).
+X_CRC_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=]{8,128}")
 
 
 class MalformedDelivery(ValueError):
@@ -47,6 +52,11 @@ class Delivery:
 
 
 # --- Signatures and verification ----------------------------------------------------------------------
+
+
+def x_crc_token_ok(crc_token: str) -> bool:
+    """A token of the shape X sends; never something a delivery body could be."""
+    return X_CRC_TOKEN.fullmatch(crc_token) is not None
 
 
 def x_crc_response(crc_token: str, consumer_secret: str) -> str:

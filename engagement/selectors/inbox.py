@@ -641,7 +641,9 @@ def item_thread(user: AnyUser, item: TriageItem) -> list[Message]:
         messages = messages.filter(conversation_id=item.conversation_id)
     else:
         messages = messages.filter(pk=item.message_id)
-    return list(messages.select_related("account").order_by("created_at", "pk")[:THREAD_LIMIT])
+    # With their edit history (earlier texts), so a changed message shows what it said before.
+    thread = messages.select_related("account").prefetch_related("edits").order_by("created_at", "pk")
+    return list(thread[:THREAD_LIMIT])
 
 
 def item_notes(item: TriageItem) -> list[TriageNote]:

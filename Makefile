@@ -36,6 +36,7 @@ install: $(VENV)/.installed
 # The demo's platform API doubles listen on loopback; the real connectors are pointed at them.
 DEMO_PLATFORMS := CHORUS_X_API_BASE=http://127.0.0.1:8101 CHORUS_FACEBOOK_API_BASE=http://127.0.0.1:8102 \
 	CHORUS_BLUESKY_API_BASE=http://127.0.0.1:8103 CHORUS_DEMO_MASTODON_URL=http://127.0.0.1:8104 \
+	CHORUS_OUTBOUND_ALLOWLIST=http://127.0.0.1:8104 \
 	CHORUS_X_BEARER_TOKEN=demo-x-app-bearer CHORUS_POLL_INTERVAL=60 CHORUS_POLL_INTERVAL_CORPORATE=30
 
 # The demo keeps its own Fernet key under var/ (created once), so its encrypted credentials survive restarts.

@@ -272,6 +272,10 @@ CHORUS_INGEST_HOOKS: list[str] = [
     "engagement.services.triage.triage_on_ingest",
     "policies.services.evaluate.policies_on_ingest",
 ]
+# Outbound destinations users configure (Mastodon instances, the alert webhook) must be https and public
+# (common/outbound.py). Origins listed here (`scheme://host[:port]`, no port: any) are exempt: only for the
+# loopback API doubles of the demo and the tests; leave it empty in production.
+CHORUS_OUTBOUND_ALLOWLIST: list[str] = env.list("CHORUS_OUTBOUND_ALLOWLIST", default=[])
 # Critical policy flags are also posted here (a Slack/Teams-compatible incoming webhook); empty: email only.
 CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") or ""
 

@@ -21,6 +21,7 @@ from accounts_registry.crypto import (
 from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import current_training_platforms
 from accounts_registry.services.audit import audit_record
+from common.outbound import UnsafeDestination, destination_check
 
 if TYPE_CHECKING:
     import datetime
@@ -157,8 +158,12 @@ def onboarding_errors(request: OnboardingRequest, *, today: datetime.date | None
             errors.append(f"{holder.full_name} has no current training that authorizes {label}.")
     if request.unit is None and holder is None:
         errors.append("Choose the unit that owns this account.")
-    if request.instance_url and not request.instance_url.lower().startswith(("https://", "http://")):
-        errors.append("The instance URL must start with https://.")
+    instance_url = instance_url_for(request)
+    if instance_url:
+        try:
+            destination_check(instance_url)
+        except UnsafeDestination as refusal:
+            errors.append(f"The instance URL {instance_url} cannot be used: {refusal}.")
     errors += credential_errors(request.platform, _filled(request.credentials))
     duplicate = SocialAccount.objects.annotate(handle_lower=Lower("handle")).filter(
         platform=request.platform, handle_lower=handle.lower()

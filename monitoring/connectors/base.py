@@ -115,6 +115,11 @@ class MissingCredentials(ConnectorError):
     """The account lacks a credential its platform needs; it stays pending until an admin adds it."""
 
 
+class RefusedDestination(ConnectorError):
+    """The account's own destination (a Mastodon instance URL) is refused by the outbound guard: an admin
+    must correct it; polling does not retry sooner than its interval."""
+
+
 class Connector(Protocol):
     platform: str
 

@@ -16,7 +16,6 @@ import os
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-import requests
 from django.conf import settings
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -27,6 +26,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
+from common.outbound import UnsafeDestination, destination_check, outbound_session
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -38,11 +38,14 @@ from monitoring.connectors.base import (
     NormalizedMessage,
     RateLimit,
     RateLimited,
+    RefusedDestination,
     TransientError,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    import requests
 
 PLATFORM = "mastodon"
 STREAM_MENTIONS = "mentions"
@@ -92,8 +95,14 @@ class MastodonConnector:
         # (os.path, not pathlib: Path.is_file raises on over-long names where os.path.isfile answers False.)
         if os.path.isfile(token):  # noqa: PTH113
             raise MissingCredentials("the Mastodon access token is a file path, not a token")
+        # The instance URL is user input: checked again now (DNS may have changed since it was saved), and
+        # the session refuses non-public addresses at connect time, pinned to the address it checked.
+        try:
+            destination_check(account.instance_url)
+        except UnsafeDestination as refusal:
+            raise RefusedDestination(f"the instance URL cannot be used: {refusal}") from None
         traffic = _Traffic()
-        session = requests.Session()
+        session = outbound_session()
         session.hooks["response"].append(traffic.on_response)
         api = Mastodon(
             access_token=token,

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from accounts_registry.models import Role, RoleGrant
+from common.outbound import outbound_session
 from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
@@ -85,7 +86,9 @@ def _webhook_post(flags: list[PolicyFlag]) -> None:
         _line(flag) for flag in flags
     )
     try:
-        response = requests.post(url, json={"text": text}, timeout=settings.CHORUS_HTTP_TIMEOUT, allow_redirects=False)
+        # Through the outbound guard: https, a public address checked at connect time, no redirects.
+        with outbound_session() as session:
+            response = session.post(url, json={"text": text}, timeout=settings.CHORUS_HTTP_TIMEOUT)
         response.raise_for_status()
     except requests.RequestException as error:
         # The URL is a secret (incoming webhook URLs carry their token): log the kind of failure only.

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Left, Length, Lower
 from django.utils import timezone
 from treebeard.mp_tree import MP_Node, MP_NodeManager
 
@@ -21,6 +21,17 @@ class Platform(models.TextChoices):
     INSTAGRAM = "instagram", "Instagram"
     BLUESKY = "bluesky", "Bluesky"
     MASTODON = "mastodon", "Mastodon"
+
+
+def unit_name_normalized(name: str) -> str:
+    """A unit name as stored: no leading or trailing blanks, every run of whitespace one space."""
+    return " ".join(name.split())
+
+
+def unit_name_key(name: str) -> str:
+    """The key sibling names must differ on: normalized and lower-cased, like the database's unique index
+    (`orgunit_unique_sibling_name`) computes it from a stored name. Lookups by name use it too."""
+    return unit_name_normalized(name).lower()
 
 
 class OrgUnit(MP_Node):
@@ -50,6 +61,16 @@ class OrgUnit(MP_Node):
     class Meta:
         verbose_name = "organizational unit"
         ordering: ClassVar[list[str]] = ["path"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            # Siblings differ on unit_name_key: the parent is the path minus its last step (materialized
+            # path, treebeard's default steplen 4); stored names are normalized, so lower(name) is the key.
+            models.UniqueConstraint(
+                Left("path", Length("path") - MP_Node.steplen),
+                Lower("name"),
+                name="orgunit_unique_sibling_name",
+                violation_error_message="Another unit at this level has the same name.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -19,7 +19,7 @@ from accounts_registry.crypto import (
     rotate_ciphertext,
 )
 from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount
-from accounts_registry.selectors import current_training_platforms
+from accounts_registry.selectors import current_training_platforms, user_scope
 from accounts_registry.services.audit import audit_record
 from common.outbound import UnsafeDestination, destination_check
 
@@ -139,8 +139,23 @@ class OnboardingRequest:
     credentials: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def onboarding_errors(request: OnboardingRequest, *, today: datetime.date | None = None) -> list[str]:
-    """Every reason the request would be refused, in the words an admin needs to fix it. Reads only."""
+# Said of a handle, badge or external id that exists outside the actor's part of the organization: it cannot
+# be used, and the message gives nothing more away (not the unit, the holder, the kind or the status).
+OUT_OF_SCOPE_HINT = "it is not available to you; an administrator of the whole organization can look into it."
+
+
+def _is_in_scope(actor: User | None, unit: OrgUnit) -> bool:
+    """Command-line operators (no actor) see everything; a person what their grants cover."""
+    return actor is None or user_scope(actor).covers(unit.path)
+
+
+def onboarding_errors(
+    request: OnboardingRequest, *, today: datetime.date | None = None, actor: User | None = None
+) -> list[str]:
+    """Every reason the request would be refused, in the words an admin needs to fix it. Reads only.
+
+    An account already registered outside the actor's scope is refused in neutral words (OUT_OF_SCOPE_HINT).
+    """
     handle = normalize_handle(request.platform, request.handle)
     label = _platform_label(request.platform)
     errors = handle_errors(request.platform, handle)
@@ -165,16 +180,33 @@ def onboarding_errors(request: OnboardingRequest, *, today: datetime.date | None
         except UnsafeDestination as refusal:
             errors.append(f"The instance URL {instance_url} cannot be used: {refusal}.")
     errors += credential_errors(request.platform, _filled(request.credentials))
-    duplicate = SocialAccount.objects.annotate(handle_lower=Lower("handle")).filter(
-        platform=request.platform, handle_lower=handle.lower()
+    duplicate = (
+        SocialAccount.objects.annotate(handle_lower=Lower("handle"))
+        .filter(platform=request.platform, handle_lower=handle.lower())
+        .select_related("unit")
+        .first()
+        if handle
+        else None
     )
-    if handle and duplicate.exists():
-        errors.append(f"{handle} is already registered on {label}.")
-    if (
-        request.external_id
-        and SocialAccount.objects.filter(platform=request.platform, external_id=request.external_id).exists()
-    ):
-        errors.append(f"External id {request.external_id} is already registered on {label}.")
+    if duplicate is not None:
+        errors.append(
+            f"{handle} is already registered on {label}."
+            if _is_in_scope(actor, duplicate.unit)
+            else f"{handle} cannot be registered on {label}: {OUT_OF_SCOPE_HINT}"
+        )
+    same_external = (
+        SocialAccount.objects.filter(platform=request.platform, external_id=request.external_id)
+        .select_related("unit")
+        .first()
+        if request.external_id
+        else None
+    )
+    if same_external is not None:
+        errors.append(
+            f"External id {request.external_id} is already registered on {label}."
+            if _is_in_scope(actor, same_external.unit)
+            else f"External id {request.external_id} cannot be used on {label}: {OUT_OF_SCOPE_HINT}"
+        )
     return errors
 
 
@@ -196,7 +228,7 @@ def account_onboard(*, request: OnboardingRequest, actor: User | None, status: s
     """
     request.handle = normalize_handle(request.platform, request.handle)
     request.credentials = _filled(request.credentials)
-    errors = onboarding_errors(request)
+    errors = onboarding_errors(request, actor=actor if actor is not None and actor.is_authenticated else None)
     if errors:
         raise ValidationError(errors)
     status_now, reason = initial_status(request.platform, request.credentials)

@@ -23,9 +23,10 @@ from django.db.models import Q, prefetch_related_objects
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount, Training
+from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount, Training, unit_name_key
 from accounts_registry.selectors import unit_paths
 from accounts_registry.services.accounts import (
+    OUT_OF_SCOPE_HINT,
     OnboardingRequest,
     account_onboard,
     handle_errors,
@@ -171,7 +172,7 @@ class _Row:
 
     @property
     def unit_key(self) -> tuple[str, ...]:
-        return tuple(_fold(level) for level in self.unit_levels)
+        return tuple(unit_name_key(level) for level in self.unit_levels)
 
     @property
     def handle_key(self) -> tuple[str, str]:
@@ -204,35 +205,27 @@ class _TrainingPlan:
 
 
 class _UnitIndex:
-    """Every unit, in memory, looked up by folded name under its parent (as units.unit_by_path does)."""
+    """Every unit, in memory, looked up by name key under its parent (unit_name_key, the key the database
+    keeps unique among siblings, as units.unit_by_path does)."""
 
     def __init__(self) -> None:
         self.units = list(OrgUnit.objects.order_by("path"))
         step = OrgUnit.steplen
         self._children: dict[tuple[str, str], OrgUnit] = {}
-        self._keys: dict[int, tuple[str, ...]] = {}
-        keys_by_path: dict[str, tuple[str, ...]] = {}
         for unit in self.units:
-            parent_path = unit.path[:-step]
-            self._children[(parent_path, _fold(unit.name))] = unit
-            key = (*keys_by_path.get(parent_path, ()), _fold(unit.name))
-            keys_by_path[unit.path] = key
-            self._keys[unit.pk] = key
+            self._children[(unit.path[:-step], unit_name_key(unit.name))] = unit
 
     def resolve(self, levels: tuple[str, ...]) -> tuple[list[OrgUnit], tuple[str, ...]]:
         """The existing units along the path, and the level names still missing below them."""
         found: list[OrgUnit] = []
         parent_path = ""
         for depth, level in enumerate(levels):
-            unit = self._children.get((parent_path, _fold(level)))
+            unit = self._children.get((parent_path, unit_name_key(level)))
             if unit is None:
                 return found, levels[depth:]
             found.append(unit)
             parent_path = unit.path
         return found, ()
-
-    def key_of(self, unit_id: int) -> tuple[str, ...]:
-        return self._keys.get(unit_id, ())
 
 
 # --- Import ------------------------------------------------------------------------------------
@@ -243,7 +236,7 @@ def registry_import(
     source: TextIO | str,
     actor: User | None,
     dry_run: bool,
-    allowed_root_paths: Iterable[str] | None = None,
+    allowed_unit_paths: Iterable[str] | None = None,
 ) -> ImportReport:
     """Import registry rows (see REGISTRY_COLUMNS). All or nothing, in one transaction.
 
@@ -251,9 +244,11 @@ def registry_import(
     is rolled back, so no unit, member, training, account or audit row is left behind. Idempotent:
     rows matching an account already registered identically are counted as unchanged and write nothing.
 
-    `allowed_root_paths` ("Service/Division" paths) confines the rows to those subtrees: an admin
-    importing through the web page passes the subtrees they administer. None means anywhere
-    (command-line operators), including new top-level units.
+    `allowed_unit_paths` (materialized tree paths, OrgUnit.path) confines the rows to those subtrees: an
+    admin importing through the web page passes the subtrees they administer. Authorization is decided on
+    the units the rows resolve to in the tree — each row's existing unit, the parent of every unit it would
+    create, each holder's unit, each existing account's unit — never on the names written in the file.
+    None means anywhere (command-line operators), including new top-level units.
     """
     report = ImportReport(dry_run=dry_run)
     text = source if isinstance(source, str) else source.read()
@@ -261,7 +256,7 @@ def registry_import(
     if not rows:
         report._discard_counts()
         return report
-    allowed = None if allowed_root_paths is None else [_path_key(path) for path in allowed_root_paths]
+    allowed = None if allowed_unit_paths is None else tuple(allowed_unit_paths)
     with transaction.atomic():
         plan = _Plan(rows=rows, report=report, allowed=allowed)
         if not report.errors:
@@ -272,10 +267,6 @@ def registry_import(
         report.errors.sort(key=lambda error: error[0])
         report._discard_counts()
     return report
-
-
-def _path_key(path: str) -> tuple[str, ...]:
-    return tuple(_fold(level) for level in path.split(PATH_SEPARATOR))
 
 
 def _parse(text: str, report: ImportReport) -> list[_Row]:
@@ -427,7 +418,7 @@ def _parse_row(line: int, values: dict[str, str], report: ImportReport) -> _Row 
 class _Plan:
     """Cross-row and database checks, done on data preloaded in a handful of queries; then the writes."""
 
-    def __init__(self, *, rows: list[_Row], report: ImportReport, allowed: list[tuple[str, ...]] | None) -> None:
+    def __init__(self, *, rows: list[_Row], report: ImportReport, allowed: tuple[str, ...] | None) -> None:
         self.report = report
         self.allowed = allowed
         self.today = timezone.localdate()
@@ -447,9 +438,9 @@ class _Plan:
         lowered = {row.handle.lower() for row in rows}
         external = {row.external_id for row in rows if row.external_id}
         accounts = list(
-            SocialAccount.objects.annotate(handle_lower=Lower("handle")).filter(
-                Q(handle_lower__in=lowered) | Q(external_id__in=external)
-            )
+            SocialAccount.objects.select_related("unit")
+            .annotate(handle_lower=Lower("handle"))
+            .filter(Q(handle_lower__in=lowered) | Q(external_id__in=external))
         )
         self.accounts = {(account.platform, account.handle.lower()): account for account in accounts}
         self.accounts_by_external = {
@@ -483,8 +474,16 @@ class _Plan:
     def _error(self, row: _Row, message: str) -> None:
         self.report.error(row.line, message)
 
-    def _covered(self, key: tuple[str, ...]) -> bool:
-        return self.allowed is None or any(key[: len(prefix)] == prefix for prefix in self.allowed)
+    def _covered(self, unit: OrgUnit | None) -> bool:
+        """May the importer write in this unit's subtree? None (a new top-level unit): operators only."""
+        if self.allowed is None:
+            return True
+        return unit is not None and any(unit.path.startswith(prefix) for prefix in self.allowed)
+
+    def _row_unit_covered(self, row: _Row) -> bool:
+        """The row's unit if it exists, else the parent its first new level would be created under."""
+        found, _missing = self.units.resolve(row.unit_levels)
+        return self._covered(found[-1] if found else None)
 
     def _check_row(self, row: _Row) -> None:
         label = _platform_label(row.platform)
@@ -495,7 +494,7 @@ class _Plan:
             first = self._externals.setdefault((row.platform, row.external_id), row.line)
             if first != row.line:
                 self._error(row, f"{label} external id {row.external_id} is also on line {first}.")
-        if not self._covered(row.unit_key):
+        if not self._row_unit_covered(row):
             self._error(row, f"“{PATH_SEPARATOR.join(row.unit_levels)}” is outside your part of the organization.")
             return
         if row.badge and not self._check_holder(row):
@@ -507,8 +506,8 @@ class _Plan:
     def _check_holder(self, row: _Row) -> bool:
         """False if the holder is out of bounds (then nothing more is said about them)."""
         member = self.members.get(row.badge)
-        if member is not None and not self._covered(self.units.key_of(member.unit_id)):
-            self._error(row, f"Badge {row.badge} belongs to a member outside your part of the organization.")
+        if member is not None and not self._covered(member.unit):
+            self._error(row, f"Badge {row.badge} cannot be used: {OUT_OF_SCOPE_HINT}")
             return False
         if member is not None:
             # The registered name is not echoed: a file must not reveal who holds a badge.
@@ -542,6 +541,13 @@ class _Plan:
         label = _platform_label(row.platform)
         existing = self.accounts.get(row.handle_key)
         by_external = self.accounts_by_external.get((row.platform, row.external_id)) if row.external_id else None
+        # An account outside the importer's subtree: no word on its unit, holder, kind or status.
+        if existing is not None and not self._covered(existing.unit):
+            self._error(row, f"{label} handle {row.handle} cannot be registered: {OUT_OF_SCOPE_HINT}")
+            return
+        if by_external is not None and by_external is not existing and not self._covered(by_external.unit):
+            self._error(row, f"{label} external id {row.external_id} cannot be used: {OUT_OF_SCOPE_HINT}")
+            return
         if by_external is not None and by_external is not existing:
             self._error(row, f"{label} external id {row.external_id} is already registered to another account.")
         if existing is None:
@@ -601,7 +607,7 @@ class _Plan:
                 names = [unit.name for unit in found]
                 for level in missing:
                     names.append(level)
-                    new_key = tuple(_fold(name) for name in names)
+                    new_key = tuple(unit_name_key(name) for name in names)
                     if new_key not in self.units_to_create:
                         self.units_to_create[new_key] = (row.line, PATH_SEPARATOR.join(names))
             else:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts_registry.models import OrgUnit
+from accounts_registry.models import OrgUnit, unit_name_key, unit_name_normalized
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ PATH_SEPARATOR = "/"
 
 
 def _check_name(name: str) -> str:
-    name = name.strip()
+    name = unit_name_normalized(name)
     if not name:
         raise ValidationError("A unit needs a name.")
     if PATH_SEPARATOR in name:
@@ -27,8 +28,14 @@ def _check_name(name: str) -> str:
 
 
 def _sibling_named(parent: OrgUnit | None, name: str) -> OrgUnit | None:
+    """The sibling whose name has the same key (unit_name_key: case and whitespace folded), if any."""
     siblings = OrgUnit.objects.get_root_nodes() if parent is None else OrgUnit.objects.get_children(parent)
-    return siblings.filter(name__iexact=name).first()
+    return siblings.annotate(name_key=Lower("name")).filter(name_key=unit_name_key(name)).first()
+
+
+def _refused_sibling(error: IntegrityError, name: str) -> ValidationError:
+    """Only a concurrent write of the same sibling name gets past the checks to the unique index."""
+    return ValidationError(f"“{name}” already exists at this level.")
 
 
 @transaction.atomic
@@ -37,11 +44,15 @@ def unit_create(*, name: str, parent: OrgUnit | None, kind: str = OrgUnit.Kind.U
     if _sibling_named(parent, name) is not None:
         raise ValidationError(f"“{name}” already exists at this level.")
     fields = {"name": name, "kind": kind}
-    unit = (
-        OrgUnit.objects.add_root(create_kwargs=fields)
-        if parent is None
-        else OrgUnit.objects.add_child(parent, create_kwargs=fields)
-    )
+    try:
+        with transaction.atomic():
+            unit = (
+                OrgUnit.objects.add_root(create_kwargs=fields)
+                if parent is None
+                else OrgUnit.objects.add_child(parent, create_kwargs=fields)
+            )
+    except IntegrityError as error:
+        raise _refused_sibling(error, name) from error
     audit_record(actor=actor, verb="unit.create", target=unit, unit=unit, after={"name": name, "kind": kind})
     return unit
 
@@ -83,7 +94,12 @@ def unit_rename(*, unit: OrgUnit, name: str, actor: User | None) -> OrgUnit:
         raise ValidationError(f"“{name}” already exists at this level.")
     before = unit.name
     unit.name = name
-    unit.save(update_fields=["name", "updated_at"])
+    try:
+        with transaction.atomic():
+            unit.save(update_fields=["name", "updated_at"])
+    except IntegrityError as error:
+        unit.name = before
+        raise _refused_sibling(error, name) from error
     audit_record(actor=actor, verb="unit.rename", target=unit, unit=unit, before={"name": before}, after={"name": name})
     return unit
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts_registry.forms.imports import ImportConfirmForm, ImportUploadForm
-from accounts_registry.selectors import unit_paths, user_can_administer, user_scope, visible_accounts, visible_units
+from accounts_registry.selectors import user_can_administer, user_scope, visible_accounts
 from accounts_registry.services.csv_io import REGISTRY_COLUMNS, ImportReport, registry_export, registry_import
 
 if TYPE_CHECKING:
@@ -34,11 +34,11 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _writable_paths(user: User) -> list[str] | None:
-    """The subtrees the user administers, as unit paths; None for a superuser (anywhere)."""
+    """The subtrees the user administers, as tree paths (OrgUnit.path); None for a superuser (anywhere)."""
     scope = user_scope(user)
     if scope.is_everything:
         return None
-    return list(unit_paths(visible_units(user).filter(path__in=scope.write_paths)).values())
+    return list(scope.write_paths)
 
 
 def _render(
@@ -73,7 +73,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         if not confirm_form.is_valid():
             return _render(request, upload_error="The file to import was lost or is too large; upload it again.")
         text = confirm_form.cleaned_data["csv_text"]
-        report = registry_import(source=text, actor=user, dry_run=False, allowed_root_paths=_writable_paths(user))
+        report = registry_import(source=text, actor=user, dry_run=False, allowed_unit_paths=_writable_paths(user))
         if report.errors:
             # The registry changed since the preview (or the text was tampered with): show why.
             return _render(request, report=report)
@@ -89,7 +89,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if not upload_form.is_valid():
         return _render(request, upload_form=upload_form)
     text = upload_form.cleaned_data["file"]
-    report = registry_import(source=text, actor=user, dry_run=True, allowed_root_paths=_writable_paths(user))
+    report = registry_import(source=text, actor=user, dry_run=True, allowed_unit_paths=_writable_paths(user))
     if report.is_valid and report.has_changes:
         return _render(request, report=report, confirm_form=ImportConfirmForm(initial={"csv_text": text}))
     return _render(request, report=report)

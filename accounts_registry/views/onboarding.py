@@ -118,7 +118,7 @@ def onboard(request: HttpRequest) -> HttpResponse:
         return _render_details(request, form)  # also "back and change": the values come back as typed
     onboarding = form.onboarding_request()
     if step == "review":
-        refusals = onboarding_errors(onboarding)
+        refusals = onboarding_errors(onboarding, actor=_actor(request))
         if refusals:
             return _render_details(request, form, refusals=refusals)
         return _render_confirm(request, form, onboarding)

@@ -165,6 +165,17 @@ def user_scope(user: AnyUser) -> Scope:
     return _scope(user)
 
 
+def sees_whole_organization(user: AnyUser, *, write: bool = False) -> bool:
+    """Does the user's scope cover every top-level unit? Organization-wide figures (platform usage and
+    cost, totals over every unit) are shown only to such users; everyone else gets figures of their scope."""
+    scope = _scope(user)
+    if scope.is_everything:
+        return True
+    if not (scope.write_paths if write else scope.read_paths):
+        return False
+    return not OrgUnit.objects.filter(depth=1).exclude(scope.path_q("path", write=write)).exists()
+
+
 # --- Tree and roll-ups --------------------------------------------------------------------------
 
 

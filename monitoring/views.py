@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts_registry.selectors import get_account_for_user, user_scope
+from accounts_registry.selectors import get_account_for_user, sees_whole_organization, user_scope
 from monitoring import selectors
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ def health(request: HttpRequest) -> HttpResponse:
         "problem": problem,
         "problems": selectors.Problem.ALL,
         "units": selectors.unit_health(request.user, all_rows),
-        "budget": selectors.read_budget(),
+        # Platform usage and cost are organization-wide figures: only for who sees the whole organization.
+        "budget": selectors.read_budget() if sees_whole_organization(request.user) else None,
     }
     is_htmx = request.headers.get("HX-Request") == "true"
     template = "monitoring/health.html#accounts" if is_htmx else "monitoring/health.html"

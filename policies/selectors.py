@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, OrgUnit
-from accounts_registry.selectors import user_scope, visible_accounts
+from accounts_registry.selectors import sees_whole_organization, user_scope, visible_accounts
 from monitoring.models import Message
 from policies.models import PolicyFlag, PolicyRule, RescanJob
 
@@ -274,8 +274,7 @@ def flag_history(flag: PolicyFlag) -> list[AuditEvent]:
 
 
 def _is_organization_admin(user: AnyUser) -> bool:
-    scope = user_scope(user)
-    return scope.is_everything or any(len(path) == OrgUnit.steplen for path in scope.write_paths)
+    return sees_whole_organization(user, write=True)
 
 
 def user_can_manage_rules(user: AnyUser) -> bool:
@@ -376,13 +375,24 @@ def rule_stats(
     }
 
 
-def get_rescan(*, rule: PolicyRule, pk: int) -> RescanJob:
-    """A rescan of a rule the caller already got through get_rule_for_user; 404 otherwise."""
-    job = RescanJob.objects.filter(rule=rule, pk=pk).first()
+def get_rescan(*, user: AnyUser, rule: PolicyRule, pk: int) -> RescanJob:
+    """A rescan of a rule the caller already got through get_rule_for_user and may manage; 404 otherwise.
+
+    A rescan's figures (messages read, flags raised) cover the rule's whole scope: an admin who only sees an
+    ancestor's rule applying to their subtree would learn other units' volumes from them.
+    """
+    job = latest_rescans(user, rule).filter(pk=pk).first()
     if job is None:
         raise Http404("No such rescan.")
     return job
 
 
-def latest_rescan(rule: PolicyRule) -> RescanJob | None:
-    return RescanJob.objects.filter(rule=rule).order_by("-created_at", "-pk").first()
+def latest_rescans(user: AnyUser, rule: PolicyRule) -> QuerySet[RescanJob]:
+    if not user_can_manage_rule(user, rule):
+        return RescanJob.objects.none()
+    return RescanJob.objects.filter(rule=rule).order_by("-created_at", "-pk")
+
+
+def latest_rescan(user: AnyUser, rule: PolicyRule) -> RescanJob | None:
+    """The rule's latest rescan, for who may manage the rule (see get_rescan); None for everyone else."""
+    return latest_rescans(user, rule).first()

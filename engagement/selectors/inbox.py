@@ -559,7 +559,9 @@ def _summary_sql(scoped: QuerySet[TriageItem]) -> tuple[str, list[Any]]:
         sql, status_params = scoped.filter(status=status).values("pk")[: COUNT_CAP + 1].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{status.value})")
         params.extend(status_params)
-    sql, newest_params = TriageItem.objects.order_by("-pk").values("pk")[:1].query.sql_with_params()
+    # The newest item the user may see (any status): an organization-wide id would tell a sub-unit user
+    # how much the rest of the organization receives.
+    sql, newest_params = scoped.order_by("-pk").values("pk")[:1].query.sql_with_params()
     parts.append(f"({sql})")
     params.extend(newest_params)
     return "SELECT " + ", ".join(parts), params
@@ -572,8 +574,8 @@ def inbox_summary(
     now: datetime.datetime | None = None,
     accounts: AccountScope | None = None,
 ) -> InboxSummary:
-    """Counts per status (same filters except the status) and the newest item id, in one query (plus
-    one for the accounts unless passed). Each count reads at most COUNT_CAP + 1 index entries, so its
+    """Counts per status (same filters except the status) and the newest item id in scope, in one query
+    (plus one for the accounts unless passed). Each count reads at most COUNT_CAP + 1 index entries, so its
     cost does not grow with the backlog. The newest id is the watermark of the "N new" poll: anything
     created after this page was rendered."""
     now = now or timezone.now()

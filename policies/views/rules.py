@@ -166,7 +166,7 @@ def _rule_context(request: HttpRequest, rule: PolicyRule, **extra: Any) -> dict[
         "can_manage": selectors.user_can_manage_rule(request.user, rule),
         "can_rescan": rule.kind != PolicyRule.Kind.GOVERNANCE,
         "rescan_form": RescanForm(),
-        "job": selectors.latest_rescan(rule),
+        "job": selectors.latest_rescan(request.user, rule),
         **extra,
     }
 
@@ -235,7 +235,7 @@ def rule_rescan(request: HttpRequest, pk: int) -> HttpResponse:
 def rescan_progress(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
     """The one polled fragment: a <progress> bar, polling every 2 s while the job is queued or running."""
     rule = selectors.get_rule_for_user(user=request.user, pk=pk)
-    job = selectors.get_rescan(rule=rule, pk=job_pk)
+    job = selectors.get_rescan(user=request.user, rule=rule, pk=job_pk)
     if not _is_htmx(request):
         return redirect("policies:rule", pk=rule.pk)
     return _render(request, f"{RULE_FORM}#rescan-progress", {"rule": rule, "job": job})

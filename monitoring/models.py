@@ -26,6 +26,12 @@ class Message(models.Model):
         COMMENT = "comment", "Comment"
         POST = "post", "Post"
 
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+        PRIVATE = "private", "Followers only"
+        DIRECT = "direct", "Private message"
+
     platform = models.CharField(max_length=20, choices=Platform.choices)
     external_id = models.CharField(max_length=300)
     account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="messages")
@@ -40,6 +46,8 @@ class Message(models.Model):
     in_reply_to_id = models.CharField(max_length=300, blank=True)
     url = models.CharField(max_length=500, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # A direct (private) message is left out of exports, digests and the API unless asked for explicitly.
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     # Hash of the mutable content: an upsert rewrites a row only when this changes.
     content_hash = models.CharField(max_length=64)
     fetched_at = models.DateTimeField(default=timezone.now)
@@ -58,6 +66,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id}"
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == self.Visibility.DIRECT
+
+
+class ErrorKind(models.TextChoices):
+    """The failure class of a poll (`ConnectorError.kind`), shown on the health page."""
+
+    AUTH = "auth", "Needs reconnecting"
+    PERMISSION = "permission", "Missing permission"
+    MISSING_CREDENTIALS = "missing_credentials", "Missing credentials"
+    RATE_LIMITED = "rate_limited", "Rate limited"
+    TRANSIENT = "transient", "Platform unavailable"
+    NOT_FOUND = "not_found", "Object missing"
+    MALFORMED = "malformed", "Unreadable response"
+    ERROR = "error", "Error"
 
 
 class MessageEdit(models.Model):
@@ -97,6 +122,8 @@ class PollState(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, blank=True)
+    items_skipped = models.PositiveIntegerField(default=0, help_text="Items skipped as unreadable, all time.")
     consecutive_failures = models.PositiveIntegerField(default=0)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)
     rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
@@ -132,6 +159,26 @@ class PollRun(models.Model):
 
     def __str__(self) -> str:
         return f"poll of {self.account_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class SkippedItem(models.Model):
+    """An item a poll could not read, kept raw for inspection. The rest of its page was stored and the
+    cursor advanced past it, so one bad item never blocks an account."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="skipped_items")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    raw = models.JSONField(help_text="The item as the platform sent it.")
+    reason = models.TextField()
+    skipped_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-skipped_at", "-pk"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["account", "-skipped_at"], name="skippeditem_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"skipped {self.platform} item of account {self.account_id}"
 
 
 class DailyActivity(models.Model):

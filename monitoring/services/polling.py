@@ -36,13 +36,13 @@ from monitoring.connectors.base import (
     AuthError,
     ConnectorError,
     FetchResult,
-    MalformedPayload,
     MissingCredentials,
+    PermissionMissing,
     RateLimited,
     TransientError,
 )
 from monitoring.hooks import run_ingest_hooks
-from monitoring.models import PlatformUsage, PollRun, PollState
+from monitoring.models import ErrorKind, PlatformUsage, PollRun, PollState, SkippedItem
 from monitoring.services.ingest import activity_record_new, messages_upsert
 
 if TYPE_CHECKING:
@@ -208,6 +208,7 @@ def _finish(
     error: str = "",
     next_poll_at: datetime.datetime,
     success: bool = False,
+    error_kind: str = "",
 ) -> None:
     now = timezone.now()
     run.outcome, run.error, run.finished_at = outcome, error[:2000], now
@@ -221,7 +222,8 @@ def _finish(
     elif outcome != Outcome.RATE_LIMITED:
         state.consecutive_failures += 1
         state.last_error, state.last_error_at = error[:2000], now
-        fields += ["consecutive_failures", "last_error", "last_error_at"]
+        state.last_error_kind = error_kind or ErrorKind.ERROR
+        fields += ["consecutive_failures", "last_error", "last_error_at", "last_error_kind"]
     state.save(update_fields=fields)
 
 
@@ -230,6 +232,7 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
     with transaction.atomic():
         upsert = messages_upsert(account_id=account.pk, messages=result.messages)
         activity_record_new(message_ids=upsert.new_ids)
+        skipped_items_record(account=account, state=state, result=result)
         state.cursors = {**state.cursors, **result.cursors}
         state.rate_limit_remaining = result.rate_limit.remaining if result.rate_limit else None
         state.rate_limit_reset_at = result.rate_limit.reset_at if result.rate_limit else None
@@ -254,6 +257,23 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
     return upsert.new_ids
 
 
+def skipped_items_record(*, account: SocialAccount, state: PollState, result: FetchResult) -> None:
+    """Keep the items a fetch could not read (raw, with the reason) and count them on the poll state.
+    Runs inside the poll's transaction, so a repeated poll cannot record them twice without storing twice."""
+    if not result.skipped:
+        return
+    SkippedItem.objects.bulk_create(
+        [
+            SkippedItem(account=account, platform=account.platform, raw=record.raw, reason=record.reason[:2000])
+            for record in result.skipped
+        ]
+    )
+    for record in result.skipped:
+        logger.warning("poll of account %s skipped an unreadable item: %s", account.pk, record.reason)
+    PollState.objects.filter(pk=state.pk).update(items_skipped=F("items_skipped") + len(result.skipped))
+    state.refresh_from_db(fields=["items_skipped"])
+
+
 def account_poll(*, account_id: int) -> PollSummary | None:
     """Poll one account once. Safe to run twice or concurrently with a stale copy of itself: the upsert
     and the cursor merge are idempotent. Missing or inactive accounts are logged and skipped."""
@@ -268,7 +288,14 @@ def account_poll(*, account_id: int) -> PollSummary | None:
         ref = _account_ref(account)
     except CredentialsUnavailable:
         _mark_needs_reconnect(account, "Stored credentials cannot be decrypted; enter them again.")
-        _finish(run, state, outcome=Outcome.UNAUTHORIZED, error="credentials unreadable", next_poll_at=timezone.now())
+        _finish(
+            run,
+            state,
+            outcome=Outcome.UNAUTHORIZED,
+            error="credentials unreadable",
+            next_poll_at=timezone.now(),
+            error_kind=ErrorKind.MISSING_CREDENTIALS,
+        )
         return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error="credentials unreadable")
 
     gate = rate_limit_gate(ref)
@@ -306,18 +333,26 @@ def _failed(
         _finish(run, state, outcome=Outcome.RATE_LIMITED, error=str(error), next_poll_at=error.reset_at)
         return PollSummary(account.pk, account.handle, Outcome.RATE_LIMITED, error=str(error))
     if isinstance(error, AuthError | MissingCredentials):
-        _mark_needs_reconnect(account, f"The platform refused the credentials: {error}")
-        _finish(run, state, outcome=Outcome.UNAUTHORIZED, error=str(error), next_poll_at=timezone.now())
+        reason = f"The platform refused the credentials: {error}"
+        if isinstance(error, PermissionMissing):
+            reason = f"Reconnect granting the {error.permission or 'missing'} permission: {error}"
+        _mark_needs_reconnect(account, reason)
+        _finish(
+            run,
+            state,
+            outcome=Outcome.UNAUTHORIZED,
+            error=str(error),
+            next_poll_at=timezone.now(),
+            error_kind=error.kind,
+        )
         return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error=str(error))
-    kind = "malformed" if isinstance(error, MalformedPayload) else "error"
-    if isinstance(error, TransientError):
-        kind = "transient"
+    kind = error.kind
     message = f"{kind}: {error}"
     logger.warning("poll of account %s failed: %s", account.pk, message)
     retry_at = timezone.now() + (
-        failure_backoff(state.consecutive_failures + 1) if kind == "transient" else poll_interval(account)
+        failure_backoff(state.consecutive_failures + 1) if isinstance(error, TransientError) else poll_interval(account)
     )
-    _finish(run, state, outcome=Outcome.FAILED, error=message, next_poll_at=retry_at)
+    _finish(run, state, outcome=Outcome.FAILED, error=message, next_poll_at=retry_at, error_kind=error.kind)
     return PollSummary(account.pk, account.handle, Outcome.FAILED, error=message)
 
 

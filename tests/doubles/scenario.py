@@ -32,6 +32,14 @@ class Item:
     `author` posted it. `to` is the org account it is addressed to (mentioned, replied to, commented on
     its page) or, for an org account's own post, that account. `in_reply_to` and `conversation_id` give
     the thread; `post_id` is the page post a Facebook comment hangs under.
+
+    Shapes the real platforms send and a poll must read right:
+    - `repost_of`: a retweet / reblog / repost of that item (its text is the platform's rendering, not the
+      author's words): never stored, neither as the author's own post nor as addressed to anyone.
+    - `quote_of`: a quote post of that item; addressed to `to` when it mentions it (Bluesky: quotes it).
+    - `visibility`: Mastodon's public / unlisted / private / direct.
+    - `broken`: the double sends the item unreadable (a name the double knows, e.g. "no_id", "bad_time");
+      a poll records it as skipped and stores the rest.
     """
 
     platform: str
@@ -44,6 +52,10 @@ class Item:
     conversation_id: str = ""
     post_id: str = ""
     likes: int = 0
+    repost_of: str = ""
+    quote_of: str = ""
+    visibility: str = "public"
+    broken: str = ""
 
     @property
     def is_outbound(self) -> bool:
@@ -97,9 +109,10 @@ class Scenario:
         return sorted(items, key=lambda i: (i.created_at, i.id), reverse=True)
 
     def expected(self, platform: str, account_id: str) -> set[tuple[str, str]]:
-        """(external id, direction) of every item a full poll of the account must store."""
+        """(external id, direction) of every item a full poll of the account must store (reposts and
+        unreadable items are not stored)."""
         return {
             (item.id, "outbound" if item.is_outbound else "inbound")
             for item in self.snapshot(platform)
-            if item.to.id == account_id
+            if item.to.id == account_id and not item.repost_of and not item.broken
         }

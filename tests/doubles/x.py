@@ -10,6 +10,10 @@ Endpoints:
 Every response carries `x-rate-limit-limit/remaining/reset`, counted per endpoint and token in 15-minute
 windows (`limits` overrides the published numbers). A bearer token is valid when it is the app bearer given
 to the double or a current per-account user token in `scenario.tokens`; anything else gets X's 401 problem.
+Shapes of the real API it sends: retweets (`RT @user: ` plus the original cut short, `referenced_tweets`
+`retweeted`), quotes (`quoted`, the quoted post's link appended to the text), long posts (`text` cut near
+280 characters, the whole in `note_tweet` when asked for), and `errors[]` beside `data` with HTTP 200 (a
+referenced post that is gone). `Item.broken == "bad_time"` sends a `created_at` no one can read.
 `post_names=True` answers in the post-named shape of the 2026-08 spec (`referenced_posts`,
 `edit_history_post_ids`, `includes.posts`) so the connector's tolerance can be tested.
 """
@@ -56,6 +60,8 @@ EXPANSIONS = {
     "referenced_tweets.id.author_id", "referenced_posts.id", "referenced_posts.id.author_id",
 }  # fmt: skip
 MENTION = re.compile(r"(?<![\w@])@(\w{1,15})\b")
+TEXT_LIMIT = 280  # X cuts `text` of a longer post (a note tweet) near here
+RETWEET_TEXT_LIMIT = 140  # and the original inside `RT @user: ...` nearer still
 
 
 def snowflake(created_at: datetime.datetime, sequence: int = 0) -> str:
@@ -148,11 +154,17 @@ class _QueryParser:
             return lambda item: self.replied_handle(item) == handle
         if lowered == "is:reply":
             return lambda item: bool(item.in_reply_to)
-        if lowered in ("is:retweet", "is:quote"):
-            return lambda item: False  # the scenario has no retweets or quotes
+        if lowered == "is:retweet":
+            return lambda item: bool(item.repost_of)
+        if lowered == "is:quote":
+            return lambda item: bool(item.quote_of)
         if ":" in lowered:
             raise BadRequest("query", token, f"There were errors processing your request: Unknown operator '{token}'")
         return lambda item: lowered in item.text.lower()
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- the double -------------------------------------------------------------------------------------------------
@@ -360,9 +372,24 @@ class XDouble(DoubleServer):
             return parent.author
         return None if item.is_outbound else item.to  # a reply to a post the scenario does not hold
 
+    def _full_text(self, item: Item) -> str:
+        """What X holds as the post's text: a retweet is `RT @author: ` and the original's text."""
+        original = self.scenario.find(PLATFORM, item.repost_of) if item.repost_of else None
+        if original is not None:
+            return f"RT @{original.author.handle}: {original.text}"
+        if item.quote_of:
+            return f"{item.text} https://t.co/{_base36(int(item.quote_of) % 36**10)}"
+        return item.text
+
+    def _wire_text(self, item: Item) -> str:
+        """`text` as X sends it: a retweet's original cut short, a long post cut near 280 characters."""
+        if item.repost_of:
+            return _cut(self._full_text(item), RETWEET_TEXT_LIMIT)
+        return _cut(self._full_text(item), TEXT_LIMIT)
+
     def _mentioned_handles(self, item: Item) -> set[str]:
         """Handles an item mentions: in its text, and the author it replies to (X's implicit reply mention)."""
-        handles = {handle.lower() for handle in MENTION.findall(item.text)}
+        handles = {handle.lower() for handle in MENTION.findall(self._full_text(item))}
         replied = self._replied_user(item)
         if replied is not None:
             handles.add(replied.handle.lower())
@@ -378,18 +405,30 @@ class XDouble(DoubleServer):
         return "edit_history_post_ids" if self.post_names else "edit_history_tweet_ids"
 
     def _render_tweet(self, item: Item, fields: set[str], people: dict[str, Person]) -> dict[str, Any]:
-        tweet: dict[str, Any] = {"id": item.id, "text": item.text, self._edit_history_key: [item.id]}
+        full_text = self._full_text(item)
+        tweet: dict[str, Any] = {"id": item.id, "text": self._wire_text(item), self._edit_history_key: [item.id]}
         replied = self._replied_user(item)
         if "author_id" in fields:
             tweet["author_id"] = item.author.id
         if "created_at" in fields:
-            tweet["created_at"] = iso(item.created_at)
+            tweet["created_at"] = "yesterday" if item.broken == "bad_time" else iso(item.created_at)
+        if "note_tweet" in fields and len(full_text) > TEXT_LIMIT and not item.repost_of:
+            tweet["note_tweet"] = {"text": full_text}
         if "conversation_id" in fields:
             tweet["conversation_id"] = item.conversation_id or item.id
         if "in_reply_to_user_id" in fields and replied is not None:
             tweet["in_reply_to_user_id"] = replied.id
-        if fields & {"referenced_tweets", "referenced_posts"} and item.in_reply_to:
-            tweet[self._referenced_key] = [{"type": "replied_to", "id": item.in_reply_to}]
+        references = [
+            {"type": kind, "id": target}
+            for kind, target in (
+                ("replied_to", item.in_reply_to),
+                ("quoted", item.quote_of),
+                ("retweeted", item.repost_of),
+            )
+            if target
+        ]
+        if fields & {"referenced_tweets", "referenced_posts"} and references:
+            tweet[self._referenced_key] = references
         if "public_metrics" in fields:
             replies = sum(1 for other in self.scenario.snapshot(PLATFORM) if other.in_reply_to == item.id)
             tweet["public_metrics"] = {
@@ -402,7 +441,7 @@ class XDouble(DoubleServer):
             }
         if "entities" in fields:
             mentions = []
-            for match in MENTION.finditer(item.text):
+            for match in MENTION.finditer(tweet["text"]):
                 mention: dict[str, Any] = {"start": match.start(), "end": match.end(), "username": match.group(1)}
                 person = next((p for p in people.values() if p.handle.lower() == match.group(1).lower()), None)
                 if person is not None:
@@ -459,19 +498,23 @@ class XDouble(DoubleServer):
             replied = self._replied_user(item)
             if "in_reply_to_user_id" in expansions and replied is not None:
                 users.setdefault(replied.id, replied)
-            if expansions & {"referenced_tweets.id", "referenced_posts.id"} and item.in_reply_to:
-                parent = self.scenario.find(PLATFORM, item.in_reply_to)
+            wanted = expansions & {"referenced_tweets.id", "referenced_posts.id"}
+            for target in (item.in_reply_to, item.quote_of, item.repost_of) if wanted else ():
+                if not target:
+                    continue
+                parent = self.scenario.find(PLATFORM, target)
                 if parent is not None:
                     referenced.setdefault(parent.id, parent)
-                elif not any(error["value"] == item.in_reply_to for error in errors):
+                elif not any(error["value"] == target for error in errors):
+                    # A referenced post that is gone: X answers 200 with `errors` beside `data`.
                     errors.append(
                         {
-                            "value": item.in_reply_to,
-                            "detail": f"Could not find tweet with referenced_tweets.id: [{item.in_reply_to}].",
+                            "value": target,
+                            "detail": f"Could not find tweet with referenced_tweets.id: [{target}].",
                             "title": "Not Found Error",
                             "resource_type": "tweet",
                             "parameter": "referenced_tweets.id",
-                            "resource_id": item.in_reply_to,
+                            "resource_id": target,
                             "type": "https://api.twitter.com/2/problems/resource-not-found",
                         }
                     )
@@ -567,6 +610,8 @@ class XDouble(DoubleServer):
                 return self._invalid(BadRequest("exclude", request.arg("exclude"), "Invalid `exclude` value"))
             if "replies" in excluded:
                 candidates = [item for item in candidates if not item.in_reply_to]
+            if "retweets" in excluded:
+                candidates = [item for item in candidates if not item.repost_of]
         else:
             candidates = [item for item in self._items() if item.to.id == user_id and item.author.id != user_id]
         try:

@@ -9,9 +9,16 @@ Routes (any `vNN.N` version):
 - `GET /{version}/{ig-user-id}/media` and `GET /{version}/{media-id}/comments` — Instagram, first-level
   comments with their `replies{...}`.
 
-Every list takes `fields`, `since`/`until` (unix seconds, inclusive), `limit` (capped at `max_limit`)
-and `after`; `paging.next` appears only when more pages exist and repeats the whole query (fields,
-limit, filter, order, since, access_token) because pyfacebook rebuilds the next request from it alone.
+Every list takes `fields`, `since`/`until` (unix seconds, inclusive), `limit` (capped at `max_limit`).
+Comments page by cursor (`after`; `paging.cursors`); posts and media page by time, as Graph does: their
+`paging.next` carries `until` and `__paging_token` and sends `since` blank (a client that follows it
+blindly pages on into the whole history), and `paging.previous` carries `since` and `__previous`.
+`paging.next` appears only when more pages exist and repeats the rest of the query (fields, limit,
+filter, order, access_token) because pyfacebook rebuilds the next request from it alone.
+Shapes the real API sends: a post without text has no `message`; with `hide_commenters`, comments by
+people come without `from` (Graph omits it unless the token may see them); `permission_error(code, ...)`
+answers the missing-permission bodies of codes 10, 100 and 200. `Item.broken == "no_id"` sends an item
+without `id`.
 Only the requested top-level fields are rendered, so a client relying on default fields misses `from`
 and `parent` as it would on Graph.
 
@@ -98,6 +105,7 @@ class FacebookDouble(DoubleServer):
         self.page_usage: dict[str, int] = {"call_count": 5, "total_cputime": 1, "total_time": 2}
         self.served: list[tuple[str, int]] = []  # (path, items) of every list page answered
         self.no_content_type: dict[str, int] = {}  # path regex -> how many responses go without Content-Type
+        self.hide_commenters = False  # comments by people without `from`, as for a token lacking permission
         self._numbers = itertools.count(1)
         self._local = threading.local()
         self.route("GET", rf"/{VERSION}/(?P<object>[^/]+)", self._node)
@@ -204,6 +212,16 @@ class FacebookDouble(DoubleServer):
                 return Response(400, body)
         return account
 
+    def permission_error(self, code: int, permission: str = "pages_read_engagement") -> dict[str, Any]:
+        """The body Graph sends when the token lacks a permission (codes 10, 100 and 200 all occur)."""
+        messages = {
+            10: f"(#10) This endpoint requires the '{permission}' permission or the 'Page Public Content Access' "
+            "feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions for details.",
+            100: f"(#100) This endpoint requires the '{permission}' permission to access this object.",
+            200: f"(#200) Requires {permission} permission to manage the object",
+        }
+        return self.graph_error(code, messages[code])
+
     def _not_found(self, object_id: str) -> Response:
         message = (
             f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
@@ -302,10 +320,18 @@ class FacebookDouble(DoubleServer):
                 start = ids.index(decode_cursor(request.arg("after"))) + 1
             except (ValueError, UnicodeDecodeError):
                 return Response(400, self.graph_error(100, "(#100) The after cursor is not valid"))
+        if request.arg("__paging_token"):  # time-based paging: resume after the item the token names
+            ids = [i.id for i in items]
+            try:
+                start = ids.index(decode_cursor(request.arg("__paging_token"))) + 1
+            except (ValueError, UnicodeDecodeError):
+                return Response(400, self.graph_error(100, "(#100) The __paging_token is not valid"))
         chunk = items[start : start + limit]
         fields = field_names(request.arg("fields")) or DEFAULT_FIELDS[kind]
         body: dict[str, Any] = {"data": [render(item, fields) for item in chunk]}
-        if chunk:
+        if chunk and kind in ("post", "media"):
+            body["paging"] = self._time_paging(request, chunk, more=start + limit < len(items))
+        elif chunk:
             paging: dict[str, Any] = {
                 "cursors": {"before": encode_cursor(chunk[0].id), "after": encode_cursor(chunk[-1].id)}
             }
@@ -321,6 +347,24 @@ class FacebookDouble(DoubleServer):
         with self._lock:
             self.served.append((request.path, len(chunk)))
         return Response(200, body)
+
+    def _time_paging(self, request: Request, chunk: list[Item], *, more: bool) -> dict[str, Any]:
+        base = {
+            key: values[0]
+            for key, values in request.query.items()
+            if not key.startswith("_") and key not in ("since", "until", "after", "before", "appsecret_proof")
+        }
+        previous = {**base, "since": str(unix(chunk[0])), "__paging_token": encode_cursor(chunk[0].id)}
+        paging = {"previous": f"{self.url}{request.path}?{urlencode({**previous, '__previous': '1'})}"}
+        if more:
+            following = {
+                **base,
+                "since": "",
+                "until": str(unix(chunk[-1])),
+                "__paging_token": encode_cursor(chunk[-1].id),
+            }
+            paging["next"] = f"{self.url}{request.path}?{urlencode(following)}"
+        return paging
 
     # -- rendering -------------------------------------------------------------------------------------
     @staticmethod
@@ -341,7 +385,15 @@ class FacebookDouble(DoubleServer):
             },
             "reactions": {"data": [], "summary": {"total_count": post.likes}},
         }
-        return self._pick(node, fields)
+        if not post.text:
+            del node["message"]  # a photo or shared link without text: Graph sends no `message`
+        return self._broken(post, self._pick(node, fields))
+
+    @staticmethod
+    def _broken(item: Item, node: dict[str, Any]) -> dict[str, Any]:
+        if item.broken == "no_id":
+            node.pop("id", None)
+        return node
 
     def _render_comment(self, comment: Item, fields: set[str]) -> dict[str, Any]:
         replies = [i for i in self._comments_of(self._post_of(comment)) if i.in_reply_to == comment.id]
@@ -357,7 +409,9 @@ class FacebookDouble(DoubleServer):
         }
         if comment.in_reply_to != comment.post_id:
             node["parent"] = {"id": comment.in_reply_to}
-        return self._pick(node, fields)
+        if self.hide_commenters and comment.author.id != comment.to.id:
+            del node["from"]
+        return self._broken(comment, self._pick(node, fields))
 
     def _post_of(self, comment: Item) -> Item:
         post = self.scenario.find(comment.platform, comment.post_id)

@@ -7,9 +7,14 @@ It renders a `Scenario` into the PDS/AppView wire format (PLATFORMS.md §3):
   switches its base URL to it after login). Calls are counted: the real endpoint allows 30/5 min.
 - `com.atproto.server.refreshSession` rotates the pair (the old refresh token stops working).
 - `app.bsky.notification.listNotifications` (reasons, cursor, limit): inbound items of the caller, newest
-  first; `reply` when the parent is the caller's own post, `mention` otherwise.
+  first; `reply` when the parent is the caller's own post, `quote` when the item quotes one of its posts
+  (`reasonSubject` names it, the record embeds it), `mention` otherwise.
 - `app.bsky.feed.getAuthorFeed` (actor, cursor, limit, filter): the actor's own posts and replies, with the
-  `reply` parent/root views.
+  `reply` parent/root views, and its reposts: the original's post view with `reason` `#reasonRepost`.
+
+Cursors are timestamps, as the AppView sends them (the sort time of the page's last entry). Quotes carry
+`app.bsky.embed.record` in the record and `#view` in the post view. `Item.broken == "bad_time"` sends a
+`createdAt` with a lowercase `z` suffix, which a strict reader refuses.
 - `app.bsky.actor.getProfile` and `com.atproto.identity.resolveHandle`, which the library may call.
 
 Scenario item ids are at:// URIs (`post_uri(did, rkey)`); Person.id is the DID.
@@ -253,11 +258,18 @@ class BlueskyDouble(DoubleServer):
         index = _Index.of(self.scenario)
         notifications = []
         for item in index.items:
-            if item.to.id != did or item.is_outbound:
+            if item.to.id != did or item.is_outbound or item.repost_of:
                 continue
             parent = index.by_id.get(item.in_reply_to)
-            # a reply to one of the account's own posts notifies as "reply"; anything else reaching it mentions it
-            reason = "reply" if parent is not None and parent.author.id == item.to.id else "mention"
+            quoted = index.by_id.get(item.quote_of)
+            # a reply to one of the account's own posts notifies as "reply", a quote of one as "quote"; anything
+            # else reaching it mentions it
+            if parent is not None and parent.author.id == item.to.id:
+                reason = "reply"
+            elif quoted is not None and quoted.author.id == item.to.id:
+                reason = "quote"
+            else:
+                reason = "mention"
             if reasons and reason not in reasons:
                 continue
             notifications.append((item, reason))
@@ -291,6 +303,19 @@ class BlueskyDouble(DoubleServer):
         feed = []
         for item_id in page:
             item = by_id[item_id]
+            original = index.by_id.get(item.repost_of) if item.repost_of else None
+            if original is not None:  # a repost: the original's view, and who reposted it when
+                feed.append(
+                    {
+                        "post": self._post_view(original, index),
+                        "reason": {
+                            "$type": "app.bsky.feed.defs#reasonRepost",
+                            "by": self._author(item.author),
+                            "indexedAt": _iso(item.created_at),
+                        },
+                    }
+                )
+                continue
             entry: dict[str, Any] = {"post": self._post_view(item, index)}
             if item.in_reply_to:
                 entry["reply"] = {
@@ -313,21 +338,27 @@ class BlueskyDouble(DoubleServer):
         keys = sorted(keys, reverse=True)
         cursor = request.arg("cursor")
         if cursor:
-            moment, _, uri = cursor.partition("::")
-            after = (datetime.datetime.fromisoformat(moment), uri)
-            keys = [key for key in keys if key < after]
+            after = datetime.datetime.fromisoformat(cursor)
+            keys = [key for key in keys if key[0] < after]
         page = keys[:limit]
-        # Like the AppView, a non-empty page always carries a cursor; the end shows as an empty page.
-        next_cursor = f"{page[-1][0].isoformat()}::{page[-1][1]}" if page else ""
+        # Like the AppView, a non-empty page always carries a cursor (the timestamp of its last entry); the end
+        # shows as an empty page.
+        next_cursor = _iso(page[-1][0]) if page else ""
         return [uri for _, uri in page], next_cursor
 
     def _record(self, item: Item) -> dict[str, Any]:
+        created_at = _iso(item.created_at)
         record: dict[str, Any] = {
             "$type": "app.bsky.feed.post",
             "text": item.text,
-            "createdAt": _iso(item.created_at),
+            "createdAt": created_at[:-1] + "z" if item.broken == "bad_time" else created_at,
             "langs": ["en"],
         }
+        if item.quote_of:
+            record["embed"] = {
+                "$type": "app.bsky.embed.record",
+                "record": {"uri": item.quote_of, "cid": _cid(item.quote_of)},
+            }
         mention = f"@{item.to.handle}"
         start = item.text.find(mention)
         if start >= 0 and not item.is_outbound:
@@ -365,6 +396,23 @@ class BlueskyDouble(DoubleServer):
         return notification
 
     def _post_view(self, item: Item, index: _Index) -> dict[str, Any]:
+        view = self._bare_post_view(item, index)
+        quoted = index.by_id.get(item.quote_of) if item.quote_of else None
+        if quoted is not None:
+            view["embed"] = {
+                "$type": "app.bsky.embed.record#view",
+                "record": {
+                    "$type": "app.bsky.embed.record#viewRecord",
+                    "uri": quoted.id,
+                    "cid": _cid(quoted.id),
+                    "author": self._author(quoted.author),
+                    "value": self._record(quoted),
+                    "indexedAt": _iso(quoted.created_at + INDEXING_DELAY),
+                },
+            }
+        return view
+
+    def _bare_post_view(self, item: Item, index: _Index) -> dict[str, Any]:
         return {
             "$type": "app.bsky.feed.defs#postView",
             "uri": item.id,

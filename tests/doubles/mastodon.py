@@ -9,10 +9,15 @@ It renders a `Scenario` into the Mastodon wire format (PLATFORMS.md §4):
 - `GET /api/v1/accounts/:id/statuses` (exclude_replies, exclude_reblogs, since_id, min_id, max_id, limit):
   the account's own statuses, newest first.
 
-Both lists page with a `Link` header (`rel="next"` with max_id while a page is full, `rel="prev"` with
-min_id while it is not empty). Status ids are the scenario item ids: numeric strings increasing with time
-(`status_id(created_at)` makes snowflake-like ones). `content` is HTML as Mastodon renders it (escaped
-text, <p>/<br />, h-card mentions, links with invisible spans).
+Both lists page with a `Link` header (`rel="next"` with max_id and `rel="prev"` with min_id whenever a
+page is not empty: like Mastodon, a partial last page still links to a next one, which answers empty).
+Shapes the real API sends: `visibility` (public, unlisted, private, direct: a private mention is a
+`mention` notification of a `direct` status); a quote carries the quote-fallback paragraph
+(`<p class="quote-inline">RE: <a href=...>url</a></p>`) at the end of its `content`; reblogs are
+statuses with `reblog` set to the original (in the account's statuses unless `exclude_reblogs`).
+`Item.broken == "bad_time"` sends a `created_at` no one can read. Status ids are the scenario item ids:
+numeric strings increasing with time (`status_id(created_at)` makes snowflake-like ones). `content` is
+HTML as Mastodon renders it (escaped text, <p>/<br />, h-card mentions, links with invisible spans).
 Every answer carries X-RateLimit-Limit/Remaining/Reset (ISO 8601, in the future); a bad token gets
 401 {"error": "The access token is invalid"}.
 """
@@ -167,12 +172,16 @@ class MastodonDouble(DoubleServer):
         if (PLATFORM, account_id) not in self.scenario.accounts:
             return Response(404, self.error_body(404), self.rate_limit_headers(token))
         exclude_replies = request.arg("exclude_replies") in {"1", "true"}
+        exclude_reblogs = request.arg("exclude_reblogs") in {"1", "true"}
         everything = self.scenario.snapshot(PLATFORM)
         by_id, replies = {item.id: item for item in everything}, _reply_counts(everything)
         records = [
             (int(item.id), item)
             for item in everything
-            if item.author.id == account_id and item.is_outbound and not (exclude_replies and item.in_reply_to)
+            if item.author.id == account_id
+            and item.is_outbound
+            and not (exclude_replies and item.in_reply_to)
+            and not (exclude_reblogs and item.repost_of)
         ]
         page, links = self._paginate(request, records, STATUSES_PAGE, ["exclude_replies", "exclude_reblogs"])
         body = [self._status(item, by_id, replies) for _number, item in page]
@@ -198,7 +207,7 @@ class MastodonDouble(DoubleServer):
         params = [(name, value) for name in kept for value in request.query.get(name, [])]
         params.append(("limit", str(limit)))
         links = []
-        if len(page) == limit:
+        if page:
             links.append(f'<{self.url}{request.path}?{urlencode([*params, ("max_id", page[-1][0])])}>; rel="next"')
         if page:
             links.append(f'<{self.url}{request.path}?{urlencode([*params, ("min_id", page[0][0])])}>; rel="prev"')
@@ -236,14 +245,23 @@ class MastodonDouble(DoubleServer):
         parent = by_id.get(item.in_reply_to)
         mentioned = self._mentioned(item)
         username = _username(item.author)
+        original = by_id.get(item.repost_of) if item.repost_of else None
+        quoted = by_id.get(item.quote_of) if item.quote_of else None
+        content = self._content(item.text, mentioned) if original is None else ""
+        if quoted is not None:
+            url = f"{self.url}/@{_username(quoted.author)}/{quoted.id}"
+            content += (
+                f'<p class="quote-inline">RE: <a href="{url}" target="_blank" rel="nofollow noopener noreferrer">'
+                f'<span class="invisible">http://</span><span class="">{url.partition("://")[2]}</span></a></p>'
+            )
         return {
             "id": item.id,
-            "created_at": _iso(item.created_at),
+            "created_at": "yesterday" if item.broken == "bad_time" else _iso(item.created_at),
             "in_reply_to_id": item.in_reply_to or None,
             "in_reply_to_account_id": parent.author.id if parent else None,
             "sensitive": False,
             "spoiler_text": "",
-            "visibility": "public",
+            "visibility": item.visibility,
             "language": "en",
             "uri": f"{self.url}/users/{username}/statuses/{item.id}",
             "url": f"{self.url}/@{username}/{item.id}",
@@ -251,8 +269,8 @@ class MastodonDouble(DoubleServer):
             "reblogs_count": 0,
             "favourites_count": item.likes,
             "edited_at": None,
-            "content": self._content(item.text, mentioned),
-            "reblog": None,
+            "content": content,
+            "reblog": self._status(original, by_id, replies) if original is not None else None,
             "application": None,
             "account": self._account(item.author),
             "media_attachments": [],

@@ -13,10 +13,26 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
-from monitoring.models import Message, PlatformUsage, PollState
+from monitoring.models import Message, PlatformUsage, PollState, SkippedItem
 
 if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
     from accounts_registry.selectors import AnyUser
+
+
+def without_private[ModelT: Model](rows: QuerySet[ModelT], *, include_private: bool) -> QuerySet[ModelT]:
+    """Rows of messages (or of items pointing at one through `message`) without private (direct) messages,
+    unless `include_private`: exports, digests and the API leave them out unless asked for explicitly."""
+    if include_private:
+        return rows
+    field = "visibility" if rows.model is Message else "message__visibility"
+    return rows.exclude(**{field: Message.Visibility.DIRECT})
+
+
+def skipped_items(account: SocialAccount, *, limit: int = 50) -> list[SkippedItem]:
+    """The account's most recent unreadable items (the caller got `account` through the access selector)."""
+    return list(SkippedItem.objects.filter(account=account).order_by("-skipped_at", "-pk")[:limit])
 
 
 class Problem:

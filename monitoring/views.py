@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
@@ -40,6 +41,15 @@ def health(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_GET
+@login_required
+def account_skipped(request: HttpRequest, pk: int) -> HttpResponse:
+    """The items polls of the account could not read, raw as the platform sent them (escaped)."""
+    account = get_account_for_user(user=request.user, pk=pk)
+    items = [(item, json.dumps(item.raw, indent=2, ensure_ascii=False)) for item in selectors.skipped_items(account)]
+    return render(request, "monitoring/account_skipped.html", {"account": account, "items": items})
 
 
 @require_GET

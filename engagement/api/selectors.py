@@ -14,6 +14,7 @@ from django.http import Http404
 
 from accounts_registry.selectors import visible_accounts, visible_units
 from engagement.models import ApiToken, TriageItem
+from monitoring.selectors import without_private
 
 if TYPE_CHECKING:
     import datetime
@@ -35,9 +36,13 @@ def api_triage_items(
     platform: str | None = None,
     is_question: bool | None = None,
     since: datetime.datetime | None = None,
+    include_private: bool = False,
 ) -> QuerySet[TriageItem]:
-    """The user's triage items with what a list row needs joined in (one query per page)."""
-    items = TriageItem.objects.filter(account__in=visible_accounts(user))
+    """The user's triage items with what a list row needs joined in (one query per page). Private (direct)
+    messages are left out unless `include_private`."""
+    items = without_private(
+        TriageItem.objects.filter(account__in=visible_accounts(user)), include_private=include_private
+    )
     if status is not None:
         items = items.filter(status=status)
     if unit is not None:

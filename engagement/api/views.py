@@ -110,6 +110,7 @@ class TriageItemList(_ScopedListView[TriageItem]):
             platform=params.choice("platform", Platform.values),
             is_question=params.boolean("question"),
             since=params.moment("since"),
+            include_private=params.boolean("include_private") is True,
         )
 
     def page_context(self, page: Sequence[TriageItem]) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from accounts_registry.models import OrgUnit, Platform, RoleGrant
 from accounts_registry.selectors import READ_ROLES, unit_paths, user_scope, visible_accounts, visible_units
 from engagement.models import TriageItem, TriageNote
 from monitoring.models import Message
+from monitoring.selectors import without_private
 from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
@@ -619,14 +620,15 @@ def inbox_filter_choices(user: AnyUser) -> tuple[list[tuple[int, str]], list[tup
 
 
 def inbox_export(
-    user: AnyUser, filters: InboxFilters, *, now: datetime.datetime, limit: int
+    user: AnyUser, filters: InboxFilters, *, now: datetime.datetime, limit: int, include_private: bool = False
 ) -> tuple[Iterator[TriageItem], dict[int, str]]:
     """Every item of the filter (oldest first, at most `limit`) streamed from the database, and the
-    paths of the units of the user's accounts: four queries whatever the size."""
+    paths of the units of the user's accounts: four queries whatever the size. Private (direct) messages
+    are left out unless `include_private`."""
     units = OrgUnit.objects.filter(pk__in=visible_accounts(user).values("unit_id"))
     paths = unit_paths(units)
     items = (
-        filtered_items(user, filters, now=now)
+        without_private(filtered_items(user, filters, now=now), include_private=include_private)
         .select_related("message", "account", "assignee")
         .order_by("created_at", "pk")[:limit]
     )

@@ -197,7 +197,13 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     spreadsheet would run as a formula are neutralised. Four queries whatever the size."""
     _require_inbox(request)
     filters, _cursor = InboxFilterForm(request.GET, user=request.user).parsed()
-    items, paths = selectors.inbox_export(request.user, filters, now=timezone.now(), limit=EXPORT_MAX_ROWS)
+    items, paths = selectors.inbox_export(
+        request.user,
+        filters,
+        now=timezone.now(),
+        limit=EXPORT_MAX_ROWS,
+        include_private=request.GET.get("include_private") == "1",  # private messages only when asked for
+    )
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:

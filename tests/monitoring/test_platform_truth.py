@@ -156,18 +156,15 @@ PAGE_ID = "104000000000011"
 PAGE_TOKEN = "page-token-for-tests"
 
 
-def test_a_missing_graph_permission_needs_reconnecting_and_the_health_page_says_which(client, scenario, org, viewer):
+def test_a_missing_graph_permission_needs_reconnecting_and_the_health_page_says_which(
+    client, scenario, org, viewer, settings
+):
     page = scenario.add_account("facebook", PAGE_ID, "mps11", "11 Station", token=PAGE_TOKEN)
     scenario.add(Item("facebook", f"{PAGE_ID}_1", page, page, "Station open Sunday", ago(60)))
     server = FacebookDouble(scenario).start()
     try:
-        server.inject(
-            Fault(
-                kind="status", status=400, path=r"/posts$", body=server.permission_error(100, "pages_read_engagement")
-            )
-        )
-        from django.conf import settings
-
+        body = server.permission_error(100, "pages_read_engagement")
+        server.inject(Fault(kind="status", status=400, path=r"/posts$", body=body))
         settings.CHORUS_FACEBOOK_API_BASE = server.url
         settings.CHORUS_FACEBOOK_APP_SECRET = ""
         account = SocialAccountFactory.create(

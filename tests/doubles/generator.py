@@ -6,8 +6,11 @@ token), restores what earlier runs produced (`history`, so a restarted demo keep
 database already holds) and gives every account without history a backlog over the last few days:
 own posts (community updates, road closures, missing person appeals, safety tips), inbound greetings,
 thanks, questions, complaints and urgent reports, in English and French, many answered by the account,
-some not. `tick()` then adds a few new items each call. Everything comes from `random.Random(seed)`,
-so the same accounts, seed and clock give the same items.
+some not. `tick()` then adds a few new items each call. Now and then an item has a shape the real
+platforms send and a poll must read right: a retweet or repost (never stored), a quote of the account's
+post, a long X post (full text only in `note_tweet`), a private Mastodon mention (`direct`), a Facebook
+photo post without text, and rarely an item the double sends unreadable (shown on the health page).
+Everything comes from `random.Random(seed)`, so the same accounts, seed and clock give the same items.
 
 Some public names and texts are hostile (`<script>`, `<b>`): they are data, escaped when rendered.
 """
@@ -418,8 +421,12 @@ class ScenarioGenerator:
         if not self.targets:
             return added
         for _ in range(count if count is not None else self.rng.randint(1, 4)):
-            action = self.rng.choices(("inbound", "answer", "post", "follow_up"), weights=(45, 30, 12, 13))[0]
-            if action == "answer" and self._waiting:
+            action = self.rng.choices(("inbound", "answer", "post", "follow_up", "shape"), weights=(45, 30, 12, 13, 8))[
+                0
+            ]
+            if action == "shape":
+                added += self._shape(self._pick(), now)
+            elif action == "answer" and self._waiting:
                 waiting = self._waiting.popleft()
                 added.append(self._answer(waiting, now))
             elif action == "follow_up" and self._answers:
@@ -446,6 +453,8 @@ class ScenarioGenerator:
             for _ in range(self.rng.randint(2, 4))
         )
         self._own_post(key, moments[0])
+        if self.rng.random() < 0.2:
+            self._shape(key, moments[0] + datetime.timedelta(minutes=self.rng.randint(5, 60)))
         for moment in moments[1:]:
             if self.rng.random() < 0.25:
                 self._own_post(key, moment)
@@ -584,6 +593,44 @@ class ScenarioGenerator:
         return self._add(
             (answer.platform, answer.to.id), author, text, max(created_at, answer.created_at), parent=answer
         )
+
+    def _shape(self, key: tuple[str, str], created_at: datetime.datetime) -> list[Item]:
+        """One item of a shape the real platforms send beside plain posts and mentions (see the module doc)."""
+        platform, account = key[0], self.targets[key][1]
+        post = self._recent_post(key, created_at + datetime.timedelta(seconds=1))
+        author = self.rng.choice(self.public[platform])
+        roll = self.rng.random()
+        if roll < 0.04 and platform in ("x", "bluesky", "mastodon"):  # rare: an item sent unreadable
+            item = self._add(key, author, f"{self._mention(account)} hello?", created_at)
+            item.broken = "bad_time"
+            return [item]
+        if roll < 0.04 and platform == "facebook" and post is not None:
+            item = self._add(key, author, "Is anyone reading this?", created_at, parent=post)
+            item.broken = "no_id"
+            return [item]
+        if platform in ("x", "bluesky", "mastodon") and post is not None and roll < 0.35:
+            item = self._add(key, author, "", created_at)  # someone reposts the account's post
+            item.repost_of = post.id
+            return [item]
+        if platform in ("x", "bluesky", "mastodon") and post is not None and roll < 0.65:
+            text = "Is this still on?" if platform == "bluesky" else f"{self._mention(account)} is this still on?"
+            item = self._add(key, author, text, created_at)
+            item.quote_of = post.id
+            return [item]
+        if platform == "mastodon":
+            street = self.rng.choice(STREETS)
+            text = f"{self._mention(account)} I'd rather not say this publicly: my neighbour on {street}"
+            item = self._add(key, author, text, created_at)
+            item.visibility = "direct"
+            return [item]
+        if platform == "x":
+            details = " ".join(self._fill(self.rng.choice(OWN_POSTS["en"]), key) for _ in range(4))
+            return [self._add(key, account, f"Community update, in full: {details}", created_at)]
+        if platform == "facebook":
+            post = self._own_post(key, created_at)
+            post.text = ""  # a photo post: Graph sends no `message`
+            return [post]
+        return [self._own_post(key, created_at)]
 
     @staticmethod
     def _mention(person: Person) -> str:

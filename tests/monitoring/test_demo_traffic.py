@@ -100,6 +100,11 @@ def poll_all():
     return int(match["accounts"]), int(match["new"]), match["outcomes"]
 
 
+def storable(items):
+    """What a poll stores of new items: not reposts, not items the double sends unreadable."""
+    return [item for item in items if not item.repost_of and not item.broken]
+
+
 def stored(account):
     return set(Message.objects.filter(account=account).values_list("external_id", "direction"))
 
@@ -125,7 +130,7 @@ def test_poll_all_stores_exactly_the_scenario_then_exactly_the_new_items(platfor
     assert_stored_is_the_scenario(platforms, accounts)
 
     before = set(Message.objects.values_list("external_id", flat=True))
-    added = platforms.generator.tick(count=8)
+    added = storable(platforms.generator.tick(count=8))
     polled, new, outcomes = poll_all()
     assert (polled, new, outcomes) == (len(accounts), len(added), f"{len(accounts)} ok")
     assert set(Message.objects.values_list("external_id", flat=True)) - before == {item.id for item in added}
@@ -143,7 +148,7 @@ def test_a_restarted_demo_serves_what_the_database_holds(settings, platforms, ac
         assert_stored_is_the_scenario(restarted, accounts)  # restored, no second backlog
         polled, new, outcomes = poll_all()
         assert (polled, new, outcomes) == (len(accounts), 0, f"{len(accounts)} ok")
-        added = restarted.generator.tick(count=6)
+        added = storable(restarted.generator.tick(count=6))
         polled, new, outcomes = poll_all()
         assert (new, outcomes) == (len(added), f"{len(accounts)} ok")
         assert_stored_is_the_scenario(restarted, accounts)
@@ -217,3 +222,25 @@ def test_generator_is_deterministic_realistic_and_sometimes_hostile():
     assert inbound and answered and any(item.id not in answered for item in inbound)  # some left unanswered
     assert scenario.tokens[("facebook", generator.account("facebook", "MetroPolicePage").id)] == "page-token"
     assert any("<" in person.name for person in generator.public["x"])  # the UI must escape these
+
+
+def test_generator_sends_the_shapes_the_real_platforms_send():
+    now = datetime.datetime(2026, 3, 2, 12, 0, tzinfo=datetime.UTC)
+    accounts = [
+        DemoAccount("x", "MPS11Div", None, "11 Division"),
+        DemoAccount("facebook", "MetroPolicePage", None, "Metro Police", "page-token"),
+        DemoAccount("bluesky", "mps11.bsky.social", None, "11 Division", "app-pass"),
+        DemoAccount("mastodon", "mps11", None, "11 Division", "token"),
+    ]
+    scenario = Scenario()
+    generator = ScenarioGenerator(scenario, accounts, seed=7, now=now)
+    for number in range(1, 400):
+        generator.tick(now=now + datetime.timedelta(minutes=number))
+
+    items = scenario.items
+    assert {item.platform for item in items if item.repost_of} >= {"x", "bluesky", "mastodon"}
+    assert {item.platform for item in items if item.quote_of} >= {"x", "bluesky", "mastodon"}
+    assert any(item.platform == "mastodon" and item.visibility == "direct" for item in items)
+    assert any(item.platform == "x" and len(item.text) > 280 for item in items)  # a note tweet
+    assert any(item.platform == "facebook" and item.is_outbound and not item.text for item in items)
+    assert any(item.broken for item in items)

@@ -352,7 +352,9 @@ def tweet_roles(tweet: dict[str, Any], page: _Page, org: OrgAccounts) -> list[Ro
     roles: list[Role] = []
     if author:
         roles.append(Role(author, Direction.OUTBOUND, Kind.REPLY if _replied_to(tweet) else Kind.POST))
-    entities = tweet.get("entities")
+    note = tweet.get("note_tweet") or tweet.get("note_post")
+    # A long post's mentions past the cut of `text` are only in its note's entities.
+    entities = note.get("entities") if isinstance(note, dict) and note.get("entities") else tweet.get("entities")
     mentions = entities.get("mentions") if isinstance(entities, dict) else None
     if isinstance(mentions, list):
         named = {
@@ -531,10 +533,15 @@ class XConnector:
         """The post as the account's own (timeline stream) or as addressed to it (mentions stream), by
         `tweet_roles`; None when the rule gives it no such role (a retweet, the account mentioning itself)."""
         wanted = Direction.OUTBOUND if stream == "tweets" else Direction.INBOUND
-        for role in tweet_roles(tweet, page, OrgAccounts.one(user_id=user_id, handle=handle)):
+        roles = tweet_roles(tweet, page, OrgAccounts.one(user_id=user_id, handle=handle))
+        for role in roles:
             if role.direction == wanted:
                 fallback = handle.strip().lstrip("@") if wanted == Direction.OUTBOUND else ""
                 return _message(tweet, page, direction=role.direction, kind=role.kind, fallback_handle=fallback)
+        if wanted == Direction.INBOUND and not roles and not _is_retweet(tweet):
+            # X lists the post as addressed to the account (mentions timeline, mention event) though neither
+            # the entities it sent nor a reply say so (a mention it does not render): X's word is taken.
+            return _message(tweet, page, direction=Direction.INBOUND, kind=Kind.MENTION)
         return None
 
     # -- combined mention sweeps ----------------------------------------------------------------------------------
@@ -667,11 +674,14 @@ class XConnector:
 
 def activity_post_message(
     post: dict[str, Any], *, includes: Any, account_user_id: str, account_handle: str
-) -> NormalizedMessage:
+) -> NormalizedMessage | None:
     """A post delivered by the X Activity API (`post.mention.create`, `post.reply.create`) for the org account
-    `account_user_id`, normalized exactly as a poll of that account would: its own posts outbound (post or
-    reply), anyone else's inbound (reply when it answers the account, else mention). `in_reply_to_tweet_id` is
-    read when a payload carries no `referenced_tweets`. Raises MalformedPayload."""
+    `account_user_id`, normalized exactly as a poll of that account would (`tweet_roles`): its own posts
+    outbound (post or reply), anyone else's inbound (reply when it answers the account, else mention), and
+    None for a retweet, which is neither. `in_reply_to_tweet_id` is read when a payload carries no
+    `referenced_tweets`. Raises MalformedPayload."""
+    if _is_retweet(post):
+        return None
     replied_to = post.get("in_reply_to_tweet_id")
     if replied_to and not (post.get("referenced_tweets") or post.get("referenced_posts")):
         post = {**post, "referenced_tweets": [{"type": "replied_to", "id": replied_to}]}

@@ -108,9 +108,10 @@ def _normalize(event: WebhookEvent, account: SocialAccount) -> list[NormalizedMe
         if not isinstance(post, dict):
             raise MalformedPayload("X activity event without a payload object")
         includes = payload.get("includes")
-        return [
-            activity_post_message(post, includes=includes, account_user_id=external_id, account_handle=account.handle)
-        ]
+        message = activity_post_message(
+            post, includes=includes, account_user_id=external_id, account_handle=account.handle
+        )
+        return [] if message is None else [message]  # a retweet is neither an own post nor a mention
     value = payload.get("value")
     if not isinstance(value, dict):
         raise MalformedPayload("Meta change without a value object")

@@ -435,6 +435,8 @@ class XConnector:
 
     def __init__(self, *, page_size: int = 100) -> None:
         self.page_size = page_size  # 5-100 on the timelines; search uses at least 10
+        # Sweep hits that could not be read, by the lower-cased handles they name (kept raw by the sweep).
+        self.skipped: dict[str, list[SkippedRecord]] = {}
 
     # -- timelines ------------------------------------------------------------------------------------------------
     def fetch(self, account: AccountRef, *, cursors: dict[str, str], backfill_since: datetime.datetime) -> FetchResult:
@@ -641,8 +643,7 @@ class XConnector:
                     try:
                         hits = targets(tweet, page)
                     except MalformedPayload as error:
-                        # A sweep's hit belongs to no one account before it is read: logged, not kept.
-                        logger.warning("X sweep skipped an unreadable post: %s", error)
+                        self._skip(tweet, page, wanted, str(error))
                         continue
                     for handle, message in hits:
                         if (handle, message.external_id) not in delivered:
@@ -652,6 +653,18 @@ class XConnector:
                 if next_token is None:
                     break
         return found, newest, run.requests
+
+    def _skip(self, tweet: dict[str, Any], page: _Page, wanted: set[str], reason: str) -> None:
+        """Keep an unreadable hit for the swept accounts it names (author or @mention in its text)."""
+        named = {name.lower() for name in MENTION.findall(str(tweet.get("text") or ""))}
+        named.add(page.handle(str(tweet.get("author_id") or "")).lower())
+        handles = sorted(named & wanted)
+        for handle in handles:
+            kept = self.skipped.setdefault(handle, [])
+            if all(record.raw.get("id") != tweet.get("id") for record in kept):  # a hit of both queries: once
+                kept.append(SkippedRecord(raw=tweet, reason=reason))
+        if not handles:
+            logger.warning("X sweep skipped an unreadable post naming no swept account: %s", reason)
 
     @staticmethod
     def _own_post_targets(tweet: dict[str, Any], page: _Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:

@@ -48,6 +48,8 @@ from monitoring.services.ingest import activity_record_new, messages_upsert
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from monitoring.connectors.base import SkippedRecord
+
 logger = logging.getLogger(__name__)
 
 Outcome = PollRun.Outcome
@@ -232,7 +234,7 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
     with transaction.atomic():
         upsert = messages_upsert(account_id=account.pk, messages=result.messages)
         activity_record_new(message_ids=upsert.new_ids)
-        skipped_items_record(account=account, state=state, result=result)
+        skipped_items_record(account_id=account.pk, platform=account.platform, records=result.skipped)
         state.cursors = {**state.cursors, **result.cursors}
         state.rate_limit_remaining = result.rate_limit.remaining if result.rate_limit else None
         state.rate_limit_reset_at = result.rate_limit.reset_at if result.rate_limit else None
@@ -257,21 +259,20 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
     return upsert.new_ids
 
 
-def skipped_items_record(*, account: SocialAccount, state: PollState, result: FetchResult) -> None:
-    """Keep the items a fetch could not read (raw, with the reason) and count them on the poll state.
-    Runs inside the poll's transaction, so a repeated poll cannot record them twice without storing twice."""
-    if not result.skipped:
+def skipped_items_record(*, account_id: int, platform: str, records: Sequence[SkippedRecord]) -> None:
+    """Keep the items a read could not parse (raw, with the reason) and count them on the poll state.
+    Call inside the transaction that advances the cursor past them, so they are recorded exactly once."""
+    if not records:
         return
     SkippedItem.objects.bulk_create(
         [
-            SkippedItem(account=account, platform=account.platform, raw=record.raw, reason=record.reason[:2000])
-            for record in result.skipped
+            SkippedItem(account_id=account_id, platform=platform, raw=record.raw, reason=record.reason[:2000])
+            for record in records
         ]
     )
-    for record in result.skipped:
-        logger.warning("poll of account %s skipped an unreadable item: %s", account.pk, record.reason)
-    PollState.objects.filter(pk=state.pk).update(items_skipped=F("items_skipped") + len(result.skipped))
-    state.refresh_from_db(fields=["items_skipped"])
+    for record in records:
+        logger.warning("read of account %s skipped an unreadable item: %s", account_id, record.reason)
+    PollState.objects.filter(account_id=account_id).update(items_skipped=F("items_skipped") + len(records))
 
 
 def account_poll(*, account_id: int) -> PollSummary | None:

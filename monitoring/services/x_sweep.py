@@ -29,7 +29,7 @@ from monitoring.connectors.x import XConnector
 from monitoring.hooks import run_ingest_hooks
 from monitoring.models import JobRun, PollState, SweepState
 from monitoring.services.ingest import activity_record_new, messages_upsert
-from monitoring.services.polling import SWEPT_STATES, budget_stretch, usage_record
+from monitoring.services.polling import SWEPT_STATES, budget_stretch, skipped_items_record, usage_record
 
 if TYPE_CHECKING:
     from monitoring.connectors.base import NormalizedMessage
@@ -114,6 +114,8 @@ def x_sweep_run() -> dict[str, int]:
         for account_id, messages in found.items():
             new_ids += messages_upsert(account_id=account_id, messages=messages).new_ids
             figures["reads"] += len(messages)
+        for handle, records in connector.skipped.items():
+            skipped_items_record(account_id=by_handle[handle], platform=Platform.X, records=records)
         activity_record_new(message_ids=new_ids)
         run_ingest_hooks(new_ids)
         figures["new"] = len(new_ids)

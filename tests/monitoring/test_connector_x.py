@@ -573,3 +573,10 @@ def test_an_unreadable_post_is_skipped_and_the_rest_stored(scenario, story, doub
     assert "created_at" in result.skipped[0].reason
     assert {(m.external_id, m.direction) for m in result.messages} == scenario.expected("x", ACME_ID)
     assert result.cursors["mentions"] == newest.id  # the cursor advances past the unreadable post
+
+    connector = XConnector()
+    found, newest_id, _ = connector.search_mentions(["AcmeCoffee"], since_id=None, bearer_token=ACME_TOKEN)
+    connector.search_posts(["AcmeCoffee"], since_id=None, bearer_token=ACME_TOKEN)
+    assert [record.raw["id"] for record in connector.skipped["acmecoffee"]] == [broken.id]  # kept once
+    assert newest.id in {m.external_id for m in found["acmecoffee"]}
+    assert newest_id == newest.id

@@ -72,6 +72,7 @@ def _stored_from_a_poll(account, text: str) -> Message:
     message = activity_post_message(
         delivery["payload"], includes=delivery["includes"], account_user_id=account.external_id, account_handle="x"
     )
+    assert message is not None  # a mention, not a retweet
     messages_upsert(account_id=account.pk, messages=[message])  # what account_poll calls with a page
     return Message.objects.get()
 

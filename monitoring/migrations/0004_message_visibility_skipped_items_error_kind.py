@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts_registry', '0001_initial'),
-        ('monitoring', '0002_sweep_state'),
+        ('monitoring', '0003_message_edit_history'),
     ]
 
     operations = [

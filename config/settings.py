@@ -238,8 +238,10 @@ LOGGING = {
 }
 
 # --- Chorus -------------------------------------------------------------------------------------
-# Governance: how long an account may stay pending before it is listed as a problem.
+# Governance (the /org/governance/ page, and the default of the governance rules' `days`): how long an
+# account may stay pending, or needing reconnection, before it is listed as a problem.
 CHORUS_PENDING_GRACE_DAYS = env.int("CHORUS_PENDING_GRACE_DAYS", default=14)
+CHORUS_RECONNECT_GRACE_DAYS = env.int("CHORUS_RECONNECT_GRACE_DAYS", default=7)
 # Training that expires within this many days is shown as "expiring".
 CHORUS_TRAINING_EXPIRY_WARNING_DAYS = env.int("CHORUS_TRAINING_EXPIRY_WARNING_DAYS", default=30)
 

@@ -18,8 +18,9 @@ from accounts_registry.crypto import (
     encrypt_credentials,
     rotate_ciphertext,
 )
+from accounts_registry.governance import current_training_platforms
 from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount
-from accounts_registry.selectors import current_training_platforms, user_scope
+from accounts_registry.selectors import user_scope
 from accounts_registry.services.audit import audit_record
 from common.outbound import UnsafeDestination, destination_check
 

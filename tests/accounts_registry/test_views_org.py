@@ -364,13 +364,20 @@ def test_governance_lists_problems_of_visible_accounts(client, org, viewer, nort
         "SocialAccount", SocialAccountFactory(unit=org["11"], handle="LeftBehind", kind="personal", holder=north_member)
     )
     SocialAccountFactory(unit=org["51"], handle="SouthLeft", kind="personal", holder=south_member)
-    SocialAccountFactory(unit=org["traffic"], handle="Broken", status=SocialAccount.Status.NEEDS_RECONNECT)
+    SocialAccountFactory(
+        unit=org["traffic"],
+        handle="Broken",
+        status=SocialAccount.Status.NEEDS_RECONNECT,
+        status_changed_at=timezone.now() - datetime.timedelta(days=8),
+    )
+    SocialAccountFactory(unit=org["traffic"], handle="JustBroken", status=SocialAccount.Status.NEEDS_RECONNECT)
     client.force_login(viewer)
     response = client.get(reverse("registry:governance"))
-    assertContains(response, "Holder left the organization on 2025-01-01.")
+    assertContains(response, f"The holder, {north_member.full_name}, left the organization on 2025-01-01.")
     assertContains(response, reverse("registry:account", args=[account.pk]))
     assertContains(response, "Metro Police Service/North Division/11 Station")
-    assertContains(response, "Needs reconnecting")
+    assertContains(response, "Needs reconnecting since")
+    assertNotContains(response, "JustBroken")  # the health page shows it at once; governance after 7 days
     assertNotContains(response, "SouthLeft")
 
 
@@ -381,7 +388,12 @@ def test_governance_sorts_by_reason(client, org, viewer):
         status=SocialAccount.Status.PENDING,
         status_changed_at=timezone.now() - datetime.timedelta(days=30),
     )
-    SocialAccountFactory(unit=org["traffic"], handle="ZzzBroken", status=SocialAccount.Status.NEEDS_RECONNECT)
+    SocialAccountFactory(
+        unit=org["traffic"],
+        handle="ZzzBroken",
+        status=SocialAccount.Status.NEEDS_RECONNECT,
+        status_changed_at=timezone.now() - datetime.timedelta(days=8),
+    )
     client.force_login(viewer)
     by_unit = client.get(reverse("registry:governance")).content.decode()
     by_reason = client.get(reverse("registry:governance"), {"sort": "reason"}).content.decode()
@@ -390,6 +402,10 @@ def test_governance_sorts_by_reason(client, org, viewer):
 
 
 def test_governance_query_count_is_constant(client, org, viewer, north_account, django_assert_num_queries):
-    SocialAccountFactory(unit=org["11"], status=SocialAccount.Status.NEEDS_RECONNECT)  # one problem to start with
+    SocialAccountFactory(  # one problem to start with
+        unit=org["11"],
+        status=SocialAccount.Status.PENDING,
+        status_changed_at=timezone.now() - datetime.timedelta(days=30),
+    )
     client.force_login(viewer)
     assert_constant_queries(client, reverse("registry:governance"), django_assert_num_queries, grow_under=org["north"])

@@ -382,6 +382,9 @@ class Seeder:
                 reason="Facebook rejected the stored page token (401); reconnect the page.",
                 actor=self.actor,
             )
+            # Seed data only: broken for ten days, so nobody fixed it within the grace period.
+            since = timezone.now() - datetime.timedelta(days=10)
+            SocialAccount.objects.filter(pk=account.pk).update(status_changed_at=since)
         sample = self.rng.sample(ordinary_accounts, PAUSED + RETIRED)
         for account in sample[:PAUSED]:
             account_set_status(

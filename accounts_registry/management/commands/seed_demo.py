@@ -419,7 +419,7 @@ class Seeder:
                 Member.objects.filter(pk=officer.pk).update(user=user)
                 audit_record(
                     actor=self.actor,
-                    verb="member.link_user",
+                    verb=AuditEvent.Verb.MEMBER_LINK_USER,
                     target=officer,
                     unit=officer.unit,
                     after={"user": user.get_username()},

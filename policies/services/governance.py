@@ -33,7 +33,7 @@ from django.utils import timezone
 from accounts_registry import governance
 from accounts_registry.models import SocialAccount
 from monitoring import governance as monitoring_governance
-from monitoring.models import JobRun
+from monitoring.jobs import job_run
 from policies.models import PolicyFlag, PolicyRule
 
 if TYPE_CHECKING:
@@ -135,17 +135,9 @@ def governance_run(*, now: datetime.datetime | None = None) -> GovernanceResult:
     Idempotent (see the module docstring). A fixed number of queries whatever the number of accounts.
     Called daily by policies.tasks.run_governance_checks; writes a JobRun row.
     """
-    job = JobRun.objects.create(task="policies_governance")
-    try:
+    with job_run("policies_governance") as job:
         result = _run(now=now or timezone.now())
-    except Exception as error:
-        JobRun.objects.filter(pk=job.pk).update(
-            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
-        )
-        raise
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.OK, finished_at=timezone.now(), detail=dataclasses.asdict(result)
-    )
+        job.detail = dataclasses.asdict(result)
     return result
 
 

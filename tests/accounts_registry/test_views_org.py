@@ -164,7 +164,7 @@ def test_unit_children_query_count_is_constant(client, org, viewer, django_asser
 # --- Unit page ----------------------------------------------------------------------------------
 
 
-def test_unit_page_lists_subtree_accounts_and_members(client, org, viewer, north_account, south_account):
+def test_unit_page_lists_subtree_accounts_and_members(frozen_now, client, org, viewer, north_account, south_account):
     left = MemberFactory(full_name="Pat Gone", unit=org["traffic"], left_on=datetime.date(2025, 3, 1))
     expiring = MemberFactory(full_name="Kim Soon", unit=org["traffic"])
     TrainingFactory(member=expiring, expires_on=timezone.localdate() + datetime.timedelta(days=10))
@@ -324,13 +324,15 @@ def test_deactivating_the_unit_of_ones_own_grant_returns_to_the_tree(client, org
 # --- Member page --------------------------------------------------------------------------------
 
 
-def test_member_page_shows_training_and_accounts(client, org, viewer, outsider, north_member, north_account):
+def test_member_page_shows_training_and_accounts(
+    frozen_now, client, org, viewer, outsider, north_member, north_account
+):
     client.force_login(viewer)
     response = client.get(reverse("registry:member", args=[north_member.pk]))
     assertContains(response, "Alex North")
     assertContains(response, north_member.badge_number)
     assertContains(response, "Social Media Spokesperson")
-    assertContains(response, "2028-01-15")
+    assertContains(response, "2028-01-24")  # trained 300 days before the frozen now, for two years
     assertContains(response, "x, facebook, instagram, bluesky, mastodon")
     assertContains(response, '<span class="badge badge-current">Current</span>', html=True)
     assertContains(response, reverse("registry:account", args=[north_account.pk]))

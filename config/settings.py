@@ -297,7 +297,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "policies.tasks.run_governance_checks",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Every day at 03:30: delete poll runs, job runs and webhook events past their retention (below).
+    "prune-records-daily": {"task": "monitoring.tasks.prune_records", "schedule": crontab(hour=3, minute=30)},
 }
+# Retention in days of operational rows (messages, triage items, flags and audit events are kept).
+CHORUS_RETAIN_POLL_RUNS_DAYS = env.int("CHORUS_RETAIN_POLL_RUNS_DAYS", default=14)
+CHORUS_RETAIN_JOB_RUNS_DAYS = env.int("CHORUS_RETAIN_JOB_RUNS_DAYS", default=90)
+CHORUS_RETAIN_WEBHOOK_EVENTS_DAYS = env.int("CHORUS_RETAIN_WEBHOOK_EVENTS_DAYS", default=30)
+# Rows deleted per statement (each batch its own short transaction).
+CHORUS_PRUNE_BATCH = env.int("CHORUS_PRUNE_BATCH", default=5000)
 # Monthly read budgets per platform (items read); polls stretch their interval when the month's
 # projection would exceed one. Prices per item read, for the health page's cost estimate.
 CHORUS_READ_BUDGETS: dict[str, int] = {

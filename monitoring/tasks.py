@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from monitoring.jobs import retrying_task
 from monitoring.services.polling import account_poll
+from monitoring.services.retention import records_prune
 from monitoring.services.sweep import sweep_due_accounts
 from monitoring.services.webhooks import webhook_event_process
 from monitoring.services.x_sweep import x_sweep_run
@@ -31,3 +32,8 @@ def poll_x_sweep() -> None:
 @retrying_task()
 def process_webhook_event(event_id: int) -> None:
     webhook_event_process(event_id=event_id)
+
+
+@retrying_task()
+def prune_records() -> None:
+    records_prune()

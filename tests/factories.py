@@ -5,6 +5,7 @@ one that does not never goes stale (training valid from ten months ago for two y
 """
 
 import datetime
+import itertools
 
 import factory
 from django.contrib.auth.models import User
@@ -12,8 +13,12 @@ from django.utils import timezone
 
 from accounts_registry.models import Member, OrgUnit, Platform, Role, RoleGrant, SocialAccount, Training
 from engagement.models import TriageItem
+from monitoring.connectors.base import NormalizedMessage
 from monitoring.models import Message
+from monitoring.services.ingest import messages_upsert
 from policies.models import PolicyFlag, PolicyRule
+from policies.services.evaluate import policies_on_ingest
+from policies.services.rules import rule_create
 
 # The frozen "now" of the tests that stop time (conftest's `frozen_now`, time_machine elsewhere).
 FROZEN_NOW = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.UTC)
@@ -167,3 +172,108 @@ def inbox_item(
         **message_fields,
     )
     return TriageItemFactory.create(message=message, account=account, **fields)
+
+
+# --- Policy review: rules (through the service, so they are validated), messages and flags ---------
+
+_ingested = itertools.count(1000)  # external ids of messages built here: numeric, like the platforms'
+
+# Text that must come out escaped wherever it is shown.
+HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)> hx-get=/x hx-trigger=load'
+
+
+def make_rule(
+    name: str,
+    *,
+    kind: str = "keywords",
+    severity: str = "warning",
+    config: dict[str, object] | None = None,
+    unit: OrgUnit | None = None,
+    direction: str = "outbound",
+    **extra: object,
+) -> PolicyRule:
+    return rule_create(
+        actor=None,
+        name=name,
+        explanation=f"{name}: explained in plain language.",
+        kind=kind,
+        config=config if config is not None else {"terms": ["confidential"], "exceptions": []},
+        severity=severity,
+        direction=direction,
+        unit=unit,
+        **extra,  # type: ignore[arg-type]  # the keyword arguments rule_create takes
+    )
+
+
+def make_message(
+    account: SocialAccount,
+    text: str,
+    *,
+    minutes: int = 0,
+    direction: str = "outbound",
+    conversation: str = "",
+    author: str | None = None,
+    created_at: datetime.datetime | None = None,
+    **extra: object,
+) -> Message:
+    """A stored message `minutes` after FROZEN_NOW, outbound (posted by the account) by default."""
+    handle = author or account.handle
+    fields: dict[str, object] = {"conversation_id": conversation} if conversation else {}
+    return MessageFactory.create(
+        external_id=str(next(_ingested)),
+        account=account,
+        direction=direction,
+        kind=Message.Kind.POST if direction == "outbound" else Message.Kind.REPLY,
+        author_id=f"author-{handle}",
+        author_handle=handle,
+        text=text,
+        created_at=created_at or FROZEN_NOW + datetime.timedelta(minutes=minutes),
+        **fields,
+        **extra,
+    )
+
+
+def flag_on(
+    rule: PolicyRule,
+    account: SocialAccount,
+    *,
+    minutes: int = 0,
+    created_at: datetime.datetime | None = None,
+    **fields: object,
+) -> PolicyFlag:
+    """A flag row written directly (for volume and exact states), `minutes` after FROZEN_NOW."""
+    return PolicyFlagFactory.create(
+        rule=rule,
+        account=account,
+        created_at=created_at or FROZEN_NOW + datetime.timedelta(minutes=minutes),
+        **fields,
+    )
+
+
+def ingest(
+    account: SocialAccount,
+    text: str,
+    *,
+    minutes: int = 0,
+    direction: str = "outbound",
+    conversation: str = "",
+    in_reply_to: str = "",
+) -> Message:
+    """Upsert one message like a poll does and run the policies hook on it; returns the stored Message."""
+    external_id = str(next(_ingested))
+    normalized = NormalizedMessage(
+        platform=account.platform,
+        external_id=external_id,
+        direction=direction,
+        kind="post" if direction == "outbound" else "reply",
+        author_id=account.external_id or f"author-{account.handle}",
+        author_handle=account.handle,
+        author_name=account.handle,
+        text=text,
+        created_at=FROZEN_NOW + datetime.timedelta(minutes=minutes),
+        conversation_id=conversation or external_id,
+        in_reply_to_id=in_reply_to,
+    )
+    result = messages_upsert(account_id=account.pk, messages=[normalized])
+    policies_on_ingest(result.new_ids)
+    return Message.objects.get(platform=account.platform, external_id=external_id)

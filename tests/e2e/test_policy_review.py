@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from accounts_registry.models import Role
 from policies.models import PolicyFlag
-from tests.factories import SocialAccountFactory, UserFactory, grant
-from tests.policies.review_data import ingest, make_rule
+from tests.factories import SocialAccountFactory, UserFactory, grant, ingest, make_rule
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -5,6 +5,7 @@ import datetime
 import pytest
 import time_machine
 
+from accounts_registry.selectors import governance_problems
 from monitoring.models import DailyActivity, JobRun
 from policies.models import PolicyFlag
 from policies.services.governance import governance_run
@@ -180,8 +181,6 @@ def test_disclaimer_check_is_refused_with_the_reason():
 
 def test_the_governance_page_and_the_rules_agree(org, admin_user, settings):
     """One definition: with default options, the rules flag exactly what /org/governance/ lists."""
-    from accounts_registry.selectors import governance_problems
-
     settings.CHORUS_RECONNECT_GRACE_DAYS = 3
     gone = MemberFactory.create(full_name="Gone Officer", unit=org["11"], left_on=datetime.date(2026, 10, 1))
     lapsed = MemberFactory.create(full_name="Lapsed Officer", unit=org["11"])

@@ -1,9 +1,11 @@
 """Reads of the triage inbox, always scoped to the acting user.
 
 Access rule (the one place it is decided, used by the inbox, the feedback pages and the API):
-a user sees a triage item when they see its account (`visible_accounts`): admins, comms managers and
-supervisors see the accounts of their subtree, a member the accounts they hold. Whoever sees an item
-may also act on it (assign, handle, dismiss, note, reopen) — supervisors act within their subtree and
+a user sees a triage item when they see an account its message belongs to (`visible_accounts` and
+`monitoring.models.addressed_to`: the account it is stored under, or another org account it addresses):
+admins, comms managers and supervisors see the accounts of their subtree, a member the accounts they
+hold. An item is one per message, whoever it addresses: one decision, shown in every addressed scope.
+Whoever sees an item may also act on it (assign, handle, dismiss, note, reopen) — supervisors act within their subtree and
 members on the items of the accounts they hold — so `write=True` asks for nothing more than visibility
 today; it is kept so that callers state their intent and a stricter rule can land in one place.
 Outsiders get 404, never 403, so an item id reveals nothing.
@@ -40,10 +42,10 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts_registry.models import OrgUnit, Platform, RoleGrant
+from accounts_registry.models import OrgUnit, Platform, RoleGrant, SocialAccount
 from accounts_registry.selectors import READ_ROLES, unit_paths, user_scope, visible_accounts, visible_units
 from engagement.models import TriageItem, TriageNote
-from monitoring.models import Message
+from monitoring.models import Message, MessageAddressee, addressed_to
 from monitoring.selectors import without_private
 from policies.models import PolicyFlag
 
@@ -208,7 +210,19 @@ class InboxSummary:
 
 
 def visible_triage_items(user: AnyUser) -> QuerySet[TriageItem]:
-    return TriageItem.objects.filter(account__in=visible_accounts(user))
+    return _items_of(visible_accounts(user))
+
+
+def _items_of(accounts: QuerySet[SocialAccount] | list[int]) -> QuerySet[TriageItem]:
+    """Items whose message belongs to any of the accounts (stored under one, or addressing one)."""
+    return TriageItem.objects.filter(addressed_to(accounts, message_field="message_id"))
+
+
+def _also_addressed(ids: list[int]) -> QuerySet[TriageItem]:
+    """Items addressing one of the accounts without being stored under it (the few that address several)."""
+    return TriageItem.objects.filter(
+        message_id__in=MessageAddressee.objects.filter(account_id__in=ids).values("message_id")
+    )
 
 
 def get_triage_item_for_user(*, user: AnyUser, pk: int, write: bool = False) -> TriageItem:
@@ -250,14 +264,16 @@ def response_target() -> datetime.timedelta:
     return datetime.timedelta(hours=settings.CHORUS_RESPONSE_TARGET_HOURS)
 
 
-def _account_filters(items: QuerySet[TriageItem], filters: InboxFilters) -> QuerySet[TriageItem]:
+def _filtered_accounts(user: AnyUser, filters: InboxFilters) -> QuerySet[SocialAccount]:
+    """The user's accounts the unit, account and platform filters keep."""
+    accounts = visible_accounts(user)
     if filters.unit is not None:
-        items = items.filter(account__unit__path__startswith=filters.unit.path)
+        accounts = accounts.filter(unit__path__startswith=filters.unit.path)
     if filters.account_id is not None:
-        items = items.filter(account_id=filters.account_id)
+        accounts = accounts.filter(pk=filters.account_id)
     if filters.platform:
-        items = items.filter(platform=filters.platform)
-    return items
+        accounts = accounts.filter(platform=filters.platform)
+    return accounts
 
 
 def _item_filters(
@@ -309,7 +325,7 @@ def filtered_items(
     user: AnyUser, filters: InboxFilters, *, now: datetime.datetime, with_status: bool = True
 ) -> QuerySet[TriageItem]:
     """The user's items matching the filters (the status filter too unless `with_status` is False)."""
-    items = _item_filters(_account_filters(visible_triage_items(user), filters), user, filters, now=now)
+    items = _item_filters(_items_of(_filtered_accounts(user, filters)), user, filters, now=now)
     if with_status and filters.status != StatusFilter.ALL:
         items = items.filter(status=filters.status)
     return items
@@ -327,13 +343,7 @@ class AccountScope:
 
 def inbox_accounts(user: AnyUser, filters: InboxFilters) -> AccountScope:
     """One query, reading at most max(NARROW_ACCOUNTS, LATERAL_ACCOUNTS) + 1 ids."""
-    accounts = visible_accounts(user)
-    if filters.unit is not None:
-        accounts = accounts.filter(unit__path__startswith=filters.unit.path)
-    if filters.account_id is not None:
-        accounts = accounts.filter(pk=filters.account_id)
-    if filters.platform:
-        accounts = accounts.filter(platform=filters.platform)
+    accounts = _filtered_accounts(user, filters)
     most = max(NARROW_ACCOUNTS, LATERAL_ACCOUNTS)
     ids = list(accounts.order_by("pk").values_list("pk", flat=True)[: most + 1])
     return AccountScope(ids=ids if len(ids) <= most else None)
@@ -343,10 +353,8 @@ def _scoped(
     user: AnyUser, filters: InboxFilters, accounts: AccountScope, *, now: datetime.datetime
 ) -> QuerySet[TriageItem]:
     """Items in scope and matching every filter but the status."""
-    if accounts.ids is not None:  # ids read through visible_accounts: already scoped
-        base = TriageItem.objects.filter(account_id__in=accounts.ids)
-    else:
-        base = _account_filters(visible_triage_items(user), filters)
+    # ids were read through visible_accounts: already scoped
+    base = _items_of(accounts.ids if accounts.ids is not None else _filtered_accounts(user, filters))
     return _item_filters(base, user, filters, now=now)
 
 
@@ -401,13 +409,14 @@ def _page_keys(
         # One compiled range per branch and status rather than one per account too: the ORM's Python
         # time for dozens of ranges cost more than the query.
         keys = _lateral_keys(user, filters, ids, conditions, now=now, limit=limit)
-        keys.sort(key=lambda key: (_segment(key[0], key[1], cutoff), key[1], key[2]))
-        return keys[:limit]
+        return _merged(keys, cutoff, limit)
     if in_one_query and ids is not None and len(ids) <= NARROW_ACCOUNTS and len(ids) * len(statuses) * 4 <= MAX_RANGES:
         bases = [
             _item_filters(TriageItem.objects.filter(account_id=account_id), user, filters, now=now)
             for account_id in ids
         ]
+        # Plus the items stored under another account that address one of these: a range of their own.
+        bases.append(_item_filters(_also_addressed(ids), user, filters, now=now))
     else:
         bases = [_scoped(user, filters, accounts, now=now)]
     ranges = [
@@ -421,8 +430,17 @@ def _page_keys(
         keys = list(ranges[0].union(*ranges[1:], all=True)) if len(ranges) > 1 else list(ranges[0])
     else:  # SQLite (the demo) cannot limit the parts of a UNION: a query per range (4, or 16 for "all")
         keys = [key for queryset in ranges for key in queryset]
-    keys.sort(key=lambda key: (_segment(key[0], key[1], cutoff), key[1], key[2]))
-    return keys[:limit]
+    return _merged(keys, cutoff, limit)
+
+
+def _merged(
+    keys: list[tuple[int, datetime.datetime, int]], cutoff: datetime.datetime, limit: int
+) -> list[tuple[int, datetime.datetime, int]]:
+    """The first `limit` keys in list order, each once: an item addressing two accounts of the scope is
+    found in the ranges of both. Each range holds its first `limit` rows, so the merge loses none."""
+    unique = list(dict.fromkeys(keys))
+    unique.sort(key=lambda key: (_segment(key[0], key[1], cutoff), key[1], key[2]))
+    return unique[:limit]
 
 
 def _lateral_keys(
@@ -437,11 +455,20 @@ def _lateral_keys(
     """PostgreSQL: per range, the first `limit` rows of each account (a LATERAL join over the account
     ids, each an index probe on (account, status, priority, created_at, id)), then the first `limit` of
     those; the ranges in one UNION ALL. The ORM compiles each range with every filter, so the rows are
-    exactly those of the other paths."""
+    exactly those of the other paths. Items stored under another account that address one of these
+    are read by one more range per condition (few rows: only messages addressing several accounts)."""
     account = RawSQL("a.id", ())  # the account of the LATERAL join below
     parts: list[str] = []
     params: list[Any] = []
     for condition in conditions:
+        also = (
+            _item_filters(_also_addressed(ids).filter(condition), user, filters, now=now)
+            .order_by("created_at", "pk")
+            .values_list("priority", "created_at", "pk")[:limit]
+        )
+        also_sql, also_params = also.query.sql_with_params()
+        parts.append(f"({also_sql})")
+        params += also_params
         inner = (
             _item_filters(TriageItem.objects.filter(condition, account_id=account), user, filters, now=now)
             .order_by("created_at", "pk")
@@ -640,7 +667,7 @@ def inbox_export(
 
 def item_thread(user: AnyUser, item: TriageItem) -> list[Message]:
     """The conversation around the item: inbound and the org's replies the user may see, oldest first."""
-    messages = Message.objects.filter(account__in=visible_accounts(user), platform=item.platform)
+    messages = Message.objects.filter(addressed_to(visible_accounts(user)), platform=item.platform)
     if item.conversation_id:
         messages = messages.filter(conversation_id=item.conversation_id)
     else:

@@ -233,7 +233,7 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
     """Write everything a successful fetch produced, in one transaction. Returns the new message ids."""
     with transaction.atomic():
         upsert = messages_upsert(account_id=account.pk, messages=result.messages)
-        activity_record_new(message_ids=upsert.new_ids)
+        activity_record_new(message_ids=upsert.new_ids, addressees=upsert.addressees_added)
         skipped_items_record(account_id=account.pk, platform=account.platform, records=result.skipped)
         state.cursors = {**state.cursors, **result.cursors}
         state.rate_limit_remaining = result.rate_limit.remaining if result.rate_limit else None

@@ -167,7 +167,7 @@ def webhook_event_process(*, event_id: int) -> list[int]:
             else:
                 messages = _keep_stored_details(_normalize(event, account))
                 upsert = messages_upsert(account_id=account.pk, messages=messages)
-                activity_record_new(message_ids=upsert.new_ids)
+                activity_record_new(message_ids=upsert.new_ids, addressees=upsert.addressees_added)
                 usage_record(platform=account.platform, requests=0, reads=len(messages))
                 run_ingest_hooks(upsert.new_ids)
                 new_ids = upsert.new_ids

@@ -112,12 +112,17 @@ def x_sweep_run() -> dict[str, int]:
             return figures
         with transaction.atomic():
             new_ids: list[int] = []
+            addressees: list[tuple[int, int]] = []
             for account_id, messages in found.items():
-                new_ids += messages_upsert(account_id=account_id, messages=messages).new_ids
+                # A post mentioning two swept accounts is found for each: the first upsert stores it, the
+                # second records the other account as an addressee.
+                upsert = messages_upsert(account_id=account_id, messages=messages)
+                new_ids += upsert.new_ids
+                addressees += upsert.addressees_added
                 figures["reads"] += len(messages)
             for handle, records in connector.skipped.items():
                 skipped_items_record(account_id=by_handle[handle], platform=Platform.X, records=records)
-            activity_record_new(message_ids=new_ids)
+            activity_record_new(message_ids=new_ids, addressees=addressees)
             run_ingest_hooks(new_ids)
             figures["new"] = len(new_ids)
             state.cursors = cursors

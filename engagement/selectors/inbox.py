@@ -5,10 +5,10 @@ a user sees a triage item when they see an account its message belongs to (`visi
 `monitoring.models.addressed_to`: the account it is stored under, or another org account it addresses):
 admins, comms managers and supervisors see the accounts of their subtree, a member the accounts they
 hold. An item is one per message, whoever it addresses: one decision, shown in every addressed scope.
-Whoever sees an item may also act on it (assign, handle, dismiss, note, reopen) — supervisors act within their subtree and
-members on the items of the accounts they hold — so `write=True` asks for nothing more than visibility
-today; it is kept so that callers state their intent and a stricter rule can land in one place.
-Outsiders get 404, never 403, so an item id reveals nothing.
+Whoever sees an item may also act on it (assign, handle, dismiss, note, reopen) — supervisors act
+within their subtree and members on the items of the accounts they hold — so `write=True` asks for
+nothing more than visibility today; it is kept so that callers state their intent and a stricter rule
+can land in one place. Outsiders get 404, never 403, so an item id reveals nothing.
 
 Ordering: priority, then age (oldest first), where a normal item older than the response target
 (`CHORUS_RESPONSE_TARGET_HOURS`) ranks with the high-priority ones. The list is walked in three
@@ -416,7 +416,8 @@ def _page_keys(
             for account_id in ids
         ]
         # Plus the items stored under another account that address one of these: a range of their own.
-        bases.append(_item_filters(_also_addressed(ids), user, filters, now=now))
+        if ids:
+            bases.append(_item_filters(_also_addressed(ids), user, filters, now=now))
     else:
         bases = [_scoped(user, filters, accounts, now=now)]
     ranges = [
@@ -461,14 +462,15 @@ def _lateral_keys(
     parts: list[str] = []
     params: list[Any] = []
     for condition in conditions:
-        also = (
-            _item_filters(_also_addressed(ids).filter(condition), user, filters, now=now)
-            .order_by("created_at", "pk")
-            .values_list("priority", "created_at", "pk")[:limit]
-        )
-        also_sql, also_params = also.query.sql_with_params()
-        parts.append(f"({also_sql})")
-        params += also_params
+        if ids:
+            also = (
+                _item_filters(_also_addressed(ids).filter(condition), user, filters, now=now)
+                .order_by("created_at", "pk")
+                .values_list("priority", "created_at", "pk")[:limit]
+            )
+            also_sql, also_params = also.query.sql_with_params()
+            parts.append(f"({also_sql})")
+            params += also_params
         inner = (
             _item_filters(TriageItem.objects.filter(condition, account_id=account), user, filters, now=now)
             .order_by("created_at", "pk")

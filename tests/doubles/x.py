@@ -613,7 +613,15 @@ class XDouble(DoubleServer):
             if "retweets" in excluded:
                 candidates = [item for item in candidates if not item.repost_of]
         else:
-            candidates = [item for item in self._items() if item.to.id == user_id and item.author.id != user_id]
+            # Like X: every post that mentions the user (in its text, or by replying to it), not only those
+            # the scenario files under it — a post mentioning two org accounts is in both timelines.
+            person = self.scenario.accounts.get((PLATFORM, user_id))
+            handle = person.handle.lower() if person is not None else ""
+            candidates = [
+                item
+                for item in self._items()
+                if item.author.id != user_id and (item.to.id == user_id or handle in self._mentioned_handles(item))
+            ]
         try:
             page, next_token = self._select(request, candidates, token_name="pagination_token", low=5)
             return Response(200, self._render_page(request, page, next_token))

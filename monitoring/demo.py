@@ -11,7 +11,8 @@ Only `manage.py demo` (and the demo traffic test) use this module. It imports th
   messages earlier runs stored (so a restarted demo serves the same posts again) and, for accounts
   without any, a backlog of a few days.
 - `start_demo_scheduler()` starts a daemon thread that, every few seconds, adds a little traffic and
-  runs one sweep: due accounts are claimed as the beat task would and polled in this process.
+  runs the beat tick itself (`sweep_due_accounts`, as `monitoring.tasks.poll_due_accounts` does), with
+  the work it hands out — polls, the combined X sweep, lost webhook events — done in this process.
 
 Both start once per process; the runserver child (or the only process with --noreload) calls them.
 Logs name accounts by id only: never a token.
@@ -38,7 +39,9 @@ from accounts_registry.crypto import CredentialsUnavailable, decrypt_credentials
 from accounts_registry.models import Platform, SocialAccount
 from monitoring.models import Message
 from monitoring.services.polling import PollSummary, account_poll
-from monitoring.services.sweep import sweep_due_accounts
+from monitoring.services.sweep import TickWork, sweep_due_accounts
+from monitoring.services.webhooks import webhook_event_process
+from monitoring.services.x_sweep import x_sweep_run
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -338,42 +341,66 @@ def _schedule(platforms: DemoPlatforms, interval: float) -> None:
         time.sleep(interval)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class DemoSweep:
     items_added: int
-    summaries: list[PollSummary]
-    seconds: float
+    summaries: list[PollSummary] = dataclasses.field(default_factory=list)
+    x_sweeps: list[dict[str, int]] = dataclasses.field(default_factory=list)
+    webhook_events: int = 0
+    seconds: float = 0.0
 
     def line(self) -> str:
         outcomes = Counter(summary.outcome for summary in self.summaries)
         by_outcome = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())) or "none due"
         new = sum(summary.items_new for summary in self.summaries)
+        swept = "".join(
+            f"; X sweep over {figures.get('accounts', 0)} account(s): {figures.get('new', 0)} new message(s)"
+            for figures in self.x_sweeps
+        )
         return (
             f"demo sweep: {self.items_added} new platform item(s); polled {len(self.summaries)} account(s) "
-            f"({by_outcome}): {new} new message(s) in {self.seconds:.1f}s"
+            f"({by_outcome}): {new} new message(s){swept} in {self.seconds:.1f}s"
         )
+
+    def work(self) -> TickWork:
+        """The beat tick's work, done here and now (the demo has no queue), each result kept for the log."""
+        return TickWork(poll_account=self._poll, x_sweep=self._x_sweep, webhook_event=self._webhook_event)
+
+    def _poll(self, account_id: int) -> None:
+        try:
+            summary = account_poll(account_id=account_id)
+        except Exception:  # one broken poll must not starve the others; its lease lets a later tick retry
+            logger.exception("demo poll of account %s failed", account_id)
+            return
+        if summary is not None:
+            self.summaries.append(summary)
+
+    def _x_sweep(self) -> None:
+        try:
+            self.x_sweeps.append(x_sweep_run())
+        except Exception:  # its lease lets a later tick retry
+            logger.exception("demo X sweep failed")
+
+    def _webhook_event(self, event_id: int) -> None:
+        try:
+            webhook_event_process(event_id=event_id)
+        except Exception:
+            logger.exception("demo processing of webhook event %s failed", event_id)
+            return
+        self.webhook_events += 1
 
 
 def demo_sweep(platforms: DemoPlatforms, *, is_account_sync: bool = False) -> DemoSweep:
-    """One scheduler beat: new traffic, then the due accounts claimed (as the beat task does) and polled
-    here through the real connectors. Logs one line."""
+    """One scheduler beat: new traffic, then the very tick beat runs in production (`sweep_due_accounts`),
+    its work done in this process through the real connectors. Logs one line."""
     started = time.monotonic()
     with platforms.lock:
         if is_account_sync:
             platforms.generator.sync(demo_accounts(mastodon_url=platforms.url("mastodon")))
         added = platforms.generator.tick()
-    claimed: list[int] = []
-    sweep_due_accounts(enqueue=claimed.append)  # outside a transaction, on_commit runs at once
-    summaries = []
-    for account_id in claimed:
-        try:
-            summary = account_poll(account_id=account_id)
-        except Exception:  # one broken poll must not starve the others; its lease lets a later sweep retry
-            logger.exception("demo poll of account %s failed", account_id)
-            continue
-        if summary is not None:
-            summaries.append(summary)
+    sweep = DemoSweep(items_added=len(added))
+    sweep_due_accounts(work=sweep.work())  # outside a transaction: the work runs as each claim commits
     platforms.trim_logs()
-    sweep = DemoSweep(items_added=len(added), summaries=summaries, seconds=time.monotonic() - started)
+    sweep.seconds = time.monotonic() - started
     logger.info("%s", sweep.line())
     return sweep

@@ -8,10 +8,13 @@ import datetime
 import io
 import logging
 import re
+from collections import Counter
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.models import SocialAccount
@@ -23,7 +26,7 @@ from monitoring.demo import (
     demo_settings_problems,
     demo_sweep,
 )
-from monitoring.models import Message
+from monitoring.models import Message, PollState
 from tests.doubles.generator import DemoAccount, ScenarioGenerator
 from tests.doubles.scenario import Scenario
 from tests.factories import SocialAccountFactory
@@ -154,6 +157,32 @@ def test_a_restarted_demo_serves_what_the_database_holds(settings, platforms, ac
         assert_stored_is_the_scenario(restarted, accounts)
     finally:
         restarted.stop()
+
+
+@pytest.mark.django_db(transaction=True)  # as in the demo: each tick's claims commit, then its work runs
+def test_from_an_empty_database_the_demo_delivers_every_platform_minute_after_minute(platforms, accounts, settings):
+    """The demo runs beat's own tick: polls, and the combined X sweep once the X accounts are backfilled."""
+    settings.CHORUS_X_SEARCH_SWEEP = True
+    settings.CHORUS_POLL_INTERVAL = settings.CHORUS_POLL_INTERVAL_CORPORATE = 60  # every account, every minute
+    swept = SocialAccount.objects.get(platform="x", handle="MPS11Div")  # read by the X sweep after its backfill
+    assert not Message.objects.exists()
+    per_minute: list[Counter[str]] = []
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        demo_sweep(platforms)  # the backfill: every account's first poll
+        backfilled = set(Message.objects.values_list("pk", flat=True))
+        assert {platform for platform, _, _ in SLICE} == set(Message.objects.values_list("platform", flat=True))
+        for _ in range(8):
+            traveller.shift(datetime.timedelta(seconds=70))  # a minute, and the ±10% of jitter
+            before = set(Message.objects.values_list("pk", flat=True))
+            sweep = demo_sweep(platforms)
+            assert len(sweep.x_sweeps) == 1  # the combined X sweep ran, every minute
+            per_minute.append(Counter(Message.objects.exclude(pk__in=before).values_list("platform", flat=True)))
+    assert all(per_minute), per_minute  # something new every minute
+    assert set(sum(per_minute, Counter[str]())) == {"x", "facebook", "instagram", "bluesky", "mastodon"}, per_minute
+    assert Message.objects.filter(account=swept).exclude(pk__in=backfilled).exists()  # through the X sweep
+    assert not PollState.objects.filter(
+        account=swept, last_success_at__lt=timezone.now() - datetime.timedelta(minutes=3)
+    )
 
 
 @pytest.mark.django_db(transaction=True)  # as in the demo: the sweep's claim commits, then the polls run

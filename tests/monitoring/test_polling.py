@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts_registry.models import AuditEvent, SocialAccount
 from monitoring.models import DailyActivity, Message, PlatformUsage, PollRun, PollState
 from monitoring.services.polling import PollSummary, account_poll, poll_claim_due, poll_states_ensure
-from monitoring.services.sweep import sweep_due_accounts
+from monitoring.services.sweep import TickWork, sweep_due_accounts
 from tests.doubles.scenario import Item, Person, Scenario
 from tests.doubles.server import Fault
 from tests.doubles.x import XDouble, snowflake
@@ -172,10 +172,12 @@ def test_malformed_payload_fails_the_run_and_the_next_account_is_still_polled(sc
 def test_sweep_claims_each_due_account_once_and_leases_it(station, org, django_capture_on_commit_callbacks):
     _, account = station
     enqueued: list[int] = []
+    work = TickWork(poll_account=enqueued.append, x_sweep=lambda: None, webhook_event=lambda pk: None)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweep_due_accounts(enqueue=enqueued.append) == [account.pk]
-    assert enqueued == [account.pk]  # enqueued only once the claim committed
-    assert sweep_due_accounts(enqueue=enqueued.append) == []  # leased
+        assert sweep_due_accounts(work=work) == [account.pk]
+        assert enqueued == []  # handed over only once the claim committed
+    assert enqueued == [account.pk]
+    assert sweep_due_accounts(work=work) == []  # leased
     lease_until = PollState.objects.get(account=account).lease_until
     assert lease_until is not None and lease_until > timezone.now()
     # A lost task: once the lease expires, the account is claimed again.
@@ -187,7 +189,12 @@ def test_paused_and_pending_accounts_are_not_polled(station):
     _, account = station
     account.status = SocialAccount.Status.PAUSED
     account.save()
-    assert sweep_due_accounts(enqueue=lambda pk: None) == []
+    assert (
+        sweep_due_accounts(
+            work=TickWork(poll_account=lambda pk: None, x_sweep=lambda: None, webhook_event=lambda pk: None)
+        )
+        == []
+    )
     assert account_poll(account_id=account.pk) is None
     assert not PollRun.objects.exists()
 
@@ -210,5 +217,7 @@ def test_sweep_requeues_webhook_events_whose_task_was_lost(django_capture_on_com
     WebhookEvent.objects.create(source="x", event_id="done", payload={}, received_at=old, processed_at=old)
     requeued: list[int] = []
     with django_capture_on_commit_callbacks(execute=True):
-        sweep_due_accounts(enqueue=lambda pk: None, enqueue_webhook_event=requeued.append)
+        sweep_due_accounts(
+            work=TickWork(poll_account=lambda pk: None, x_sweep=lambda: None, webhook_event=requeued.append)
+        )
     assert requeued == [lost.pk]

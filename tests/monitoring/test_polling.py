@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, SocialAccount
@@ -206,6 +207,29 @@ def test_poll_command_sync_prints_a_summary_per_account(scenario, station, capsy
     assert f"MPS11Div ({account.pk}): ok — 25 new" in out
     assert "Polled 1 account(s): 25 new message(s); 1 ok" in out
     assert stored(account) == scenario.expected("x", person.id)
+
+
+def test_poll_command_sync_fails_naming_each_failed_account(scenario, station, org, settings, capsys):
+    _, account = station
+    other = SocialAccountFactory.create(platform="x", handle="MPSTraffic", unit=org["traffic"], kind="unit")
+    settings.CHORUS_X_BEARER_TOKEN = "a-revoked-bearer"  # every X request gets a 401
+    with pytest.raises(CommandError) as raised:
+        call_command("poll", "--all", "--sync")
+    assert raised.value.returncode == 1  # what `manage.py poll --sync` exits with
+    assert str(raised.value).startswith("2 of 2 poll(s) failed:")
+    for failed in (account, other):
+        assert f"{failed.handle} ({failed.pk}, x): unauthorized, AuthError: " in str(raised.value)
+    assert "Polled 2 account(s): 0 new message(s); 2 unauthorized" in capsys.readouterr().out
+
+
+def test_poll_command_sync_names_only_the_failures_of_a_partly_failed_run(scenario, station, org, double):
+    _, account = station
+    other = SocialAccountFactory.create(platform="x", handle="MPSGone", unit=org["traffic"], kind="unit")
+    with pytest.raises(CommandError) as raised:
+        call_command("poll", "--account", str(account.pk), str(other.pk), "--sync")
+    assert str(raised.value).splitlines()[0] == "1 of 2 poll(s) failed:"
+    assert f"MPSGone ({other.pk}, x): unauthorized, AuthError: X knows no user @MPSGone" in str(raised.value)
+    assert "MPS11Div" not in str(raised.value)
 
 
 def test_sweep_requeues_webhook_events_whose_task_was_lost(django_capture_on_commit_callbacks):

@@ -684,15 +684,21 @@ def item_notes(item: TriageItem) -> list[TriageNote]:
 
 
 def assignable_users(item: TriageItem) -> list[User]:
-    """Users who may be assigned the item: a reading role over its unit, or the account's holder."""
+    """Users who may be assigned the item: a reading role over the unit of an account its message belongs
+    to (stored under it or addressing it), or such an account's holder."""
     from django.contrib.auth import get_user_model
 
-    path = item.account.unit.path
+    addressed = MessageAddressee.objects.filter(message_id=item.message_id)
+    accounts = [
+        (item.account.unit.path, item.account.holder_id),
+        *addressed.values_list("account__unit__path", "account__holder_id"),
+    ]
     step = OrgUnit.steplen
-    ancestors = [path[: index * step] for index in range(1, len(path) // step + 1)]
+    ancestors = {path[: index * step] for path, _ in accounts for index in range(1, len(path) // step + 1)}
     granted = RoleGrant.objects.filter(unit__path__in=ancestors, unit__is_active=True, role__in=READ_ROLES)
     condition = Q(pk__in=granted.values("user_id"))
-    if item.account.holder_id is not None:
-        condition |= Q(member__pk=item.account.holder_id)
+    holders = {holder for _, holder in accounts if holder is not None}
+    if holders:
+        condition |= Q(member__pk__in=holders)
     user_model = get_user_model()
     return list(user_model.objects.filter(condition, is_active=True).order_by("username"))

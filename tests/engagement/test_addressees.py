@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts_registry.models import Role
 from engagement.models import TriageItem
+from engagement.selectors.inbox import assignable_users
 from engagement.selectors.metrics import response_metrics, units_leaderboard
 from engagement.services.tokens import api_token_create
 from monitoring.models import DailyActivity, Message, MessageAddressee
@@ -83,6 +84,8 @@ def test_a_tweet_to_two_divisions_is_in_both_scopes_answered_once_and_counted_pe
         key = api_token_create(user=supervisor, name="script")[1]
         listed = client.get(reverse("api:triage-items"), headers={"Authorization": f"Token {key}"}).json()
         assert [row["id"] for row in listed["results"]] == [item.pk]
+    assignable = assignable_users(item)
+    assert viewer in assignable and outsider in assignable and east_supervisor not in assignable
     client.force_login(east_supervisor)
     assert client.get(item_url).status_code == 404
     assert "bridge closed tonight" not in client.get(reverse("inbox:index")).content.decode()

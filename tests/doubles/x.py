@@ -620,7 +620,11 @@ class XDouble(DoubleServer):
             candidates = [
                 item
                 for item in self._items()
-                if item.author.id != user_id and (item.to.id == user_id or handle in self._mentioned_handles(item))
+                if item.author.id != user_id
+                and (
+                    item.to.id == user_id
+                    or (handle and f"@{handle}" in item.text.lower() and handle in self._mentioned_handles(item))
+                )
             ]
         try:
             page, next_token = self._select(request, candidates, token_name="pagination_token", low=5)
@@ -676,7 +680,14 @@ class XDouble(DoubleServer):
                 replied = self._replied_user(item)
                 return replied.handle.lower() if replied is not None else ""
 
-            matches = _QueryParser(query, self._mentioned_handles, replied_handle).parse()
+            mentioned: dict[int, set[str]] = {}  # per item, once per request: a query names dozens of handles
+
+            def mentions(item: Item) -> set[str]:
+                if id(item) not in mentioned:
+                    mentioned[id(item)] = self._mentioned_handles(item)
+                return mentioned[id(item)]
+
+            matches = _QueryParser(query, mentions, replied_handle).parse()
             candidates = [item for item in self._items() if matches(item)]
             page, next_token = self._select(request, candidates, token_name="next_token", low=10)
             return Response(200, self._render_page(request, page, next_token))

@@ -438,7 +438,10 @@ class ScenarioGenerator:
         return added
 
     def _pick(self) -> tuple[str, str]:
-        keys = sorted(self.targets)
+        """A platform first, each as likely as the others, then one of its accounts by weight: X holds most
+        of the accounts, and a platform with few would otherwise go quiet for minutes in the demo."""
+        platform = self.rng.choice(sorted({platform for platform, _ in self.targets}))
+        keys = sorted(key for key in self.targets if key[0] == platform)
         return self.rng.choices(keys, weights=[self.targets[key][0].weight for key in keys])[0]
 
     def _backlog(self, key: tuple[str, str], now: datetime.datetime) -> None:

@@ -12,7 +12,7 @@ from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db
 
-backfill = importlib.import_module("monitoring.migrations.0004_backfill_message_addressees")
+backfill = importlib.import_module("monitoring.migrations.0006_backfill_message_addressees")
 T0 = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.UTC)
 
 

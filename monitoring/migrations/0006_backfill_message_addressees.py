@@ -99,7 +99,7 @@ def remove_addressees(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts_registry", "0001_initial"),
-        ("monitoring", "0003_message_addressees"),
+        ("monitoring", "0005_message_addressees"),
     ]
 
     operations = [migrations.RunPython(add_addressees, remove_addressees)]

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts_registry', '0001_initial'),
-        ('monitoring', '0002_sweep_state'),
+        ('monitoring', '0004_message_visibility_skipped_items_error_kind'),
     ]
 
     operations = [

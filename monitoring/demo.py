@@ -2,7 +2,7 @@
 scheduler thread that polls them through the real connectors.
 
 Only `manage.py demo` (and the demo traffic test) use this module. It imports the doubles from
-`tests/doubles` when called, never at import time.
+`doubles` when called, never at import time.
 
 - `start_demo_platforms()` starts the X, Graph (Facebook + Instagram), Bluesky and Mastodon doubles on
   the loopback ports named by the settings (CHORUS_X_API_BASE, CHORUS_FACEBOOK_API_BASE,
@@ -43,13 +43,13 @@ from monitoring.services.sweep import sweep_due_accounts
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tests.doubles.bluesky import BlueskyDouble
-    from tests.doubles.facebook import FacebookDouble
-    from tests.doubles.generator import DemoAccount, PastItem, ScenarioGenerator
-    from tests.doubles.mastodon import MastodonDouble
-    from tests.doubles.scenario import Scenario
-    from tests.doubles.server import DoubleServer
-    from tests.doubles.x import XDouble
+    from doubles.bluesky import BlueskyDouble
+    from doubles.facebook import FacebookDouble
+    from doubles.generator import DemoAccount, PastItem, ScenarioGenerator
+    from doubles.mastodon import MastodonDouble
+    from doubles.scenario import Scenario
+    from doubles.server import DoubleServer
+    from doubles.x import XDouble
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def demo_accounts(*, mastodon_url: str) -> list[DemoAccount]:
     """Every account that can receive traffic: not retired, holding the credential its double checks (X
     accounts are read with the app bearer and need none) and, on Mastodon, polled at `mastodon_url`.
     Credentials stay in memory."""
-    from tests.doubles.generator import DemoAccount
+    from doubles.generator import DemoAccount
 
     officer_badge = demo_data.DEMO_OFFICER.badge_number
     mastodon_url = mastodon_url.rstrip("/")
@@ -186,7 +186,7 @@ def _display_name(account: SocialAccount) -> str:
 
 def demo_history(*, now: datetime.datetime | None = None) -> list[PastItem]:
     """The messages earlier runs stored, to serve again: the connectors' cursors point past them."""
-    from tests.doubles.generator import PastItem
+    from doubles.generator import PastItem
 
     since = (now or timezone.now()) - datetime.timedelta(days=HISTORY_DAYS)
     rows = Message.objects.filter(created_at__gte=since, account__external_id__isnull=False).values_list(
@@ -252,12 +252,12 @@ def build_demo_platforms(
 
     The Mastodon accounts of the demo instance are pointed at the Mastodon double's URL.
     """
-    from tests.doubles.bluesky import BlueskyDouble
-    from tests.doubles.facebook import FacebookDouble
-    from tests.doubles.generator import ScenarioGenerator
-    from tests.doubles.mastodon import MastodonDouble
-    from tests.doubles.scenario import Scenario
-    from tests.doubles.x import XDouble
+    from doubles.bluesky import BlueskyDouble
+    from doubles.facebook import FacebookDouble
+    from doubles.generator import ScenarioGenerator
+    from doubles.mastodon import MastodonDouble
+    from doubles.scenario import Scenario
+    from doubles.x import XDouble
 
     scenario = Scenario()
     x = XDouble(scenario, app_bearer=settings.CHORUS_X_BEARER_TOKEN, limits=DEMO_X_LIMITS)

@@ -15,6 +15,8 @@ from django.core.management import call_command
 
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.models import SocialAccount
+from doubles.generator import DemoAccount, ScenarioGenerator
+from doubles.scenario import Scenario
 from monitoring.demo import (
     DOUBLES,
     FEATURED_WEIGHT,
@@ -24,8 +26,6 @@ from monitoring.demo import (
     demo_sweep,
 )
 from monitoring.models import Message
-from tests.doubles.generator import DemoAccount, ScenarioGenerator
-from tests.doubles.scenario import Scenario
 from tests.factories import SocialAccountFactory
 
 APP_BEARER = "demo-traffic-app-bearer"

@@ -36,10 +36,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from tests.doubles.server import DoubleServer, Request, Response
+from doubles.server import DoubleServer, Request, Response
 
 if TYPE_CHECKING:
-    from tests.doubles.scenario import Item, Person, Scenario
+    from doubles.scenario import Item, Person, Scenario
 
 PLATFORM = "bluesky"
 READ_LIMIT = 3000  # requests per 5 min per IP on a bsky PDS

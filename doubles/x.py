@@ -29,8 +29,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import DoubleServer, Request, Response
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import DoubleServer, Request, Response
 
 PLATFORM = "x"
 TWITTER_EPOCH_MS = 1288834974657

@@ -40,12 +40,12 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from tests.doubles.server import DoubleServer, Request, Response
+from doubles.server import DoubleServer, Request, Response
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tests.doubles.scenario import Item, Person, Scenario
+    from doubles.scenario import Item, Person, Scenario
 
 VERSION = r"(?P<version>v\d+\.\d+)"
 UNKNOWN_USAGE_KEY = "call_count_burst"  # stands for any key Meta adds to the usage headers one day

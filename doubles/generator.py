@@ -25,10 +25,10 @@ import unicodedata
 from collections import deque
 from typing import TYPE_CHECKING
 
-from tests.doubles.bluesky import post_uri
-from tests.doubles.mastodon import status_id
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.x import snowflake
+from doubles.bluesky import post_uri
+from doubles.mastodon import status_id
+from doubles.scenario import Item, Person, Scenario
+from doubles.x import snowflake
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -34,10 +34,10 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from tests.doubles.server import DoubleServer, Request, Response
+from doubles.server import DoubleServer, Request, Response
 
 if TYPE_CHECKING:
-    from tests.doubles.scenario import Item, Person, Scenario
+    from doubles.scenario import Item, Person, Scenario
 
 PLATFORM = "mastodon"
 RATE_LIMIT = 300  # requests per 5 minutes per account (Mastodon's default)

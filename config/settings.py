@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "monitoring",
     "engagement",
     "policies",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -33,9 +33,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from accounts_registry import demo_data
 from accounts_registry.crypto import CredentialsUnavailable, decrypt_credentials
 from accounts_registry.models import Platform, SocialAccount
+from demo import data as demo_data
 from monitoring.models import Message
 from monitoring.services.polling import PollSummary, account_poll
 from monitoring.services.sweep import sweep_due_accounts

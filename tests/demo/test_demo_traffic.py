@@ -15,9 +15,7 @@ from django.core.management import call_command
 
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.models import SocialAccount
-from doubles.generator import DemoAccount, ScenarioGenerator
-from doubles.scenario import Scenario
-from monitoring.demo import (
+from demo.platforms import (
     DOUBLES,
     FEATURED_WEIGHT,
     build_demo_platforms,
@@ -25,6 +23,8 @@ from monitoring.demo import (
     demo_settings_problems,
     demo_sweep,
 )
+from doubles.generator import DemoAccount, ScenarioGenerator
+from doubles.scenario import Scenario
 from monitoring.models import Message
 from tests.factories import SocialAccountFactory
 
@@ -158,10 +158,10 @@ def test_a_restarted_demo_serves_what_the_database_holds(settings, platforms, ac
 
 @pytest.mark.django_db(transaction=True)  # as in the demo: the sweep's claim commits, then the polls run
 def test_demo_sweep_polls_the_due_accounts_and_logs_one_line_without_tokens(platforms, accounts, caplog):
-    with caplog.at_level(logging.INFO, logger="monitoring.demo"):
+    with caplog.at_level(logging.INFO, logger="demo.platforms"):
         sweep = demo_sweep(platforms)
     assert [summary.outcome for summary in sweep.summaries] == ["ok"] * len(accounts)
-    lines = [record.getMessage() for record in caplog.records if record.name == "monitoring.demo"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "demo.platforms"]
     assert len(lines) == 1 and lines[0].startswith("demo sweep:") and f"{len(accounts)} ok" in lines[0]
     assert not any(token_of(platform, handle) in caplog.text for platform, handle, _ in SLICE)
     assert APP_BEARER not in caplog.text

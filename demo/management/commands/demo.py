@@ -16,7 +16,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
-from accounts_registry import demo_data
+from demo import data as demo_data
+from demo.platforms import SCHEDULER_INTERVAL, DemoUnavailable, start_demo_platforms, start_demo_scheduler
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
 STARTER_POLICY = Path(__file__).resolve().parents[3] / "policies" / "starter_policy.json"
@@ -54,14 +55,11 @@ class Command(BaseCommand):
 
     def _install_starter_policy(self) -> None:
         """The realistic starter policy; rules are matched by name, so a second import changes nothing
-        (and leaves an admin's edits to other rules alone). By command name: no import of the policies app."""
+        (and leaves an admin's edits to other rules alone)."""
         call_command("import_policies", str(STARTER_POLICY), stdout=self.stdout, stderr=self.stderr)
         call_command("check_governance", stdout=self.stdout, stderr=self.stderr)
 
     def _start_live_platforms(self) -> None:
-        # Imported here: monitoring depends on the registry, not the other way round.
-        from monitoring.demo import SCHEDULER_INTERVAL, DemoUnavailable, start_demo_platforms, start_demo_scheduler
-
         try:
             platforms = start_demo_platforms()
         except DemoUnavailable as error:

@@ -12,10 +12,11 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
-from accounts_registry import demo_data, selectors
+from accounts_registry import selectors
 from accounts_registry.crypto import decrypt_credentials
-from accounts_registry.management.commands import seed_demo
 from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, RoleGrant, SocialAccount, Training
+from demo import data as demo_data
+from demo.management.commands import seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -23,13 +23,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from accounts_registry import demo_data
 from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, RoleGrant, SocialAccount, Training
 from accounts_registry.services.accounts import OnboardingRequest, account_onboard, account_set_status
 from accounts_registry.services.audit import audit_record
 from accounts_registry.services.members import member_create, member_mark_left, training_record
 from accounts_registry.services.roles import role_grant
 from accounts_registry.services.units import unit_create
+from demo import data as demo_data
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

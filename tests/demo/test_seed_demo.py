@@ -16,7 +16,7 @@ from accounts_registry import selectors
 from accounts_registry.crypto import decrypt_credentials
 from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, RoleGrant, SocialAccount, Training
 from demo import data as demo_data
-from demo.management.commands import seed_demo
+from demo import seed as seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.db import InterfaceError, OperationalError
 
 from monitoring.services.polling import account_poll
 from monitoring.services.sweep import sweep_due_accounts
-from monitoring.services.webhooks import webhook_event_process
 from monitoring.services.x_sweep import x_sweep_run
+from monitoring.webhooks.services import webhook_event_process
 
 # A database outage mid-task: retry with backoff (Celery acknowledges a failed task, so without an
 # explicit retry the poll would be gone until its lease expires).

@@ -41,9 +41,9 @@ from monitoring.connectors.base import (
     RateLimited,
     TransientError,
 )
-from monitoring.hooks import run_ingest_hooks
 from monitoring.models import ErrorKind, PlatformUsage, PollRun, PollState, SkippedItem
 from monitoring.services.ingest import activity_record_new, messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

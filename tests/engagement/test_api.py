@@ -16,9 +16,9 @@ from accounts_registry.models import Role
 from engagement.models import TriageItem
 from engagement.services.tokens import api_token_create, api_token_revoke
 from monitoring.connectors.base import NormalizedMessage
-from monitoring.hooks import run_ingest_hooks
 from monitoring.models import Message
 from monitoring.services.ingest import messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 from tests.factories import SocialAccountFactory, UserFactory, grant, make_unit
 
 pytestmark = pytest.mark.django_db

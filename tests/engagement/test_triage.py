@@ -10,9 +10,9 @@ from engagement.classify import Classifier, is_question
 from engagement.models import ClassifierRule, TriageItem
 from engagement.services.triage import triage_recompute
 from monitoring.connectors.base import NormalizedMessage
-from monitoring.hooks import run_ingest_hooks
 from monitoring.models import Message
 from monitoring.services.ingest import messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -26,12 +26,12 @@ from accounts_registry.crypto import encrypt_credentials
 from doubles.facebook import FacebookDouble
 from doubles.scenario import Item, Person, Scenario
 from doubles.x import XDouble, iso, snowflake
-from monitoring import hooks
 from monitoring.models import DailyActivity, Message, WebhookEvent
+from monitoring.services import ingest_hooks as hooks
 from monitoring.services.polling import account_poll
-from monitoring.services.webhooks import webhook_event_process
 from monitoring.tasks import process_webhook_event
-from monitoring.views_webhooks import meta_webhook, x_webhook
+from monitoring.webhooks.services import webhook_event_process
+from monitoring.webhooks.views import meta_webhook, x_webhook
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -26,17 +26,17 @@ from accounts_registry.models import Platform, SocialAccount
 from monitoring.connectors.base import MalformedPayload
 from monitoring.connectors.facebook import feed_comment_message
 from monitoring.connectors.x import activity_post_message
-from monitoring.hooks import run_ingest_hooks
 from monitoring.models import Message, WebhookEvent
 from monitoring.services.ingest import activity_record_new, messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 from monitoring.services.polling import usage_record
-from monitoring.webhooks import SOURCE_META, SOURCE_X
+from monitoring.webhooks.deliveries import SOURCE_META, SOURCE_X
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from monitoring.connectors.base import NormalizedMessage
-    from monitoring.webhooks import Delivery
+    from monitoring.webhooks.deliveries import Delivery
 
 logger = logging.getLogger(__name__)
 

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from monitoring import views_webhooks
+from monitoring.webhooks import views
 
 app_name = "webhooks"
 
 urlpatterns = [
-    path("x", views_webhooks.x_webhook, name="x"),
-    path("meta", views_webhooks.meta_webhook, name="meta"),
+    path("x", views.x_webhook, name="x"),
+    path("meta", views.meta_webhook, name="meta"),
 ]

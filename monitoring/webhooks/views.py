@@ -16,9 +16,8 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbid
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from monitoring.services.webhooks import webhook_deliveries_store
 from monitoring.tasks import process_webhook_event
-from monitoring.webhooks import (
+from monitoring.webhooks.deliveries import (
     META_SIGNATURE_HEADER,
     SOURCE_META,
     SOURCE_X,
@@ -33,6 +32,7 @@ from monitoring.webhooks import (
     x_deliveries,
     x_signature_ok,
 )
+from monitoring.webhooks.services import webhook_deliveries_store
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

@@ -270,7 +270,7 @@ CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claime
 CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
 # Functions run on new message ids inside the ingest transaction (engagement, policies).
 CHORUS_INGEST_HOOKS: list[str] = [
-    "engagement.services.triage.triage_on_ingest",
+    "engagement.services.auto_triage.triage_on_ingest",
     "policies.services.evaluate.policies_on_ingest",
 ]
 # Outbound destinations users configure (Mastodon instances, the alert webhook) must be https and public

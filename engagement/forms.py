@@ -12,7 +12,7 @@ from accounts_registry.models import OrgUnit, Platform
 from accounts_registry.selectors import visible_units
 from engagement.models import TriageItem
 from engagement.selectors.inbox import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
-from engagement.services.inbox import BulkAction
+from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts_registry import selectors, selectors_pages
+from accounts_registry import selectors
 from accounts_registry.forms.units import UnitMoveForm, UnitRenameForm
+from accounts_registry.selectors import pages as selectors_pages
 from accounts_registry.services import units as unit_services
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from engagement.forms import (
 )
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
-from engagement.services import inbox as services
+from engagement.services import triage_actions as services
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

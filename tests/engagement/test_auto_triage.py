@@ -8,7 +8,7 @@ from django.apps import apps as django_apps
 
 from engagement.classify import Classifier, is_question
 from engagement.models import ClassifierRule, TriageItem
-from engagement.services.triage import triage_recompute
+from engagement.services.auto_triage import triage_recompute
 from monitoring.connectors.base import NormalizedMessage
 from monitoring.models import Message
 from monitoring.services.ingest import messages_upsert

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts_registry.models import AuditEvent
 from engagement.models import TriageItem, TriageNote
-from engagement.services import inbox as services
+from engagement.services import triage_actions as services
 from tests.engagement.test_inbox_selectors import NOW, make_item
 from tests.factories import UserFactory
 

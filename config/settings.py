@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "engagement",
     "policies",
     "demo",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -277,6 +278,9 @@ CHORUS_INGEST_HOOKS: list[str] = [
 # (common/outbound.py). Origins listed here (`scheme://host[:port]`, no port: any) are exempt: only for the
 # loopback API doubles of the demo and the tests; leave it empty in production.
 CHORUS_OUTBOUND_ALLOWLIST: list[str] = env.list("CHORUS_OUTBOUND_ALLOWLIST", default=[])
+# Where engagement and policies meet without importing each other (see monitoring/extensions.py).
+CHORUS_COACHING_GIVE = "engagement.services.feedback.coaching_give"
+CHORUS_OPEN_FLAG_EXISTS = "policies.selectors.open_flag_exists"
 # Critical policy flags are also posted here (a Slack/Teams-compatible incoming webhook); empty: email only.
 CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") or ""
 

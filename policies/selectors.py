@@ -70,6 +70,16 @@ def get_flag_for_user(*, user: AnyUser, pk: int, write: bool = False) -> PolicyF
     return flag
 
 
+def open_flag_exists(message_id: OuterRef) -> Exists:
+    """EXISTS (a flag still to be dealt with, open or acknowledged, on the message): the inbox's
+    "has a policy flag" filter, through monitoring.extensions (CHORUS_OPEN_FLAG_EXISTS)."""
+    return Exists(
+        PolicyFlag.objects.filter(
+            message_id=message_id, status__in=[PolicyFlag.Status.OPEN, PolicyFlag.Status.ACKNOWLEDGED]
+        )
+    )
+
+
 # --- The review queue ----------------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.urls import reverse
@@ -43,9 +43,9 @@ from django.utils import timezone
 from accounts_registry.models import OrgUnit, Platform, RoleGrant
 from accounts_registry.selectors import READ_ROLES, unit_paths, user_scope, visible_accounts, visible_units
 from engagement.models import TriageItem, TriageNote
+from monitoring.extensions import open_flag_exists
 from monitoring.models import Message
 from monitoring.selectors import without_private
-from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -282,14 +282,7 @@ def _item_filters(
         items = items.filter(assignee__isnull=True)
     if filters.has_policy_flag:
         # A flag still to be dealt with (open or acknowledged) on the inbound message.
-        items = items.filter(
-            Exists(
-                PolicyFlag.objects.filter(
-                    message_id=OuterRef("message_id"),
-                    status__in=[PolicyFlag.Status.OPEN, PolicyFlag.Status.ACKNOWLEDGED],
-                )
-            )
-        )
+        items = items.filter(open_flag_exists(OuterRef("message_id")))
     if filters.search:
         # icontains keeps the demo on SQLite working; the text is small enough per row.
         term = filters.search.removeprefix("@") or filters.search

@@ -226,4 +226,4 @@ def flag_coach(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as refusal:
         return _respond(request, flag, error=" ".join(refusal.messages), coaching_form=form)
-    return _respond(request, flag, notice=f"Coaching sent to {feedback.member.full_name}.")
+    return _respond(request, flag, notice=f"Coaching sent to {feedback.member_name}.")

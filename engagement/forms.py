@@ -10,6 +10,7 @@ from django.http import QueryDict
 
 from accounts_registry.models import OrgUnit, Platform
 from accounts_registry.selectors import visible_units
+from common.cursors import InvalidCursor
 from engagement.models import TriageItem
 from engagement.selectors.inbox import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
 from engagement.services.triage_actions import BulkAction
@@ -89,7 +90,7 @@ class InboxFilterForm(forms.Form):
             return None
         try:
             return Cursor.decode(token)
-        except ValueError as error:
+        except InvalidCursor as error:
             raise forms.ValidationError("This page link is no longer valid.") from error
 
     def parsed(self) -> tuple[InboxFilters, Cursor | None]:

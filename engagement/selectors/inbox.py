@@ -31,7 +31,6 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet
@@ -42,6 +41,7 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, RoleGrant
 from accounts_registry.selectors import READ_ROLES, unit_paths, user_scope, visible_accounts, visible_units
+from common.cursors import InvalidCursor, cursor_decode, cursor_encode, integer, moment
 from engagement.models import TriageItem, TriageNote
 from monitoring.extensions import open_flag_exists
 from monitoring.models import Message
@@ -139,27 +139,15 @@ class Cursor:
     cutoff: datetime.datetime
 
     def encode(self) -> str:
-        return signing.dumps(
-            [self.segment, self.created_at.isoformat(), self.pk, self.cutoff.isoformat()],
-            salt=CURSOR_SALT,
-            compress=True,
-        )
+        return cursor_encode([self.segment, self.created_at, self.pk, self.cutoff], salt=CURSOR_SALT)
 
     @classmethod
     def decode(cls, token: str) -> Cursor:
-        """Raises ValueError for anything but a cursor this server signed."""
-        try:
-            segment, created_at, pk, cutoff = signing.loads(token, salt=CURSOR_SALT)
-            cursor = cls(
-                segment=int(segment),
-                created_at=datetime.datetime.fromisoformat(created_at),
-                pk=int(pk),
-                cutoff=datetime.datetime.fromisoformat(cutoff),
-            )
-        except (signing.BadSignature, TypeError, ValueError) as error:
-            raise ValueError("not an inbox cursor") from error
+        """Raises InvalidCursor (a ValueError) for anything but an inbox cursor this server signed."""
+        segment, created_at, pk, cutoff = cursor_decode(token, salt=CURSOR_SALT, length=4)
+        cursor = cls(segment=integer(segment), created_at=moment(created_at), pk=integer(pk), cutoff=moment(cutoff))
         if cursor.segment not in (1, 2, 3):
-            raise ValueError("not an inbox cursor")
+            raise InvalidCursor("not an inbox cursor")
         return cursor
 
 

@@ -70,7 +70,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         unit=None if unit_id is None else get_unit_for_user(user=user, pk=unit_id),
         account=None if account_id is None else get_account_for_user(user=user, pk=account_id),
     )
-    after = selectors.QueueCursor.decode(form.value("after") or "")
+    after = form.value("after")
     page = selectors.flag_queue(user, filters, after=after)
     counts = selectors.flag_status_counts(user, filters)
     units = list(visible_units(user).filter(is_active=True).order_by("path")) if scope.can_read_units else []

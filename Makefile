@@ -59,9 +59,12 @@ static: install
 browser:
 	@scripts/browser
 
+# The import contracts (pyproject.toml [tool.importlinter], docs/architecture.md) fail on a wrong-way import.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/codespell
+	$(VENV)/bin/lint-imports --no-logo
 
 typecheck: install
 	SECRET_KEY=typecheck-only $(VENV)/bin/mypy .

@@ -12,7 +12,7 @@ from accounts_registry.models import OrgUnit, Platform
 from accounts_registry.selectors import visible_units
 from common.cursors import InvalidCursor
 from engagement.models import TriageItem
-from engagement.selectors.inbox import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
+from engagement.selectors.inbox_filters import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
 from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:

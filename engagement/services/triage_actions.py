@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts_registry.services.audit import audit_record
 from engagement.models import TriageItem, TriageNote
-from engagement.selectors.inbox import visible_triage_items
+from engagement.selectors.triage_access import visible_triage_items
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -37,6 +37,7 @@ from engagement.forms import (
 )
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
+from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
 from engagement.services import triage_actions as services
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ EXPORT_COLUMNS = (
 
 
 def _require_inbox(request: HttpRequest) -> None:
-    if not selectors.inbox_available(request.user):
+    if not triage_access.inbox_available(request.user):
         raise PermissionDenied("The inbox is for comms managers, supervisors, admins and account holders.")
 
 
@@ -99,9 +100,9 @@ class _Echo:
         return value
 
 
-def _status_tabs(filters: selectors.InboxFilters, summary: selectors.InboxSummary) -> list[dict[str, Any]]:
+def _status_tabs(filters: inbox_filters.InboxFilters, summary: selectors.InboxSummary) -> list[dict[str, Any]]:
     tabs = []
-    for value, label in selectors.StatusFilter.CHOICES:
+    for value, label in inbox_filters.StatusFilter.CHOICES:
         params = {**filters.params(), "status": value}
         if value == TriageItem.Status.WAITING:
             params.pop("status")
@@ -142,7 +143,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "new_count": 0,
         **_row_extras(request, query),
         "bulk_actions": BULK_ACTIONS,
-        "target_hours": selectors.response_target().total_seconds() / 3600,
+        "target_hours": inbox_filters.response_target().total_seconds() / 3600,
     }
     if not full_page:
         return render_page(request, f"{TEMPLATE}#results", context)
@@ -224,7 +225,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _row_context(
     request: HttpRequest, item: TriageItem, *, query: str, with_detail: bool, **extra: Any
 ) -> dict[str, Any]:
-    (row,) = selectors.inbox_rows([item], now=timezone.now())
+    (row,) = inbox_display.inbox_rows([item], now=timezone.now())
     context: dict[str, Any] = {
         "row": row,
         "query": query,
@@ -241,9 +242,9 @@ def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> di
     return {
         "item": item,
         "query": query,
-        "thread": selectors.item_thread(request.user, item),
-        "notes": selectors.item_notes(item),
-        "candidates": selectors.assignable_users(item),
+        "thread": triage_item.item_thread(request.user, item),
+        "notes": triage_item.item_notes(item),
+        "candidates": triage_item.assignable_users(item),
         "others": services.presence_touch(item_id=item.pk, user=acting_user(request)),
         "note_form": NoteForm(auto_id=f"item-{item.pk}-%s"),
     }
@@ -254,7 +255,7 @@ def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> di
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An item opened: its conversation, notes, assignment and who else has it open. htmx loads the
     `detail` fragment into the row; without JavaScript this is a page of its own."""
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk)
     query = back_query(request.GET.get("back", ""), user=request.user)
     if wants_fragment(request):
         return render_page(request, f"{TEMPLATE}#detail", _detail_context(request, item, query=query))
@@ -266,7 +267,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_presence(request: HttpRequest, pk: int) -> HttpResponse:
     """Polled by an open item: refreshes the user's presence and lists who else has it open."""
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk)
     context = {"item": item, "others": services.presence_touch(item_id=item.pk, user=acting_user(request))}
     return render_page(request, f"{TEMPLATE}#presence", context)
 
@@ -289,10 +290,10 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
 @require_POST
 @login_required
 def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     actor = acting_user(request)
     wants_someone_else = request.POST.get("assignee", "") not in {"", AssignForm.ME, str(actor.pk)}
-    candidates = selectors.assignable_users(item) if wants_someone_else else []
+    candidates = triage_item.assignable_users(item) if wants_someone_else else []
     form = AssignForm(request.POST, actor=actor, candidates=candidates)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose someone who can see this item.")
@@ -308,7 +309,7 @@ def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     form = HandleForm(request.POST)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose one of the reasons offered.")
@@ -319,7 +320,7 @@ def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     services.triage_dismiss(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is dismissed.")
 
@@ -327,7 +328,7 @@ def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     services.triage_reopen(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is waiting again.")
 
@@ -336,7 +337,7 @@ def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_note(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an internal note. htmx: the opened item again (with the form's errors, status 200)."""
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     form = NoteForm(request.POST, auto_id=f"item-{item.pk}-%s")
     query = back_query(request.POST.get("back", ""), user=request.user)
     error = ""
@@ -375,7 +376,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
             return render_page(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
         messages.error(request, error)
         return redirect(_inbox_url(query))
-    items = selectors.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], write=True)
+    items = triage_access.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], write=True)
     updated = services.triage_bulk(
         items=items, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"], actor=acting_user(request)
     )
@@ -383,7 +384,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if wants_fragment(request):
         context = {
             "bulk_notice": notice,
-            "updated": selectors.inbox_rows(updated, now=timezone.now()),
+            "updated": inbox_display.inbox_rows(updated, now=timezone.now()),
             "query": query,
             **_row_extras(request, query),
         }

@@ -9,7 +9,7 @@ from django import forms
 from django.http import QueryDict
 
 from accounts_registry.models import OrgUnit, Platform
-from accounts_registry.selectors import visible_units
+from accounts_registry.selectors import get_unit_for_user
 from common.cursors import InvalidCursor
 from engagement.models import TriageItem
 from engagement.selectors.inbox_filters import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
@@ -55,7 +55,7 @@ class InboxFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.user = user
         # The choices only matter for rendering: a unit id is checked against the user's scope in
-        # clean_unit, and an account id needs no check (the listing only ever holds visible accounts).
+        # clean_unit (404 outside it), and an account id needs no check (the listing only ever holds visible accounts).
         self.fields["unit"].widget = forms.Select(choices=[("", "All units"), *(unit_choices or [])])
         self.fields["account"].widget = forms.Select(choices=[("", "All accounts"), *(account_choices or [])])
 
@@ -79,10 +79,8 @@ class InboxFilterForm(forms.Form):
         unit_id = self.cleaned_data.get("unit")
         if unit_id is None:
             return None
-        unit = visible_units(self.user).filter(pk=unit_id).first()
-        if unit is None:
-            raise forms.ValidationError("Choose one of your units.")
-        return unit
+        # A unit the user cannot see is a 404, as on the policy queue and in the API (not silently ignored).
+        return get_unit_for_user(user=self.user, pk=unit_id)
 
     def clean_after(self) -> Cursor | None:
         token = self.cleaned_data.get("after") or ""

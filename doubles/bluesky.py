@@ -1,6 +1,6 @@
 """Bluesky double: the XRPC endpoints the Bluesky connector reaches through `atproto`, on loopback.
 
-It renders a `Scenario` into the PDS/AppView wire format (PLATFORMS.md §3):
+It renders a `Scenario` into the PDS/AppView wire format (docs/platforms.md §3):
 
 - `com.atproto.server.createSession` checks identifier + app password (the scenario token of the account)
   and returns decodable JWTs with `exp`, plus a DID document whose PDS endpoint is this double (atproto

@@ -1,4 +1,4 @@
-"""A Graph API double (PLATFORMS.md §2): Facebook Pages and the Instagram business accounts behind them.
+"""A Graph API double (docs/platforms.md §2): Facebook Pages and the Instagram business accounts behind them.
 
 Routes (any `vNN.N` version):
 - `GET /{version}/{page-id | username | me}?fields=...` — the node (`me` is the token's account; for an

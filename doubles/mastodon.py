@@ -1,6 +1,6 @@
 """Mastodon double: the REST endpoints the Mastodon connector reaches through Mastodon.py, on loopback.
 
-It renders a `Scenario` into the Mastodon wire format (PLATFORMS.md §4):
+It renders a `Scenario` into the Mastodon wire format (docs/platforms.md §4):
 
 - `GET /api/v1/accounts/verify_credentials`: the account the bearer token belongs to.
 - `GET /api/v1/notifications` (types[], exclude_types[], since_id, min_id, max_id, limit): `mention`

@@ -1,4 +1,4 @@
-"""A loopback double of the X API v2 endpoints Chorus reads, in X's wire format (PLATFORMS.md §1).
+"""A loopback double of the X API v2 endpoints Chorus reads, in X's wire format (docs/platforms.md §1).
 
 Endpoints:
 - `GET /2/users/:id/tweets` (the account's own posts, replies included unless `exclude=replies`)
@@ -35,7 +35,7 @@ from doubles.server import DoubleServer, Request, Response
 PLATFORM = "x"
 TWITTER_EPOCH_MS = 1288834974657
 WINDOW_SECONDS = 15 * 60
-# (app bearer, user token) requests per 15-minute window (PLATFORMS.md §1.5).
+# (app bearer, user token) requests per 15-minute window (docs/platforms.md §1.5).
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "tweets": (10_000, 900),
     "mentions": (450, 300),

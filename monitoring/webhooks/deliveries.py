@@ -1,5 +1,5 @@
 """Webhook protocol helpers (pure functions, no database): signatures, verification, and splitting a verified
-delivery into the events Chorus stores (PLATFORMS.md §5).
+delivery into the events Chorus stores (docs/platforms.md §5).
 
 X uses base64 HMAC-SHA256 keyed with the consumer secret, Meta hex HMAC-SHA256 keyed with the app secret. Both
 compare in constant time, on the raw bytes, before any JSON is parsed. Header values are compared as bytes:

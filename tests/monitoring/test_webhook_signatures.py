@@ -1,4 +1,4 @@
-"""Known vectors from ../shared/PLATFORMS.md §5, plus tampering."""
+"""Known vectors from docs/platforms.md §5, plus tampering."""
 
 import base64
 import hashlib

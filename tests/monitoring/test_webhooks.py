@@ -1,6 +1,6 @@
 """The X Activity API and Meta webhook receivers: verification, storage, processing into messages, replays.
 
-Deliveries are signed here exactly as the platforms sign them (PLATFORMS.md §5). Most tests capture the
+Deliveries are signed here exactly as the platforms sign them (docs/platforms.md §5). Most tests capture the
 on-commit enqueue without running it and call the processing service directly; one test checks the task
 really lands on the Redis broker. The poll-after-webhook tests go through the real connectors and the doubles.
 """

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 
 from accounts_registry.models import OrgUnit, Platform
 from accounts_registry.selectors import get_unit_for_user
@@ -50,12 +50,15 @@ class InboxFilterForm(forms.Form):
         user: AnyUser,
         unit_choices: list[tuple[int, str]] | None = None,
         account_choices: list[tuple[int, str]] | None = None,
+        is_back_link: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
         self.user = user
+        self.is_back_link = is_back_link
         # The choices only matter for rendering: a unit id is checked against the user's scope in
-        # clean_unit (404 outside it), and an account id needs no check (the listing only ever holds visible accounts).
+        # clean_unit (404 outside it), and an account id needs no check (the listing only ever holds
+        # visible accounts).
         self.fields["unit"].widget = forms.Select(choices=[("", "All units"), *(unit_choices or [])])
         self.fields["account"].widget = forms.Select(choices=[("", "All accounts"), *(account_choices or [])])
 
@@ -80,7 +83,13 @@ class InboxFilterForm(forms.Form):
         if unit_id is None:
             return None
         # A unit the user cannot see is a 404, as on the policy queue and in the API (not silently ignored).
-        return get_unit_for_user(user=self.user, pk=unit_id)
+        # Except in the filters an action form carries back: the action is done, the link just loses it.
+        try:
+            return get_unit_for_user(user=self.user, pk=unit_id)
+        except Http404:
+            if self.is_back_link:
+                raise forms.ValidationError("Choose one of your units.") from None
+            raise
 
     def clean_after(self) -> Cursor | None:
         token = self.cleaned_data.get("after") or ""
@@ -199,5 +208,5 @@ class BulkForm(forms.Form):
 
 def back_query(raw: str, *, user: AnyUser) -> str:
     """The inbox filters carried by an action form, re-encoded from their parsed values (never echoed)."""
-    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user).parsed()
+    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user, is_back_link=True).parsed()
     return urlencode(filters.params())

@@ -112,7 +112,7 @@ def onboard(request: HttpRequest) -> HttpResponse:
         return _render_details(request, form)  # also "back and change": the values come back as typed
     onboarding = form.onboarding_request()
     if step == "review":
-        refusals = onboarding_errors(onboarding, actor=_actor(request))
+        refusals = onboarding_errors(onboarding, actor=acting_user(request))
         if refusals:
             return _render_details(request, form, refusals=refusals)
         return _render_confirm(request, form, onboarding)

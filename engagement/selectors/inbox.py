@@ -33,6 +33,7 @@ from accounts_registry.models import OrgUnit, Platform
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
 from engagement.models import TriageItem
 from monitoring.extensions import open_flag_exists
+from monitoring.selectors import without_private
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

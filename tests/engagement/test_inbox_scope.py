@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from engagement.selectors import inbox as selectors
-from engagement.selectors.inbox import InboxFilters
+from engagement.selectors.inbox_filters import InboxFilters
 from tests.engagement.test_inbox_selectors import NOW, frozen, make_item
 
 pytestmark = pytest.mark.django_db

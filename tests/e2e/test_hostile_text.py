@@ -100,7 +100,7 @@ def hostile_world(org):
         TriageNote(item=items[0], author=admin, text=payload[:4000], created_at=now + datetime.timedelta(seconds=i))
         for i, payload in enumerate(PAYLOADS)
     )
-    first_flag = PolicyFlag.objects.order_by("pk").first()
+    first_flag = PolicyFlag.objects.order_by("pk")[0]
     return {
         "inbox": "/inbox/",
         "thread 1 and notes": f"/inbox/{items[0].pk}/",
@@ -118,7 +118,13 @@ def hostile_world(org):
 
 def test_hostile_text_renders_inert_on_every_page(page, page_log, live_server, login, hostile_world):
     dialogs, requests = [], []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.set_default_timeout(60_000)  # pages with a hundred hostile rows each, on a shared machine
     page.on("request", lambda request: requests.append(request.url))
     page.add_init_script(CANARY)
     login("hostile-admin", PASSWORD)

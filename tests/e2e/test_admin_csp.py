@@ -33,4 +33,5 @@ def test_admin_pages_raise_no_csp_violation(page, page_log, live_server, org):
         page.goto(f"{live_server.url}{path}")
         expect(page.locator("#content")).to_be_visible()
         page.wait_for_load_state("networkidle")
-    page_log.assert_clean()
+    # The admin's templates link no favicon, so chromium asks for /favicon.ico (a 404, not a CSP matter).
+    page_log.assert_clean(allowed_console_errors=("/favicon.ico",))

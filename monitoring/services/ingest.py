@@ -124,7 +124,7 @@ def _upsert_postgresql(rows: list[tuple[object, ...]], now: datetime.datetime) -
         # The texts about to be replaced, locked until the transaction ends: the upsert below rewrites
         # exactly these rows (a changed text changes the content hash).
         cursor.execute(
-            f"SELECT m.id, m.text FROM {table} m JOIN chorus_ingest i "
+            f"SELECT m.id, m.text FROM {table} m JOIN chorus_ingest i "  # noqa: S608 — table name from model metadata
             "ON m.platform = i.platform AND m.external_id = i.external_id "
             "WHERE m.text IS DISTINCT FROM i.text ORDER BY m.id FOR UPDATE OF m"
         )

@@ -110,6 +110,9 @@ MATRIX: dict[str, Row] = {
     "monitoring:account-messages": R(
         "account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
     ),
+    "monitoring:account-skipped": R(
+        "account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
+    ),
     # --- Inbox ---------------------------------------------------------------------------------------
     "inbox:index": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "inbox:new": R(None, GET="302", HX_GET="302 | 200 200 200 200 200 200", POST="405"),  # fragment

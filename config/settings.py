@@ -240,8 +240,10 @@ LOGGING = {
 }
 
 # --- Chorus -------------------------------------------------------------------------------------
-# Governance: how long an account may stay pending before it is listed as a problem.
+# Governance (the /org/governance/ page, and the default of the governance rules' `days`): how long an
+# account may stay pending, or needing reconnection, before it is listed as a problem.
 CHORUS_PENDING_GRACE_DAYS = env.int("CHORUS_PENDING_GRACE_DAYS", default=14)
+CHORUS_RECONNECT_GRACE_DAYS = env.int("CHORUS_RECONNECT_GRACE_DAYS", default=7)
 # Training that expires within this many days is shown as "expiring".
 CHORUS_TRAINING_EXPIRY_WARNING_DAYS = env.int("CHORUS_TRAINING_EXPIRY_WARNING_DAYS", default=30)
 
@@ -300,7 +302,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "policies.tasks.run_governance_checks",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Every day at 03:30: delete poll runs, job runs and webhook events past their retention (below).
+    "prune-records-daily": {"task": "monitoring.tasks.prune_records", "schedule": crontab(hour=3, minute=30)},
 }
+# Retention in days of operational rows (messages, triage items, flags and audit events are kept).
+CHORUS_RETAIN_POLL_RUNS_DAYS = env.int("CHORUS_RETAIN_POLL_RUNS_DAYS", default=14)
+CHORUS_RETAIN_JOB_RUNS_DAYS = env.int("CHORUS_RETAIN_JOB_RUNS_DAYS", default=90)
+CHORUS_RETAIN_WEBHOOK_EVENTS_DAYS = env.int("CHORUS_RETAIN_WEBHOOK_EVENTS_DAYS", default=30)
+# Rows deleted per statement (each batch its own short transaction).
+CHORUS_PRUNE_BATCH = env.int("CHORUS_PRUNE_BATCH", default=5000)
 # Monthly read budgets per platform (items read); polls stretch their interval when the month's
 # projection would exceed one. Prices per item read, for the health page's cost estimate.
 CHORUS_READ_BUDGETS: dict[str, int] = {
@@ -345,4 +355,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.document_errors_and_id_bounds",
+    ],
 }

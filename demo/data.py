@@ -138,7 +138,7 @@ class DemoOfficer:
 
 DEMO_OFFICER = DemoOfficer()
 
-DEMO_PASSWORD = "chorus-demo-2026"
+DEMO_PASSWORD = "chorus-demo-2026"  # noqa: S105 — the demo's published login, printed by `make demo`; never a real account
 
 
 @dataclasses.dataclass(frozen=True)

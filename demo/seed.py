@@ -91,7 +91,7 @@ class Seeder:
     def __init__(self, *, actor: User, today: datetime.date, seed: int = demo_data.RANDOM_SEED) -> None:
         self.actor = actor
         self.today = today
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 — seeded on purpose: the same demo data every time, no secret
         self.units: dict[str, OrgUnit] = {}
         self.member_units: list[tuple[OrgUnit, int]] = []
         self.taken_handles: set[tuple[str, str]] = set()
@@ -380,6 +380,9 @@ class Seeder:
                 reason="Facebook rejected the stored page token (401); reconnect the page.",
                 actor=self.actor,
             )
+            # Seed data only: broken for ten days, so nobody fixed it within the grace period.
+            since = timezone.now() - datetime.timedelta(days=10)
+            SocialAccount.objects.filter(pk=account.pk).update(status_changed_at=since)
         sample = self.rng.sample(ordinary_accounts, PAUSED + RETIRED)
         for account in sample[:PAUSED]:
             account_set_status(
@@ -414,7 +417,7 @@ class Seeder:
                 Member.objects.filter(pk=officer.pk).update(user=user)
                 audit_record(
                     actor=self.actor,
-                    verb="member.link_user",
+                    verb=AuditEvent.Verb.MEMBER_LINK_USER,
                     target=officer,
                     unit=officer.unit,
                     after={"user": user.get_username()},

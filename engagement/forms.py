@@ -169,7 +169,10 @@ class HandleForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        max_length=4000, strip=True, label="Internal note", widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+        max_length=4000,
+        strip=True,
+        label="Internal note",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "data-shortcut": "n"}),  # n: write a note
     )
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -16,6 +17,9 @@ from monitoring import selectors
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
+
+
+HEALTH_PAGE_SIZE = 50
 
 
 @require_GET
@@ -28,8 +32,9 @@ def health(request: HttpRequest) -> HttpResponse:
         problem = ""
     all_rows = selectors.account_health(request.user)
     rows = [row for row in all_rows if not problem or problem in row.problems]
+    page = Paginator(rows, HEALTH_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "rows": rows,
+        "page": page,
         "problem": problem,
         "problems": selectors.Problem.ALL,
         "units": selectors.unit_health(request.user, all_rows),

@@ -8,18 +8,19 @@ A role granted on a unit covers its whole subtree (materialized-path prefix).
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts_registry import governance
 from accounts_registry.models import Member, OrgUnit, Role, RoleGrant, SocialAccount, Training
 
 if TYPE_CHECKING:
+    import datetime
     from collections.abc import Iterable
 
     from django.contrib.auth.models import AnonymousUser, User
@@ -266,56 +267,25 @@ def unit_paths(units: Iterable[OrgUnit]) -> dict[int, str]:
 # --- Training and governance -------------------------------------------------------------------
 
 
-def current_training_platforms(member: Member, *, today: datetime.date | None = None) -> set[str]:
-    """Platforms the member is authorized for today (uses prefetched trainings when present)."""
-    return {
-        platform
-        for training in member.trainings.all()
-        if training.status(today) != Training.Status.EXPIRED
-        for platform in training.platforms
-    }
-
-
 @dataclasses.dataclass(frozen=True)
 class GovernanceProblem:
     account: SocialAccount
+    check: str  # a check of accounts_registry.governance
     reason: str
 
 
-def governance_problems(user: AnyUser, *, today: datetime.date | None = None) -> list[GovernanceProblem]:
-    """Accounts that need an admin's attention: holder left, training lapsed, pending too long, reconnect.
+def governance_problems(user: AnyUser, *, now: datetime.datetime | None = None) -> list[GovernanceProblem]:
+    """Accounts that need an admin's attention (accounts_registry.governance, with the org-wide defaults).
 
     Two queries whatever the number of accounts (accounts with holders, then holders' trainings).
     """
-    from django.conf import settings
-
-    today = today or timezone.localdate()
-    pending_cutoff = timezone.now() - datetime.timedelta(days=settings.CHORUS_PENDING_GRACE_DAYS)
-    accounts = (
-        visible_accounts(user)
-        .exclude(status=SocialAccount.Status.RETIRED)
-        .select_related("unit", "holder")
-        .prefetch_related(Prefetch("holder__trainings", queryset=Training.objects.order_by("-completed_on")))
-        .order_by("unit__path", "platform", "handle")
-    )
-    problems: list[GovernanceProblem] = []
-    for account in accounts:
-        holder = account.holder
-        if holder is not None and holder.has_left(today):
-            problems.append(GovernanceProblem(account, f"Holder left the organization on {holder.left_on}."))
-        elif (
-            holder is not None
-            and account.kind == SocialAccount.Kind.PERSONAL
-            and account.platform not in current_training_platforms(holder, today=today)
-        ):
-            problems.append(GovernanceProblem(account, "Holder has no current training for this platform."))
-        if account.status == SocialAccount.Status.PENDING and account.status_changed_at < pending_cutoff:
-            problems.append(
-                GovernanceProblem(account, f"Pending since {timezone.localdate(account.status_changed_at)}.")
-            )
-        if account.status == SocialAccount.Status.NEEDS_RECONNECT:
-            problems.append(GovernanceProblem(account, "Needs reconnecting: its credentials stopped working."))
-    return problems
+    now = now or timezone.now()
+    accounts = governance.accounts_to_check(visible_accounts(user)).order_by("unit__path", "platform", "handle")
+    return [
+        GovernanceProblem(account, check, reason)
+        for account in accounts
+        for check, reason in governance.account_problems(account, now=now)
+    ]
 
 
 def training_summary(members: Iterable[Member], *, today: datetime.date | None = None) -> dict[int, str]:

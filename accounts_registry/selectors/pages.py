@@ -169,12 +169,12 @@ class GovernanceRow:
 GOVERNANCE_SORTS = ("unit", "reason")
 
 
-def governance_rows(user: AnyUser, *, sort: str = "unit", today: datetime.date | None = None) -> list[GovernanceRow]:
+def governance_rows(user: AnyUser, *, sort: str = "unit", now: datetime.datetime | None = None) -> list[GovernanceRow]:
     """Governance problems with the owning unit's path, ordered by unit path (default) or by reason.
 
     Three queries: accounts, their holders' trainings, and the unit path names.
     """
-    problems = governance_problems(user, today=today)
+    problems = governance_problems(user, now=now)
     paths = unit_paths(problem.account.unit for problem in problems)
     rows = [GovernanceRow(problem=problem, unit_path=paths[problem.account.unit_id]) for problem in problems]
     if sort == "reason":

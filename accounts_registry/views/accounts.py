@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts_registry.forms.accounts import AccountStatusForm, CredentialsForm
+from accounts_registry.governance import current_training_platforms
 from accounts_registry.models import AuditEvent, SocialAccount, Training
-from accounts_registry.selectors import current_training_platforms, get_account_for_user, user_can_administer
+from accounts_registry.selectors import get_account_for_user, user_can_administer
 from accounts_registry.services.accounts import REQUIRED_CREDENTIALS, account_set_credentials, account_set_status
 from common.htmx import acting_user, render_page, wants_fragment
 

@@ -278,7 +278,7 @@ def _lateral_keys(
         )
         sql, inner_params = inner.query.sql_with_params()
         parts.append(
-            "(SELECT k.priority, k.created_at, k.id FROM unnest(%s::bigint[]) AS a(id)"
+            "(SELECT k.priority, k.created_at, k.id FROM unnest(%s::bigint[]) AS a(id)"  # noqa: S608 — ORM-compiled SQL, values as params
             f" CROSS JOIN LATERAL ({sql}) AS k(priority, created_at, id) ORDER BY k.created_at, k.id LIMIT %s)"
         )
         params += [ids, *inner_params, limit]
@@ -322,7 +322,7 @@ def _summary_sql(scoped: QuerySet[TriageItem]) -> tuple[str, list[Any]]:
     params: list[Any] = []
     for status in Status:
         sql, status_params = scoped.filter(status=status).values("pk")[: COUNT_CAP + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{status.value})")
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
         params.extend(status_params)
     # The newest item the user may see (any status): an organization-wide id would tell a sub-unit user
     # how much the rest of the organization receives.

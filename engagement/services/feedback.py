@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from engagement.models import Feedback
 from engagement.selectors.feedback import user_can_give_feedback
@@ -65,7 +66,7 @@ def feedback_give(*, message: Message, kind: str, text: str, actor: User, site_u
 
     Who may call: an admin, comms manager or supervisor covering the account's unit (PermissionDenied
     otherwise). Refuses (ValidationError) inbound messages, accounts without a holder, unknown kinds and
-    empty text. Writes one Feedback and one audit event ("feedback.give") in one transaction; the email
+    empty text. Writes one Feedback and one audit event (AuditEvent.Verb.FEEDBACK_GIVE) in one transaction; the email
     to the member (if they have an address) is sent after commit, so a rolled-back give sends nothing and
     a failing mail server loses no feedback. `site_url` ("https://chorus.example") makes the email's
     link absolute. Not idempotent: giving twice leaves two pieces of feedback, as a person would.
@@ -93,7 +94,7 @@ def feedback_give(*, message: Message, kind: str, text: str, actor: User, site_u
         feedback = Feedback.objects.create(message=message, member=member, kind=kind, text=text, author=actor)
         audit_record(
             actor=actor,
-            verb="feedback.give",
+            verb=AuditEvent.Verb.FEEDBACK_GIVE,
             target=feedback,
             unit=account.unit,
             after={"kind": kind, "message": message.pk, "member": member.pk, "text": text},

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from engagement.models import TriageItem, TriageNote
 from engagement.selectors.triage_access import visible_triage_items
@@ -52,7 +53,7 @@ def _lock(item: TriageItem) -> dict[str, Any]:
     return _state(item)
 
 
-def _record(*, item: TriageItem, actor: User, verb: str, before: dict[str, Any], fields: list[str]) -> None:
+def _record(*, item: TriageItem, actor: User, verb: AuditEvent.Verb, before: dict[str, Any], fields: list[str]) -> None:
     item.updated_at = timezone.now()
     item.save(update_fields=[*fields, "updated_at"])
     audit_record(actor=actor, verb=verb, target=item, unit=item.account.unit, before=before, after=_state(item))
@@ -67,7 +68,7 @@ def triage_assign(*, item: TriageItem, assignee: User | None, actor: User) -> Tr
     if assignee is not None and not visible_triage_items(assignee).filter(pk=item.pk).exists():
         raise ValidationError("This person cannot see this item.")
     item.assignee = assignee
-    _record(item=item, actor=actor, verb="triage.assign", before=before, fields=["assignee"])
+    _record(item=item, actor=actor, verb=AuditEvent.Verb.TRIAGE_ASSIGN, before=before, fields=["assignee"])
     return item
 
 
@@ -91,7 +92,7 @@ def triage_handle(*, item: TriageItem, reason: str, actor: User) -> TriageItem:
     _record(
         item=item,
         actor=actor,
-        verb="triage.handle",
+        verb=AuditEvent.Verb.TRIAGE_HANDLE,
         before=before,
         fields=["status", "handled_reason", "closed_by", "closed_at"],
     )
@@ -108,7 +109,7 @@ def triage_dismiss(*, item: TriageItem, actor: User) -> TriageItem:
     _record(
         item=item,
         actor=actor,
-        verb="triage.dismiss",
+        verb=AuditEvent.Verb.TRIAGE_DISMISS,
         before=before,
         fields=["status", "handled_reason", "closed_by", "closed_at"],
     )
@@ -129,7 +130,7 @@ def triage_reopen(*, item: TriageItem, actor: User) -> TriageItem:
     _record(
         item=item,
         actor=actor,
-        verb="triage.reopen",
+        verb=AuditEvent.Verb.TRIAGE_REOPEN,
         before=before,
         fields=["status", "handled_reason", "closed_by", "closed_at"],
     )
@@ -146,7 +147,7 @@ def triage_note_add(*, item: TriageItem, text: str, actor: User) -> TriageNote:
     note.save()
     audit_record(
         actor=actor,
-        verb="triage.note",
+        verb=AuditEvent.Verb.TRIAGE_NOTE,
         target=item,
         unit=item.account.unit,
         after={"note_id": note.pk, "length": len(note.text)},

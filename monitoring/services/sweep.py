@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.models import JobRun, PollRun, WebhookEvent
+from monitoring.jobs import job_run
+from monitoring.models import PollRun, WebhookEvent
 from monitoring.services.polling import poll_claim_due, poll_states_ensure
 from monitoring.services.x_sweep import x_sweep_claim
 
@@ -54,8 +55,7 @@ def sweep_due_accounts(
     Tasks are enqueued only after the claim commits; if the queue loses them, the leases expire and a
     later sweep claims the accounts again.
     """
-    job = JobRun.objects.create(task="poll_due_accounts")
-    try:
+    with job_run("poll_due_accounts") as job:
         created = poll_states_ensure()
         abandoned = poll_runs_abandon_stale()
         claimed = poll_claim_due(limit=settings.CHORUS_POLL_BATCH)
@@ -68,19 +68,10 @@ def sweep_due_accounts(
             requeued = webhook_events_stale()
             for event_id in requeued:
                 transaction.on_commit(functools.partial(enqueue_webhook_event, event_id))
-    except Exception as error:
-        JobRun.objects.filter(pk=job.pk).update(
-            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
-        )
-        raise
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.OK,
-        finished_at=timezone.now(),
-        detail={
+        job.detail = {
             "claimed": len(claimed),
             "poll_states_created": created,
             "abandoned_runs": abandoned,
             "webhook_events_requeued": len(requeued),
-        },
-    )
+        }
     return claimed

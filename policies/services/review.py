@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from monitoring.extensions import FeedbackGiven, coaching_give
 from policies.models import PolicyFlag
@@ -40,11 +41,11 @@ _ALLOWED_FROM: dict[str, frozenset[str]] = {
     Status.FALSE_POSITIVE: frozenset({Status.OPEN, Status.ACKNOWLEDGED, Status.RESOLVED}),
     Status.OPEN: frozenset({Status.ACKNOWLEDGED, Status.RESOLVED, Status.FALSE_POSITIVE}),
 }
-_VERBS: dict[str, str] = {
-    Status.ACKNOWLEDGED: "policy_flag.acknowledge",
-    Status.RESOLVED: "policy_flag.resolve",
-    Status.FALSE_POSITIVE: "policy_flag.false_positive",
-    Status.OPEN: "policy_flag.reopen",
+_VERBS: dict[str, AuditEvent.Verb] = {
+    Status.ACKNOWLEDGED: AuditEvent.Verb.POLICY_FLAG_ACKNOWLEDGE,
+    Status.RESOLVED: AuditEvent.Verb.POLICY_FLAG_RESOLVE,
+    Status.FALSE_POSITIVE: AuditEvent.Verb.POLICY_FLAG_FALSE_POSITIVE,
+    Status.OPEN: AuditEvent.Verb.POLICY_FLAG_REOPEN,
 }
 
 
@@ -144,7 +145,7 @@ def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") 
     Through monitoring.extensions.coaching_give (engagement's feedback_give), which refuses
     (ValidationError) inbound messages and accounts without a holder, and emails the member after commit.
     Account-level flags have no post to coach on: refused too.
-    Writes "feedback.give" (engagement) and "policy_flag.coach" audit events.
+    Writes feedback.give (engagement) and policy_flag.coach audit events.
     """
     if flag.message is None:
         raise ValidationError(
@@ -153,7 +154,7 @@ def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") 
     feedback = coaching_give(message=flag.message, text=text, actor=actor, site_url=site_url)
     audit_record(
         actor=actor,
-        verb="policy_flag.coach",
+        verb=AuditEvent.Verb.POLICY_FLAG_COACH,
         target=flag,
         unit=flag.account.unit,
         after={"feedback": feedback.pk, "member": feedback.member_id},

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user, unit_paths, user_scope, visible_units
 from common.htmx import acting_user, render_page, wants_fragment
 from monitoring.models import Message
@@ -150,12 +151,12 @@ def _respond(
     return response
 
 
-HISTORY_LABELS = {
-    "policy_flag.acknowledge": "acknowledged it",
-    "policy_flag.resolve": "resolved it",
-    "policy_flag.false_positive": "marked it a false positive",
-    "policy_flag.reopen": "reopened it",
-    "policy_flag.coach": "sent coaching to the member",
+HISTORY_LABELS: dict[str, str] = {
+    AuditEvent.Verb.POLICY_FLAG_ACKNOWLEDGE: "acknowledged it",
+    AuditEvent.Verb.POLICY_FLAG_RESOLVE: "resolved it",
+    AuditEvent.Verb.POLICY_FLAG_FALSE_POSITIVE: "marked it a false positive",
+    AuditEvent.Verb.POLICY_FLAG_REOPEN: "reopened it",
+    AuditEvent.Verb.POLICY_FLAG_COACH: "sent coaching to the member",
 }
 ACTIONS = {
     "acknowledge": "acknowledged",

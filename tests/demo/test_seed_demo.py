@@ -49,9 +49,7 @@ def _printed_logins(output):
 def _problem_kinds(user):
     kinds: Counter[str] = Counter()
     for problem in selectors.governance_problems(user):
-        kinds[problem.reason.split(" ", 1)[0]] += 1  # "Holder", "Pending", "Needs"
-        if problem.reason.startswith("Holder has no current training"):
-            kinds["training"] += 1
+        kinds[problem.check] += 1
     return kinds
 
 
@@ -107,10 +105,10 @@ def test_seed_demo_builds_the_documented_organization_idempotently_and_determini
     # Planted governance problems, as the admin sees them; a supervisor sees only their subtree's.
     admin = get_user_model().objects.get(username="admin")
     kinds = _problem_kinds(admin)
-    assert kinds["training"] == seed_demo.HOLDERS_WITH_EXPIRED_TRAINING
-    assert kinds["Holder"] == seed_demo.HOLDERS_WHO_LEFT + seed_demo.HOLDERS_WITH_EXPIRED_TRAINING
-    assert kinds["Pending"] == seed_demo.STALE_PENDING
-    assert kinds["Needs"] == len(seed_demo.NEEDS_RECONNECT_DIVISIONS)
+    assert kinds["training_expired"] == seed_demo.HOLDERS_WITH_EXPIRED_TRAINING
+    assert kinds["holder_left"] == seed_demo.HOLDERS_WHO_LEFT
+    assert kinds["pending_too_long"] == seed_demo.STALE_PENDING
+    assert kinds["needs_reconnect_too_long"] == len(seed_demo.NEEDS_RECONNECT_DIVISIONS)
     super52 = get_user_model().objects.get(username="super52")
     assert all(
         problem.account.unit.path.startswith(OrgUnit.objects.get(name="52 Division").path)

@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from accounts_registry.models import AuditEvent
 from engagement.models import TriageItem, TriageNote
 from engagement.services import triage_actions as services
-from tests.engagement.test_inbox_selectors import NOW, make_item
-from tests.factories import UserFactory
+from tests.factories import FROZEN_NOW, UserFactory, inbox_item
+
+NOW = FROZEN_NOW
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def audit(item):
 
 @pytest.fixture
 def item(north_account):
-    return make_item(north_account)
+    return inbox_item(north_account)
 
 
 def test_assign_records_before_and_after_and_is_idempotent(item, viewer, owner):
@@ -109,7 +110,7 @@ def test_reopen_clears_the_closing_and_is_idempotent(item, viewer):
 
 
 def test_an_answered_item_can_be_reopened_and_keeps_its_answer(north_account, viewer):
-    item = make_item(north_account, status="answered")
+    item = inbox_item(north_account, status="answered")
     TriageItem.objects.filter(pk=item.pk).update(first_response_seconds=600, answered_at=NOW)
     item.refresh_from_db()
     services.triage_reopen(item=item, actor=viewer)
@@ -138,7 +139,7 @@ def test_note(item, viewer):
 
 
 def test_bulk_applies_to_every_item_with_one_audit_event_each(north_account, viewer):
-    items = [make_item(north_account) for _ in range(3)]
+    items = [inbox_item(north_account) for _ in range(3)]
     services.triage_bulk(items=items, action="handle", reason="no_reply_needed", actor=viewer)
     assert set(TriageItem.objects.values_list("status", "handled_reason")) == {("handled", "no_reply_needed")}
     assert AuditEvent.objects.filter(verb="triage.handle").count() == 3
@@ -151,8 +152,8 @@ def test_bulk_applies_to_every_item_with_one_audit_event_each(north_account, vie
 
 
 def test_bulk_is_all_or_nothing(north_account, south_account, viewer):
-    mine = make_item(north_account)
-    theirs = make_item(south_account)  # the viewer cannot be assigned South's item
+    mine = inbox_item(north_account)
+    theirs = inbox_item(south_account)  # the viewer cannot be assigned South's item
     with pytest.raises(ValidationError):
         services.triage_bulk(items=[mine, theirs], action="assign_me", actor=viewer)
     assert list(TriageItem.objects.values_list("assignee", flat=True)) == [None, None]

@@ -13,8 +13,7 @@ from accounts_registry.models import AuditEvent
 from engagement.models import Feedback
 from policies.models import PolicyFlag
 from policies.selectors import Segment, highlight_segments
-from tests.factories import SocialAccountFactory, UserFactory
-from tests.policies.review_data import HOSTILE, flag_on, ingest, make_message, make_rule
+from tests.factories import HOSTILE, SocialAccountFactory, UserFactory, flag_on, ingest, make_message, make_rule
 
 pytestmark = pytest.mark.django_db
 

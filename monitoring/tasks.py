@@ -6,8 +6,8 @@ from monitoring.jobs import retrying_task
 from monitoring.services.polling import account_poll
 from monitoring.services.retention import records_prune
 from monitoring.services.sweep import TickWork, sweep_due_accounts
-from monitoring.services.webhooks import webhook_event_process
 from monitoring.services.x_sweep import x_sweep_run
+from monitoring.webhooks.services import webhook_event_process
 
 
 @retrying_task()

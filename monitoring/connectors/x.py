@@ -1,6 +1,6 @@
 """X (API v2) connector: an account's own posts and its mentions, read through tweepy's `Client`.
 
-Pitfalls of tweepy 4.17 this module guards against (PLATFORMS.md §1):
+Pitfalls of tweepy 4.17 this module guards against (docs/platforms.md §1):
 - The host `https://api.twitter.com` is hard-coded: `_XAdapter`, mounted on `client.session`, rewrites it to
   `CHORUS_X_API_BASE` and applies `CHORUS_HTTP_TIMEOUT` (tweepy sends every request without a timeout).
 - The default return type drops response headers: a session response hook reads the rate-limit headers.

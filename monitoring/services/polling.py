@@ -41,9 +41,9 @@ from monitoring.connectors.base import (
     RateLimited,
     TransientError,
 )
-from monitoring.hooks import run_ingest_hooks
 from monitoring.models import ErrorKind, PlatformUsage, PollRun, PollState, SkippedItem
 from monitoring.services.ingest import activity_record_new, messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,13 +66,13 @@ def poll_interval(account: SocialAccount) -> datetime.timedelta:
         else settings.CHORUS_POLL_INTERVAL
     )
     stretch = budget_stretch(account.platform)
-    return datetime.timedelta(seconds=seconds * stretch * random.uniform(0.9, 1.1))
+    return datetime.timedelta(seconds=seconds * stretch * random.uniform(0.9, 1.1))  # noqa: S311 — jitter, not a secret
 
 
 def failure_backoff(failures: int) -> datetime.timedelta:
     """Exponential backoff with full jitter, capped: 30 s, 60 s, 120 s ... up to 30 minutes."""
     ceiling = min(30 * 2 ** max(failures - 1, 0), 30 * 60)
-    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 — jitter, not a secret
 
 
 # Poll states of the accounts the combined X sweep covers (services/x_sweep.py): X accounts read with

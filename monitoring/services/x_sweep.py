@@ -26,10 +26,10 @@ from django.utils import timezone
 from accounts_registry.models import Platform, SocialAccount
 from monitoring.connectors.base import ConnectorError, RateLimited
 from monitoring.connectors.x import XConnector
-from monitoring.hooks import run_ingest_hooks
 from monitoring.jobs import JobRecord, job_run
 from monitoring.models import PollState, SweepState
 from monitoring.services.ingest import activity_record_new, messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 from monitoring.services.polling import SWEPT_STATES, budget_stretch, skipped_items_record, usage_record
 
 if TYPE_CHECKING:

@@ -11,15 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts_registry.models import Role
+from doubles.scenario import Item, Person
+from doubles.scenario import Scenario as DoubleScenario
+from doubles.x import XDouble, snowflake
 from engagement.models import TriageItem
-from engagement.selectors.inbox import assignable_users
 from engagement.selectors.metrics import response_metrics, units_leaderboard
+from engagement.selectors.triage_item import assignable_users
 from engagement.services.tokens import api_token_create
 from monitoring.models import DailyActivity, Message, MessageAddressee
 from monitoring.services.polling import account_poll
-from tests.doubles.scenario import Item, Person
-from tests.doubles.scenario import Scenario as DoubleScenario
-from tests.doubles.x import XDouble, snowflake
 from tests.factories import SocialAccountFactory, UserFactory, grant, make_unit
 
 pytestmark = pytest.mark.django_db

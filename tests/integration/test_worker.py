@@ -6,12 +6,12 @@ import time
 import pytest
 from django.utils import timezone
 
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.models import Message, PollRun
 from monitoring.services.sweep import sweep_due_accounts
 from monitoring.tasks import QUEUED
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
 from tests.factories import SocialAccountFactory, make_unit
 
 APP_BEARER = "worker-test-bearer"

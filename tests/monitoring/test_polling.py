@@ -9,12 +9,12 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, SocialAccount
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.models import DailyActivity, Message, PlatformUsage, PollRun, PollState
 from monitoring.services.polling import PollSummary, account_poll, poll_claim_due, poll_states_ensure
 from monitoring.services.sweep import TickWork, sweep_due_accounts
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,13 +6,13 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.models import JobRun, Message, PollState, SweepState
 from monitoring.services.polling import account_poll, poll_claim_due, poll_states_ensure
 from monitoring.services.sweep import TickWork, sweep_due_accounts
 from monitoring.services.x_sweep import SWEEP_NAME, x_sweep_claim, x_sweep_run
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db

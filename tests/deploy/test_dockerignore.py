@@ -26,7 +26,6 @@ SECRET_BEARING = [
     ".venv/bin/python",
     ".tools/bin/uv",
     "tests/conftest.py",
-    "doubles/x.py",
     "benchmarks/harness.py",
     "node_modules/htmx.org/dist/htmx.js",
     "monitoring/__pycache__/models.cpython-313.pyc",
@@ -43,6 +42,7 @@ NEEDED_AT_RUN_TIME = [
     "templates/base.html",
     "static/css/chorus.css",
     "policies/starter_policy.json",
+    "doubles/x.py",  # the platform doubles: the demo app (installed) runs on them
     ".env.example",
 ]
 

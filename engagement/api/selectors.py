@@ -33,6 +33,7 @@ def api_triage_items(
     unit: OrgUnit | None = None,
     account: SocialAccount | None = None,
     platform: str | None = None,
+    category: str | None = None,
     is_question: bool | None = None,
     since: datetime.datetime | None = None,
 ) -> QuerySet[TriageItem]:
@@ -46,6 +47,8 @@ def api_triage_items(
         items = items.filter(account=account)
     if platform is not None:
         items = items.filter(platform=platform)
+    if category is not None:
+        items = items.filter(category=category)
     if is_question is not None:
         items = items.filter(is_question=is_question)
     if since is not None:

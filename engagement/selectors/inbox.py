@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, RoleGrant
 from accounts_registry.selectors import READ_ROLES, unit_paths, user_scope, visible_accounts, visible_units
-from engagement.models import TriageItem, TriageNote
+from engagement.models import CATEGORY_BANNERS, TriageItem, TriageNote
 from monitoring.models import Message
 from policies.models import PolicyFlag
 
@@ -106,6 +106,7 @@ class InboxFilters:
     unit: OrgUnit | None = None
     account_id: int | None = None
     platform: str = ""
+    category: str = ""
     questions_only: bool = False
     age: str = ""
     assigned: str = ""
@@ -119,6 +120,7 @@ class InboxFilters:
             "unit": str(self.unit.pk) if self.unit is not None else "",
             "account": str(self.account_id) if self.account_id is not None else "",
             "platform": self.platform,
+            "category": self.category,
             "question": "1" if self.questions_only else "",
             "age": self.age,
             "assigned": self.assigned,
@@ -178,6 +180,7 @@ class InboxRow:
     # Display values computed once per page, not by get_FOO_display()/|date per row.
     status_label: str = ""
     category_label: str = ""
+    banner: str = ""
     platform_label: str = ""
     handled_reason_label: str = ""
     created_iso: str = ""
@@ -263,6 +266,8 @@ def _item_filters(
     items: QuerySet[TriageItem], user: AnyUser, filters: InboxFilters, *, now: datetime.datetime
 ) -> QuerySet[TriageItem]:
     """Every filter on the item itself except the status."""
+    if filters.category:
+        items = items.filter(category=filters.category)
     if filters.questions_only:
         items = items.filter(is_question=True)
     if filters.age == AgeFilter.OVER_TARGET:
@@ -494,6 +499,7 @@ def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[I
         for choices in (Status.choices, TriageItem.Category.choices, Platform.choices, TriageItem.HandledReason.choices)
     )
     paths = unit_paths({item.account.unit for item in items})
+    banners: dict[str, str] = {str(category): str(banner) for category, banner in CATEGORY_BANNERS.items()}
     cutoff = now - response_target()
     url, assign, handle, dismiss, reopen = (
         _item_url_builder(f"inbox:{name}") for name in ("item", "assign", "handle", "dismiss", "reopen")
@@ -512,6 +518,7 @@ def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[I
             reopen_url=reopen(item.pk),
             status_label=status_label(item.status),
             category_label=category_label(item.category),
+            banner=banners.get(item.category, ""),
             platform_label=platform_label(item.platform),
             handled_reason_label=reason_label(item.handled_reason),
             # As the |date filter renders it: in the current time zone, "c" and "Y-m-d H:i".

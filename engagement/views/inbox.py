@@ -29,6 +29,7 @@ from engagement.forms import (
     BULK_ACTIONS,
     AssignForm,
     BulkForm,
+    CategoryForm,
     HandleForm,
     InboxFilterForm,
     NoteForm,
@@ -258,6 +259,7 @@ def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> di
         "candidates": selectors.assignable_users(item),
         "others": services.presence_touch(item_id=item.pk, user=_actor(request)),
         "note_form": NoteForm(auto_id=f"item-{item.pk}-%s"),
+        "categories": TriageItem.Category.choices,
     }
 
 
@@ -342,6 +344,18 @@ def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     services.triage_reopen(item=item, actor=_actor(request))
     return _respond(request, item, notice=f"Item {item.pk} is waiting again.")
+
+
+@require_POST
+@login_required
+def item_categorize(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the item's category; the correction is kept for the classifier's evaluation."""
+    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    form = CategoryForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, item, notice="", error="Choose one of the categories.")
+    services.triage_categorize(item=item, category=form.cleaned_data["category"], actor=_actor(request))
+    return _respond(request, item, notice=f"Item {item.pk} is now: {item.get_category_display()}.")
 
 
 @require_POST

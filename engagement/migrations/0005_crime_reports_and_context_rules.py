@@ -55,7 +55,7 @@ DEFAULT_RULES = [
         "still here", "still there", "at the moment", "just now", "hurry",
     ]),
     ("emergency", "cue", "fr", [
-        "en ce moment", "maintenant", "en cours", "en train de", "vite", "actuellement",
+        "en ce moment", "maintenant", "en cours", "en train de", "en train d", "vite", "actuellement",
     ]),
     ("emergency", "exception", "en", [
         "help me find", "help me understand", "help me with", "help me get", "help me out", "help us find",

@@ -146,3 +146,24 @@ def test_evaluate_command_includes_corrections(capsys):
     out = capsys.readouterr().out
     assert "corrections: 1 messages, accuracy 0.00" in out
     assert "other -> emergency: 'the gun show was fun' (danger 'gun')" in out
+
+
+DEMO_TOPICS = {
+    "greeting": Category.GREETING,
+    "thanks": Category.GREETING,
+    "question": Category.QUESTION,
+    "complaint": Category.COMPLAINT,
+    "crime": Category.CRIME,
+    "urgent": Category.EMERGENCY,
+}
+
+
+def test_the_demo_traffic_is_classified_as_its_generator_means_it():
+    from tests.doubles.generator import INBOUND
+
+    for topic, expected in DEMO_TOPICS.items():
+        for language, exchanges in INBOUND[topic].items():
+            assert exchanges, (topic, language)
+            for template, _answers in exchanges:
+                text = template.format(street="Queen St", first="Dana")
+                assert category_of(text) == expected, text

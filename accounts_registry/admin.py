@@ -61,7 +61,7 @@ class SocialAccountAdmin(admin.ModelAdmin[SocialAccount]):
         if change and changed:
             audit_record(
                 actor=request.user if isinstance(request.user, User) else None,
-                verb="account.admin_edit",
+                verb=AuditEvent.Verb.ACCOUNT_ADMIN_EDIT,
                 target=obj,
                 unit=obj.unit,
                 before={name: str(form.initial.get(name)) for name in changed},

@@ -4,6 +4,3 @@ from django.apps import AppConfig
 class AccountsRegistryConfig(AppConfig):
     name = "accounts_registry"
     verbose_name = "Organization registry"
-
-    def ready(self) -> None:
-        import config.checks  # noqa: F401  (registers the project's deployment checks)

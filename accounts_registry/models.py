@@ -231,11 +231,63 @@ class RoleGrant(models.Model):
 class AuditEvent(models.Model):
     """Append-only record of who did what. Written only through services.audit.audit_record."""
 
+    class Verb(models.TextChoices):
+        """Every kind of audited action, `<noun>.<action>`. To audit a new action, add one member here
+        (grouped by noun) and run makemigrations: the choices live on the field, the column stays a
+        plain varchar, so the migration changes no data."""
+
+        ACCOUNT_ONBOARD = "account.onboard", "Account onboarded"
+        ACCOUNT_STATUS = "account.status", "Account status changed"
+        ACCOUNT_CREDENTIALS = "account.credentials", "Account credentials set"
+        ACCOUNT_CREDENTIALS_UNREADABLE = "account.credentials_unreadable", "Account credentials unreadable"
+        ACCOUNT_ADMIN_EDIT = "account.admin_edit", "Account edited in the admin"
+
+        MEMBER_CREATE = "member.create", "Member created"
+        MEMBER_LEFT = "member.left", "Member left"
+        MEMBER_LINK_USER = "member.link_user", "Member linked to a login"
+
+        TRAINING_RECORD = "training.record", "Training recorded"
+
+        UNIT_CREATE = "unit.create", "Unit created"
+        UNIT_RENAME = "unit.rename", "Unit renamed"
+        UNIT_MOVE = "unit.move", "Unit moved"
+        UNIT_ACTIVATE = "unit.activate", "Unit activated"
+        UNIT_DEACTIVATE = "unit.deactivate", "Unit deactivated"
+
+        ROLE_GRANT = "role.grant", "Role granted"
+        ROLE_REVOKE = "role.revoke", "Role revoked"
+
+        API_TOKEN_CREATE = "api_token.create", "API token created"
+        API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+
+        TRIAGE_ASSIGN = "triage.assign", "Triage item assigned"
+        TRIAGE_HANDLE = "triage.handle", "Triage item handled"
+        TRIAGE_DISMISS = "triage.dismiss", "Triage item dismissed"
+        TRIAGE_REOPEN = "triage.reopen", "Triage item reopened"
+        TRIAGE_NOTE = "triage.note", "Triage note added"
+        TRIAGE_CATEGORIZE = "triage.categorize", "Triage item category corrected"
+
+        FEEDBACK_GIVE = "feedback.give", "Feedback given"
+
+        POLICY_RESCAN = "policy.rescan", "Policy rescan"
+
+        POLICY_RULE_CREATE = "policy_rule.create", "Policy rule created"
+        POLICY_RULE_UPDATE = "policy_rule.update", "Policy rule updated"
+        POLICY_RULE_ENABLE = "policy_rule.enable", "Policy rule enabled"
+        POLICY_RULE_DISABLE = "policy_rule.disable", "Policy rule disabled"
+        POLICY_RULE_DELETE = "policy_rule.delete", "Policy rule deleted"
+
+        POLICY_FLAG_ACKNOWLEDGE = "policy_flag.acknowledge", "Policy flag acknowledged"
+        POLICY_FLAG_RESOLVE = "policy_flag.resolve", "Policy flag resolved"
+        POLICY_FLAG_FALSE_POSITIVE = "policy_flag.false_positive", "Policy flag marked a false positive"
+        POLICY_FLAG_REOPEN = "policy_flag.reopen", "Policy flag reopened"
+        POLICY_FLAG_COACH = "policy_flag.coach", "Coaching sent on a policy flag"
+
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_name = models.CharField(max_length=150, blank=True, help_text="Kept if the user is deleted.")
-    verb = models.CharField(max_length=80)
+    verb = models.CharField(max_length=80, choices=Verb.choices)
     target_type = models.CharField(max_length=80)
     target_id = models.CharField(max_length=80)
     target_repr = models.CharField(max_length=300)

@@ -31,12 +31,18 @@ class PrivateResponsesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         # Read before the view runs: a logout view replaces request.user with an anonymous one.
-        was_authenticated = request.user.is_authenticated
+        was_authenticated = _is_authenticated(request)
         response = self.get_response(request)
         match = request.resolver_match
         is_logout = match is not None and match.url_name in LOGOUT_URL_NAMES and request.method == "POST"
-        if was_authenticated or request.user.is_authenticated or is_logout:
+        if was_authenticated or _is_authenticated(request) or is_logout:
             add_never_cache_headers(response)
         if is_logout and response.status_code < 400:
             response["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
+
+
+def _is_authenticated(request: HttpRequest) -> bool:
+    # The API's token authentication leaves `request.user` as None when a token is refused.
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "monitoring",
     "engagement",
     "policies",
+    "demo",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -238,8 +240,10 @@ LOGGING = {
 }
 
 # --- Chorus -------------------------------------------------------------------------------------
-# Governance: how long an account may stay pending before it is listed as a problem.
+# Governance (the /org/governance/ page, and the default of the governance rules' `days`): how long an
+# account may stay pending, or needing reconnection, before it is listed as a problem.
 CHORUS_PENDING_GRACE_DAYS = env.int("CHORUS_PENDING_GRACE_DAYS", default=14)
+CHORUS_RECONNECT_GRACE_DAYS = env.int("CHORUS_RECONNECT_GRACE_DAYS", default=7)
 # Training that expires within this many days is shown as "expiring".
 CHORUS_TRAINING_EXPIRY_WARNING_DAYS = env.int("CHORUS_TRAINING_EXPIRY_WARNING_DAYS", default=30)
 
@@ -269,13 +273,16 @@ CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claime
 CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
 # Functions run on new message ids inside the ingest transaction (engagement, policies).
 CHORUS_INGEST_HOOKS: list[str] = [
-    "engagement.services.triage.triage_on_ingest",
+    "engagement.services.auto_triage.triage_on_ingest",
     "policies.services.evaluate.policies_on_ingest",
 ]
 # Outbound destinations users configure (Mastodon instances, the alert webhook) must be https and public
 # (common/outbound.py). Origins listed here (`scheme://host[:port]`, no port: any) are exempt: only for the
 # loopback API doubles of the demo and the tests; leave it empty in production.
 CHORUS_OUTBOUND_ALLOWLIST: list[str] = env.list("CHORUS_OUTBOUND_ALLOWLIST", default=[])
+# Where engagement and policies meet without importing each other (see monitoring/extensions.py).
+CHORUS_COACHING_GIVE = "engagement.services.feedback.coaching_give"
+CHORUS_OPEN_FLAG_EXISTS = "policies.selectors.open_flag_exists"
 # Critical policy flags are also posted here (a Slack/Teams-compatible incoming webhook); empty: email only.
 CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") or ""
 
@@ -295,7 +302,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "policies.tasks.run_governance_checks",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Every day at 03:30: delete poll runs, job runs and webhook events past their retention (below).
+    "prune-records-daily": {"task": "monitoring.tasks.prune_records", "schedule": crontab(hour=3, minute=30)},
 }
+# Retention in days of operational rows (messages, triage items, flags and audit events are kept).
+CHORUS_RETAIN_POLL_RUNS_DAYS = env.int("CHORUS_RETAIN_POLL_RUNS_DAYS", default=14)
+CHORUS_RETAIN_JOB_RUNS_DAYS = env.int("CHORUS_RETAIN_JOB_RUNS_DAYS", default=90)
+CHORUS_RETAIN_WEBHOOK_EVENTS_DAYS = env.int("CHORUS_RETAIN_WEBHOOK_EVENTS_DAYS", default=30)
+# Rows deleted per statement (each batch its own short transaction).
+CHORUS_PRUNE_BATCH = env.int("CHORUS_PRUNE_BATCH", default=5000)
 # Monthly read budgets per platform (items read); polls stretch their interval when the month's
 # projection would exceed one. Prices per item read, for the health page's cost estimate.
 CHORUS_READ_BUDGETS: dict[str, int] = {
@@ -340,4 +355,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.document_errors_and_id_bounds",
+    ],
 }

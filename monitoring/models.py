@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.models import Platform, SocialAccount
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 
 class Message(models.Model):
@@ -26,6 +30,12 @@ class Message(models.Model):
         COMMENT = "comment", "Comment"
         POST = "post", "Post"
 
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+        PRIVATE = "private", "Followers only"
+        DIRECT = "direct", "Private message"
+
     platform = models.CharField(max_length=20, choices=Platform.choices)
     external_id = models.CharField(max_length=300)
     account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="messages")
@@ -40,6 +50,8 @@ class Message(models.Model):
     in_reply_to_id = models.CharField(max_length=300, blank=True)
     url = models.CharField(max_length=500, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # A direct (private) message is left out of exports, digests and the API unless asked for explicitly.
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     # Hash of the mutable content: an upsert rewrites a row only when this changes.
     content_hash = models.CharField(max_length=64)
     fetched_at = models.DateTimeField(default=timezone.now)
@@ -58,6 +70,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.external_id}"
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == self.Visibility.DIRECT
+
+
+class ErrorKind(models.TextChoices):
+    """The failure class of a poll (`ConnectorError.kind`), shown on the health page."""
+
+    AUTH = "auth", "Needs reconnecting"
+    PERMISSION = "permission", "Missing permission"
+    MISSING_CREDENTIALS = "missing_credentials", "Missing credentials"
+    RATE_LIMITED = "rate_limited", "Rate limited"
+    TRANSIENT = "transient", "Platform unavailable"
+    NOT_FOUND = "not_found", "Object missing"
+    MALFORMED = "malformed", "Unreadable response"
+    ERROR = "error", "Error"
 
 
 class MessageEdit(models.Model):
@@ -82,6 +111,41 @@ class MessageEdit(models.Model):
         return f"edit of {self.message_id} at {self.replaced_at:%Y-%m-%d %H:%M:%S}"
 
 
+class MessageAddressee(models.Model):
+    """Another org account an inbound message addresses (an @mention, a reply to one of its posts), besides
+    the account it is stored under (`Message.account`, whose poll read it first).
+
+    A message belongs to its account and to every addressee: each of them sees it in scope, and each
+    of them counts it in its per-account figures. Rows exist only for messages addressing several org
+    accounts, so the scoping join stays small. Filled on ingest (the upsert adds, never removes).
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="addressees")
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="addressed_messages")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["account", "message"], name="message_addressee_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} also addresses {self.account_id}"
+
+
+def addressed_to(
+    accounts: models.QuerySet[SocialAccount] | Collection[int],
+    *,
+    account_field: str = "account",
+    message_field: str = "pk",
+) -> Q:
+    """The filter "belongs to any of `accounts`" on messages (or on rows that copy a message's account and
+    point at it, like triage items): stored under one of them, or addressing one of them. A filter, not a
+    join, so a row matches once however many of the accounts it addresses."""
+    also = MessageAddressee.objects.filter(account__in=accounts).values("message_id")
+    return Q(**{f"{account_field}__in": accounts}) | Q(**{f"{message_field}__in": also})
+
+
 class PollState(models.Model):
     """Where polling of one account stands. PostgreSQL is the ledger; the task queue is disposable.
 
@@ -97,6 +161,8 @@ class PollState(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, blank=True)
+    items_skipped = models.PositiveIntegerField(default=0, help_text="Items skipped as unreadable, all time.")
     consecutive_failures = models.PositiveIntegerField(default=0)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)
     rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
@@ -132,6 +198,26 @@ class PollRun(models.Model):
 
     def __str__(self) -> str:
         return f"poll of {self.account_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+
+class SkippedItem(models.Model):
+    """An item a poll could not read, kept raw for inspection. The rest of its page was stored and the
+    cursor advanced past it, so one bad item never blocks an account."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="skipped_items")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    raw = models.JSONField(help_text="The item as the platform sent it.")
+    reason = models.TextField()
+    skipped_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-skipped_at", "-pk"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["account", "-skipped_at"], name="skippeditem_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"skipped {self.platform} item of account {self.account_id}"
 
 
 class DailyActivity(models.Model):

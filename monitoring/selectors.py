@@ -13,10 +13,26 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
-from monitoring.models import Message, PlatformUsage, PollState
+from monitoring.models import Message, PlatformUsage, PollState, SkippedItem
 
 if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+
     from accounts_registry.selectors import AnyUser
+
+
+def without_private[ModelT: Model](rows: QuerySet[ModelT], *, include_private: bool) -> QuerySet[ModelT]:
+    """Rows of messages (or of items pointing at one through `message`) without private (direct) messages,
+    unless `include_private`: exports, digests and the API leave them out unless asked for explicitly."""
+    if include_private:
+        return rows
+    field = "visibility" if rows.model is Message else "message__visibility"
+    return rows.exclude(**{field: Message.Visibility.DIRECT})
+
+
+def skipped_items(account: SocialAccount, *, limit: int = 50) -> list[SkippedItem]:
+    """The account's most recent unreadable items (the caller got `account` through the access selector)."""
+    return list(SkippedItem.objects.filter(account=account).order_by("-skipped_at", "-pk")[:limit])
 
 
 class Problem:
@@ -147,8 +163,12 @@ class Thread:
 
 
 def account_threads(account: SocialAccount, *, limit: int = 200) -> list[Thread]:
-    """The account's recent messages grouped by conversation: newest thread first, oldest message first."""
-    recent = list(Message.objects.filter(account=account).order_by("-created_at")[:limit])
+    """The account's recent messages (those addressing it too, stored under another account) grouped by
+    conversation: newest thread first, oldest message first."""
+    # Two index-ordered reads rather than one OR, which would sort every message of a busy account.
+    own = Message.objects.filter(account=account).order_by("-created_at")[:limit]
+    also = Message.objects.filter(addressees__account=account).order_by("-created_at")[:limit]
+    recent = sorted([*own, *also], key=lambda message: message.created_at, reverse=True)[:limit]
     threads: dict[str, Thread] = {}
     for message in reversed(recent):
         key = message.conversation_id or message.external_id

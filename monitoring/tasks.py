@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
-
+from monitoring.jobs import retrying_task
 from monitoring.services.polling import account_poll
-from monitoring.services.sweep import sweep_due_accounts
-from monitoring.services.webhooks import webhook_event_process
+from monitoring.services.retention import records_prune
+from monitoring.services.sweep import TickWork, sweep_due_accounts
 from monitoring.services.x_sweep import x_sweep_run
-
-# A database outage mid-task: retry with backoff (Celery acknowledges a failed task, so without an
-# explicit retry the poll would be gone until its lease expires).
-DATABASE_ERRORS = (OperationalError, InterfaceError)
+from monitoring.webhooks.services import webhook_event_process
 
 
-@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+@retrying_task()
 def poll_account(account_id: int) -> None:
     account_poll(account_id=account_id)
 
 
-@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=3)
+@retrying_task(max_retries=3)
 def poll_due_accounts() -> None:
-    sweep_due_accounts(
-        enqueue=poll_account.delay,
-        enqueue_x_sweep=poll_x_sweep.delay,
-        enqueue_webhook_event=process_webhook_event.delay,
-    )
+    sweep_due_accounts(work=QUEUED)
 
 
-@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+@retrying_task()
 def poll_x_sweep() -> None:
     x_sweep_run()
 
 
-@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+@retrying_task()
 def process_webhook_event(event_id: int) -> None:
     webhook_event_process(event_id=event_id)
+
+
+@retrying_task()
+def prune_records() -> None:
+    records_prune()
+
+
+# The beat tick's work, through the queue. The demo hands the same tick its in-process equivalent.
+QUEUED = TickWork(
+    poll_account=poll_account.delay, x_sweep=poll_x_sweep.delay, webhook_event=process_webhook_event.delay
+)

@@ -7,4 +7,5 @@ app_name = "monitoring"
 urlpatterns = [
     path("health/", views.health, name="health"),
     path("accounts/<int:pk>/messages/", views.account_messages, name="account-messages"),
+    path("accounts/<int:pk>/skipped/", views.account_skipped, name="account-skipped"),
 ]

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from accounts_registry.selectors import get_account_for_user, sees_whole_organization, user_scope
+from common.htmx import render_page
 from monitoring import selectors
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
+
+
+HEALTH_PAGE_SIZE = 50
 
 
 @require_GET
@@ -27,19 +32,25 @@ def health(request: HttpRequest) -> HttpResponse:
         problem = ""
     all_rows = selectors.account_health(request.user)
     rows = [row for row in all_rows if not problem or problem in row.problems]
+    page = Paginator(rows, HEALTH_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "rows": rows,
+        "page": page,
         "problem": problem,
         "problems": selectors.Problem.ALL,
         "units": selectors.unit_health(request.user, all_rows),
         # Platform usage and cost are organization-wide figures: only for who sees the whole organization.
         "budget": selectors.read_budget() if sees_whole_organization(request.user) else None,
     }
-    is_htmx = request.headers.get("HX-Request") == "true"
-    template = "monitoring/health.html#accounts" if is_htmx else "monitoring/health.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "monitoring/health.html", context, partial="accounts")
+
+
+@require_GET
+@login_required
+def account_skipped(request: HttpRequest, pk: int) -> HttpResponse:
+    """The items polls of the account could not read, raw as the platform sent them (escaped)."""
+    account = get_account_for_user(user=request.user, pk=pk)
+    items = [(item, json.dumps(item.raw, indent=2, ensure_ascii=False)) for item in selectors.skipped_items(account)]
+    return render(request, "monitoring/account_skipped.html", {"account": account, "items": items})
 
 
 @require_GET

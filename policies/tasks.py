@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
+from monitoring.jobs import retrying_task
 from policies.services.governance import governance_run
 from policies.services.notify import critical_flags_notify
 from policies.services.rescan import rescan_run
 
-# A database outage mid-task: retry with backoff (the services are idempotent and resumable).
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 
-
-@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+@retrying_task()
 def rescan_history(job_id: int) -> None:
     """One time slice of a rescan; queues the next slice until the job is finished."""
     if not rescan_run(job_id=job_id):
         rescan_history.delay(job_id)
 
 
-@shared_task(acks_late=True, autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_jitter=True, max_retries=5)
+@retrying_task()
 def run_governance_checks() -> None:
     governance_run()
 

@@ -11,12 +11,28 @@
 - `owner`: admin of North Division (may change it)
 - `viewer`: supervisor of North Division (read-only there)
 - `outsider`: supervisor of South Division (must see nothing of North)
+- `frozen_now`: time stopped at FROZEN_NOW; request it first so the cast is built at that time too
 """
 
 import pytest
+import time_machine
 
 from accounts_registry.models import Role
-from tests.factories import MemberFactory, SocialAccountFactory, TrainingFactory, UserFactory, grant, make_unit
+from tests.factories import (
+    FROZEN_NOW,
+    MemberFactory,
+    SocialAccountFactory,
+    TrainingFactory,
+    UserFactory,
+    grant,
+    make_unit,
+)
+
+
+@pytest.fixture
+def frozen_now():
+    with time_machine.travel(FROZEN_NOW, tick=False):
+        yield FROZEN_NOW
 
 
 @pytest.fixture

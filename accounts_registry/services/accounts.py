@@ -18,8 +18,9 @@ from accounts_registry.crypto import (
     encrypt_credentials,
     rotate_ciphertext,
 )
-from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount
-from accounts_registry.selectors import current_training_platforms, user_scope
+from accounts_registry.governance import current_training_platforms
+from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, SocialAccount
+from accounts_registry.selectors import user_scope
 from accounts_registry.services.audit import audit_record
 from common.outbound import UnsafeDestination, destination_check
 
@@ -266,7 +267,7 @@ def account_onboard(*, request: OnboardingRequest, actor: User | None, status: s
         ) from error
     audit_record(
         actor=actor,
-        verb="account.onboard",
+        verb=AuditEvent.Verb.ACCOUNT_ONBOARD,
         target=account,
         unit=unit,
         after={
@@ -318,7 +319,7 @@ def account_set_status(*, account: SocialAccount, status: str, actor: User | Non
     account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
     audit_record(
         actor=actor,
-        verb="account.status",
+        verb=AuditEvent.Verb.ACCOUNT_STATUS,
         target=account,
         unit=account.unit,
         before=before,
@@ -359,7 +360,7 @@ def account_set_credentials(
     account.save(update_fields=fields)
     audit_record(
         actor=actor,
-        verb="account.credentials",
+        verb=AuditEvent.Verb.ACCOUNT_CREDENTIALS,
         target=account,
         unit=account.unit,
         before={"status": previous_status},
@@ -407,7 +408,7 @@ def credentials_rotate_keys(*, actor: User | None = None, batch_size: int = 500)
                         account.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
                         audit_record(
                             actor=actor,
-                            verb="account.credentials_unreadable",
+                            verb=AuditEvent.Verb.ACCOUNT_CREDENTIALS_UNREADABLE,
                             target=account,
                             unit=account.unit,
                             before=before,

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 def audit_record(
     *,
     actor: User | None,
-    verb: str,
+    verb: AuditEvent.Verb,
     target: models.Model,
     unit: OrgUnit | None = None,
     before: dict[str, Any] | None = None,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts_registry.models import Member, OrgUnit, Platform, Training
+from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, Training
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ def member_create(
     )
     member.full_clean()
     member.save()
-    audit_record(actor=actor, verb="member.create", target=member, unit=unit, after={"badge": member.badge_number})
+    audit_record(
+        actor=actor, verb=AuditEvent.Verb.MEMBER_CREATE, target=member, unit=unit, after={"badge": member.badge_number}
+    )
     return member
 
 
@@ -49,7 +51,12 @@ def member_mark_left(*, member: Member, left_on: datetime.date, actor: User | No
     member.left_on = left_on
     member.save(update_fields=["left_on", "updated_at"])
     audit_record(
-        actor=actor, verb="member.left", target=member, unit=member.unit, before=before, after={"left_on": str(left_on)}
+        actor=actor,
+        verb=AuditEvent.Verb.MEMBER_LEFT,
+        target=member,
+        unit=member.unit,
+        before=before,
+        after={"left_on": str(left_on)},
     )
     return member
 
@@ -85,7 +92,7 @@ def training_record(
         return training, False
     audit_record(
         actor=actor,
-        verb="training.record",
+        verb=AuditEvent.Verb.TRAINING_RECORD,
         target=training,
         unit=member.unit,
         after={

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from accounts_registry.models import OrgUnit, Role, RoleGrant
+from accounts_registry.models import AuditEvent, OrgUnit, Role, RoleGrant
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
@@ -24,7 +24,13 @@ def role_grant(*, username: str, role: Role, unit: OrgUnit, actor: User | None) 
         user.save(update_fields=["password"])
     grant, created = RoleGrant.objects.get_or_create(user=user, unit=unit, role=role)
     if created:
-        audit_record(actor=actor, verb="role.grant", target=grant, unit=unit, after={"user": username, "role": role})
+        audit_record(
+            actor=actor,
+            verb=AuditEvent.Verb.ROLE_GRANT,
+            target=grant,
+            unit=unit,
+            after={"user": username, "role": role},
+        )
     return grant, created
 
 
@@ -34,6 +40,8 @@ def role_revoke(*, username: str, role: Role, unit: OrgUnit, actor: User | None)
     grant = RoleGrant.objects.filter(user__username=username, unit=unit, role=role).first()
     if grant is None:
         return False
-    audit_record(actor=actor, verb="role.revoke", target=grant, unit=unit, before={"user": username, "role": role})
+    audit_record(
+        actor=actor, verb=AuditEvent.Verb.ROLE_REVOKE, target=grant, unit=unit, before={"user": username, "role": role}
+    )
     grant.delete()
     return True

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts_registry.models import OrgUnit, unit_name_key, unit_name_normalized
+from accounts_registry.models import AuditEvent, OrgUnit, unit_name_key, unit_name_normalized
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
@@ -53,7 +53,9 @@ def unit_create(*, name: str, parent: OrgUnit | None, kind: str = OrgUnit.Kind.U
             )
     except IntegrityError as error:
         raise _refused_sibling(error, name) from error
-    audit_record(actor=actor, verb="unit.create", target=unit, unit=unit, after={"name": name, "kind": kind})
+    audit_record(
+        actor=actor, verb=AuditEvent.Verb.UNIT_CREATE, target=unit, unit=unit, after={"name": name, "kind": kind}
+    )
     return unit
 
 
@@ -100,7 +102,14 @@ def unit_rename(*, unit: OrgUnit, name: str, actor: User | None) -> OrgUnit:
     except IntegrityError as error:
         unit.name = before
         raise _refused_sibling(error, name) from error
-    audit_record(actor=actor, verb="unit.rename", target=unit, unit=unit, before={"name": before}, after={"name": name})
+    audit_record(
+        actor=actor,
+        verb=AuditEvent.Verb.UNIT_RENAME,
+        target=unit,
+        unit=unit,
+        before={"name": before},
+        after={"name": name},
+    )
     return unit
 
 
@@ -123,7 +132,7 @@ def unit_move(*, unit: OrgUnit, new_parent: OrgUnit, actor: User | None) -> OrgU
     unit.refresh_from_db()
     audit_record(
         actor=actor,
-        verb="unit.move",
+        verb=AuditEvent.Verb.UNIT_MOVE,
         target=unit,
         unit=unit,
         before={"parent": old_parent.name if old_parent else None},
@@ -141,7 +150,7 @@ def unit_set_active(*, unit: OrgUnit, is_active: bool, actor: User | None) -> Or
     unit.refresh_from_db()
     audit_record(
         actor=actor,
-        verb="unit.activate" if is_active else "unit.deactivate",
+        verb=AuditEvent.Verb.UNIT_ACTIVATE if is_active else AuditEvent.Verb.UNIT_DEACTIVATE,
         target=unit,
         unit=unit,
         before={"is_active": not is_active},

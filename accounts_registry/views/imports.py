@@ -19,18 +19,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts_registry.forms.imports import ImportConfirmForm, ImportUploadForm
 from accounts_registry.selectors import user_can_administer, user_scope, visible_accounts
 from accounts_registry.services.csv_io import REGISTRY_COLUMNS, ImportReport, registry_export, registry_import
+from common.htmx import acting_user
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.http import HttpRequest
 
 TEMPLATE = "accounts_registry/import.html"
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # the view is behind login_required
-    return user
 
 
 def _writable_paths(user: User) -> list[str] | None:
@@ -67,7 +62,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _render(request)
 
-    user = _actor(request)
+    user = acting_user(request)
     if request.POST.get("step") == "confirm":
         confirm_form = ImportConfirmForm(request.POST)
         if not confirm_form.is_valid():

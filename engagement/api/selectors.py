@@ -14,6 +14,8 @@ from django.http import Http404
 
 from accounts_registry.selectors import visible_accounts, visible_units
 from engagement.models import ApiToken, TriageItem
+from monitoring.models import addressed_to
+from monitoring.selectors import without_private
 
 if TYPE_CHECKING:
     import datetime
@@ -36,17 +38,23 @@ def api_triage_items(
     category: str | None = None,
     is_question: bool | None = None,
     since: datetime.datetime | None = None,
+    include_private: bool = False,
 ) -> QuerySet[TriageItem]:
-    """The user's triage items with what a list row needs joined in (one query per page)."""
-    items = TriageItem.objects.filter(account__in=visible_accounts(user))
+    """The user's triage items with what a list row needs joined in (one query per page). Private (direct)
+    messages are left out unless `include_private`."""
+    accounts = visible_accounts(user)
+    if unit is not None:
+        accounts = accounts.filter(unit__path__startswith=unit.path)
+    if account is not None:
+        accounts = accounts.filter(pk=account.pk)
+    if platform is not None:
+        accounts = accounts.filter(platform=platform)
+    # Items of every message belonging to those accounts, including those stored under another account.
+    items = without_private(
+        TriageItem.objects.filter(addressed_to(accounts, message_field="message_id")), include_private=include_private
+    )
     if status is not None:
         items = items.filter(status=status)
-    if unit is not None:
-        items = items.filter(account__unit__path__startswith=unit.path)
-    if account is not None:
-        items = items.filter(account=account)
-    if platform is not None:
-        items = items.filter(platform=platform)
     if category is not None:
         items = items.filter(category=category)
     if is_question is not None:

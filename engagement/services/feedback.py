@@ -17,9 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from engagement.models import Feedback
 from engagement.selectors.feedback import user_can_give_feedback
+from monitoring.extensions import FeedbackGiven
 from monitoring.models import Message
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ def feedback_give(*, message: Message, kind: str, text: str, actor: User, site_u
 
     Who may call: an admin, comms manager or supervisor covering the account's unit (PermissionDenied
     otherwise). Refuses (ValidationError) inbound messages, accounts without a holder, unknown kinds and
-    empty text. Writes one Feedback and one audit event ("feedback.give") in one transaction; the email
+    empty text. Writes one Feedback and one audit event (AuditEvent.Verb.FEEDBACK_GIVE) in one transaction; the email
     to the member (if they have an address) is sent after commit, so a rolled-back give sends nothing and
     a failing mail server loses no feedback. `site_url` ("https://chorus.example") makes the email's
     link absolute. Not idempotent: giving twice leaves two pieces of feedback, as a person would.
@@ -92,7 +94,7 @@ def feedback_give(*, message: Message, kind: str, text: str, actor: User, site_u
         feedback = Feedback.objects.create(message=message, member=member, kind=kind, text=text, author=actor)
         audit_record(
             actor=actor,
-            verb="feedback.give",
+            verb=AuditEvent.Verb.FEEDBACK_GIVE,
             target=feedback,
             unit=account.unit,
             after={"kind": kind, "message": message.pk, "member": member.pk, "text": text},
@@ -103,3 +105,10 @@ def feedback_give(*, message: Message, kind: str, text: str, actor: User, site_u
                 lambda: _send_feedback_email(feedback=feedback, member=member, message=message, actor=actor, link=link)
             )
     return feedback
+
+
+def coaching_give(*, message: Message, text: str, actor: User, site_url: str = "") -> FeedbackGiven:
+    """feedback_give with kind coaching, for the policy review (CHORUS_COACHING_GIVE; see
+    monitoring/extensions.py). Same rules, refusals and audit event."""
+    feedback = feedback_give(message=message, kind=Feedback.Kind.COACHING, text=text, actor=actor, site_url=site_url)
+    return FeedbackGiven(pk=feedback.pk, member_id=feedback.member_id, member_name=feedback.member.full_name)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from engagement.models import ApiToken
 
@@ -44,7 +45,7 @@ def api_token_create(*, user: User, name: str, actor: User | None = None) -> tup
     token.save()
     audit_record(
         actor=actor,
-        verb="api_token.create",
+        verb=AuditEvent.Verb.API_TOKEN_CREATE,
         target=token,
         after={"user": user.get_username(), "name": token.name, "prefix": token.prefix},
     )
@@ -63,7 +64,7 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
     token.save(update_fields=["revoked_at"])
     audit_record(
         actor=actor,
-        verb="api_token.revoke",
+        verb=AuditEvent.Verb.API_TOKEN_REVOKE,
         target=token,
         before={"revoked_at": None},
         after={"revoked_at": token.revoked_at.isoformat()},

@@ -26,6 +26,15 @@ class Kind:
     POST = "post"
 
 
+class Visibility:
+    """Who the platform shows an item to. Only Mastodon says so; every other platform's items are public."""
+
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"  # followers only
+    DIRECT = "direct"  # the people it mentions: a private message
+
+
 @dataclasses.dataclass(frozen=True)
 class AccountRef:
     """What a connector needs to know about one registered account (no ORM objects cross this line)."""
@@ -55,6 +64,21 @@ class NormalizedMessage:
     in_reply_to_id: str = ""
     url: str = ""
     metrics: dict[str, int] = dataclasses.field(default_factory=dict)
+    visibility: str = Visibility.PUBLIC
+    # Whom an inbound item addresses besides the polled account: the platform user ids and the handles of
+    # the accounts it @mentions or replies to, as the payload names them. The ingest matches them against
+    # the registered org accounts: a message belongs to every org account it addresses.
+    addressed_ids: tuple[str, ...] = ()
+    addressed_handles: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedRecord:
+    """An item of a page that could not be read: kept raw for inspection, skipped so the rest of the page
+    is stored and the cursor advances past it."""
+
+    raw: Any  # the item as the platform sent it (JSON-compatible)
+    reason: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +99,7 @@ class FetchResult:
     rate_limit: RateLimit | None = None
     account_updates: dict[str, str] = dataclasses.field(default_factory=dict)  # e.g. discovered external_id
     credential_updates: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)  # refreshed tokens
+    skipped: list[SkippedRecord] = dataclasses.field(default_factory=list)  # unreadable items, not stored
 
 
 class ConnectorError(Exception):
@@ -82,7 +107,10 @@ class ConnectorError(Exception):
 
     `credential_updates` carries tokens or sessions obtained before the failure (a re-login, a refresh):
     the polling service stores them even though the poll failed, so they are not spent again.
+    `kind` names the failure class the health page shows (one of `monitoring.models.ErrorKind`).
     """
+
+    kind = "error"
 
     def __init__(self, *args: object, credential_updates: dict[str, Any] | None = None) -> None:
         super().__init__(*args)
@@ -92,9 +120,23 @@ class ConnectorError(Exception):
 class AuthError(ConnectorError):
     """401/403 or a revoked/expired token: the account needs reconnecting; do not retry."""
 
+    kind = "auth"
+
+
+class PermissionMissing(AuthError):
+    """The token works but lacks a permission (scope) the read needs: reconnect granting `permission`."""
+
+    kind = "permission"
+
+    def __init__(self, *args: object, permission: str = "", credential_updates: dict[str, Any] | None = None) -> None:
+        super().__init__(*args, credential_updates=credential_updates)
+        self.permission = permission
+
 
 class RateLimited(ConnectorError):
     """429 (or a platform throttle code): wait until reset_at, then try again."""
+
+    kind = "rate_limited"
 
     def __init__(
         self, message: str, *, reset_at: datetime.datetime, credential_updates: dict[str, Any] | None = None
@@ -106,13 +148,26 @@ class RateLimited(ConnectorError):
 class TransientError(ConnectorError):
     """5xx, timeouts, connection errors: retry with backoff."""
 
+    kind = "transient"
+
+
+class ObjectMissing(ConnectorError):
+    """The platform no longer has the object polled (a deleted Page, a removed account): poll again later,
+    and an admin checks the account."""
+
+    kind = "not_found"
+
 
 class MalformedPayload(ConnectorError):
     """The platform answered something we cannot parse: record the run as failed with the reason."""
 
+    kind = "malformed"
+
 
 class MissingCredentials(ConnectorError):
     """The account lacks a credential its platform needs; it stays pending until an admin adds it."""
+
+    kind = "missing_credentials"
 
 
 class RefusedDestination(ConnectorError):

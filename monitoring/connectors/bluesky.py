@@ -47,6 +47,7 @@ from monitoring.connectors.base import (
     NormalizedMessage,
     RateLimit,
     RateLimited,
+    SkippedRecord,
     TransientError,
 )
 
@@ -57,7 +58,8 @@ PLATFORM = "bluesky"
 STREAM_NOTIFICATIONS = "notifications"
 STREAM_FEED = "feed"
 PAGE_SIZE = 100  # the lexicon maximum for both listNotifications and getAuthorFeed
-REASONS = {"mention": Kind.MENTION, "reply": Kind.REPLY}
+# A quote of one of the account's posts addresses the account as a mention does.
+REASONS = {"mention": Kind.MENTION, "reply": Kind.REPLY, "quote": Kind.MENTION}
 # 400 answers that mean "this session is dead" (the PDS answers 401 AuthenticationRequired for a missing one)
 SESSION_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 # Used when a 429 carries no usable ratelimit-reset: the shortest window Bluesky documents is 5 minutes.
@@ -68,6 +70,14 @@ class _SessionRejected(ConnectorError):
     """The PDS refused the session (expired, revoked, unparseable): log in again once, then give up."""
 
 
+class _Unreadable(Exception):
+    """One item of a page cannot be read; `sort_time` (when known) still moves the cursor past it."""
+
+    def __init__(self, reason: str, *, sort_time: datetime.datetime | None) -> None:
+        super().__init__(reason)
+        self.sort_time = sort_time
+
+
 @dataclasses.dataclass
 class _Page:
     """What one stream read: its messages, the newest sort time seen, and how many pages it took."""
@@ -75,6 +85,7 @@ class _Page:
     messages: list[NormalizedMessage] = dataclasses.field(default_factory=list)
     newest: datetime.datetime | None = None
     pages: int = 0
+    skipped: list[SkippedRecord] = dataclasses.field(default_factory=list)
 
 
 class BlueskyConnector:
@@ -113,6 +124,7 @@ class BlueskyConnector:
                 pages=notifications.pages + feed.pages,
                 requests=connection.requests,
                 rate_limit=connection.rate_limit,
+                skipped=notifications.skipped + feed.skipped,
             )
             if account.external_id != org_did:
                 result.account_updates["external_id"] = org_did
@@ -155,7 +167,18 @@ def _read(
         read.pages += 1
         reached_end = not entries or not next_cursor or next_cursor == cursor
         for entry in entries:
-            sort_time, message = normalize(entry)
+            try:
+                sort_time, message = normalize(entry)
+            except _Unreadable as unreadable:
+                # Kept raw and skipped; its sort time (when readable) still moves the cursor past it.
+                moment = unreadable.sort_time
+                if moment is not None and not _is_new(moment, since, backfill_since):
+                    reached_end = True
+                    break
+                read.skipped.append(SkippedRecord(raw=_raw(entry), reason=str(unreadable)))
+                if moment is not None:
+                    read.newest = moment if read.newest is None else max(read.newest, moment)
+                continue
             if message is None:
                 continue
             if (since is not None and sort_time <= since) or (since is None and sort_time < backfill_since):
@@ -166,6 +189,18 @@ def _read(
         if reached_end:
             return read
         cursor = next_cursor
+
+
+def _is_new(sort_time: datetime.datetime, since: datetime.datetime | None, backfill_since: datetime.datetime) -> bool:
+    return sort_time > since if since is not None else sort_time >= backfill_since
+
+
+def _raw(entry: Any) -> Any:
+    """An atproto item as the JSON it came as, for the skipped-item record."""
+    try:
+        return entry.model_dump(mode="json", by_alias=True, exclude_none=True)
+    except Exception:  # not a pydantic model after all: keep what can be shown
+        return {"unreadable": repr(entry)[:2000]}
 
 
 class _Connection:
@@ -297,6 +332,14 @@ def _malformed_on_bad_shape() -> Iterator[None]:
         raise MalformedPayload(f"Bluesky sent an unexpected item: {error}") from error
 
 
+@contextlib.contextmanager
+def _unreadable_item(*, sort_time: datetime.datetime | None) -> Iterator[None]:
+    try:
+        yield
+    except (AttributeError, KeyError, TypeError, ValueError, MalformedPayload) as error:
+        raise _Unreadable(f"Bluesky item unreadable: {type(error).__name__}: {error}", sort_time=sort_time) from error
+
+
 def _xrpc_error(error: Exception) -> str:
     response = getattr(error, "response", None)
     content = getattr(response, "content", None)
@@ -357,6 +400,19 @@ def _post_url(handle: str, uri: str) -> str:
     return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
 
 
+def _addressed_dids(record: Any) -> tuple[str, ...]:
+    """The DIDs a post addresses: its mention facets and the author of the post it replies to."""
+    dids = [
+        str(feature.did)
+        for facet in record.facets or []
+        for feature in facet.features or []
+        if isinstance(feature, models.AppBskyRichtextFacet.Mention)
+    ]
+    if record.reply is not None and str(record.reply.parent.uri).startswith("at://"):
+        dids.append(str(record.reply.parent.uri).removeprefix("at://").split("/", 1)[0])
+    return tuple(dict.fromkeys(dids))
+
+
 def _post_message(
     *, uri: str, author: Any, record: Any, indexed_at: Any, direction: str, kind: str, metrics: dict[str, int]
 ) -> tuple[datetime.datetime, NormalizedMessage]:
@@ -379,13 +435,15 @@ def _post_message(
         in_reply_to_id=str(reply.parent.uri) if reply else "",
         url=_post_url(str(author.handle), str(uri)),
         metrics=metrics,
+        addressed_ids=_addressed_dids(record),
     )
     return created_at, message
 
 
 def _from_notification(notification: Any, org_did: str) -> tuple[datetime.datetime, NormalizedMessage | None]:
-    with _malformed_on_bad_shape():
+    with _unreadable_item(sort_time=None):
         indexed_at = _timestamp(notification.indexed_at)
+    with _unreadable_item(sort_time=indexed_at):
         kind = REASONS.get(str(notification.reason))
         if kind is None or notification.author.did == org_did:
             return indexed_at, None
@@ -403,11 +461,13 @@ def _from_notification(notification: Any, org_did: str) -> tuple[datetime.dateti
 
 
 def _from_feed_entry(entry: Any, org_did: str) -> tuple[datetime.datetime, NormalizedMessage | None]:
-    with _malformed_on_bad_shape():
+    with _unreadable_item(sort_time=None):
         post = entry.post
+        indexed_at = _timestamp(post.indexed_at)
         if entry.reason is not None or post.author.did != org_did:
             # A repost (or pin) sorts by the time of the repost, not of the post: skip it before any cursor check.
-            return _timestamp(post.indexed_at), None
+            return indexed_at, None
+    with _unreadable_item(sort_time=indexed_at):
         return _post_message(
             uri=post.uri,
             author=post.author,

@@ -21,7 +21,7 @@ costs about 36 calls per poll. Meta's `feed` webhook is the scalable way to lear
 Instagram comments have no `since`: their whole first level is re-listed and filtered by time here, and
 replies come nested in it (their first page only: enough for a dashboard, not an archive).
 
-pyfacebook pitfalls guarded here (see PLATFORMS.md §2.5): explicit `fields` on every call (default comment
+pyfacebook pitfalls guarded here (see docs/platforms.md §2.5): explicit `fields` on every call (default comment
 fields omit `from` and `parent`), `count=None` to follow every page (the default stops after 10 items),
 `sleep_on_rate_limit=False` (the library would sleep inside the poll), a `base_url` that must end in
 "/", rate-limit headers with keys the library does not know (it raises TypeError from inside every
@@ -34,7 +34,9 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.conf import settings
@@ -58,13 +60,16 @@ from monitoring.connectors.base import (
     MalformedPayload,
     MissingCredentials,
     NormalizedMessage,
+    ObjectMissing,
+    PermissionMissing,
     RateLimit,
     RateLimited,
+    SkippedRecord,
     TransientError,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 PAGE_SIZE = 100  # Graph caps `limit` at 100 on these edges
 INSTAGRAM_PAGE_SIZE = 50  # and at 50 on Instagram comments
@@ -79,9 +84,16 @@ MEDIA_FIELDS = "id,caption,timestamp,permalink,username,comments_count,like_coun
 INSTAGRAM_COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},like_count"
 INSTAGRAM_COMMENT_WITH_REPLIES = f"{INSTAGRAM_COMMENT_FIELDS},replies{{{INSTAGRAM_COMMENT_FIELDS}}}"
 
-AUTH_CODES = frozenset({10, 102, 190})  # plus the 200-299 permission range
+# Graph error codes (docs/platforms: Graph "Handling Errors"), by what the poller must do about them.
+TOKEN_CODES = frozenset({102, 190})  # the token expired, was revoked or is invalid: reconnect
+PERMISSION_CODES = frozenset({3, 10})  # plus the 200-299 range: a permission is missing: reconnect granting it
 THROTTLE_CODES = frozenset({4, 17, 32, 613})  # plus 80000-80099, the business use case throttles
 TRANSIENT_CODES = frozenset({1, 2})
+MISSING_CODES = frozenset({803})  # and code 100 with subcode 33: the object does not exist (or is hidden)
+TOKEN_SUBCODES = {458: "app not installed", 460: "password changed", 463: "token expired", 467: "token invalid"}
+# Graph names the missing permission in its message: "requires the 'pages_read_engagement' permission",
+# "(#10) ... pages_read_user_content ...", "Requires pages_manage_metadata permission".
+PERMISSION_NAME = re.compile(r"\b((?:pages|instagram|business|read|public)_[a-z_]+)\b")
 RATE_LIMIT_FALLBACK = datetime.timedelta(seconds=60)
 USAGE_PERCENT_KEYS = ("call_count", "total_cputime", "total_time")
 KNOWN_USAGE_KEYS = frozenset(field.name for field in dataclasses.fields(RateLimitHeader))
@@ -157,6 +169,28 @@ class _GraphClient(FacebookApi):  # type: ignore[misc]  # pyfacebook is untyped
         return data
 
 
+def _edge_items(client: _GraphClient, object_id: str, edge: str, *, since: str | None, **params: Any) -> list[Any]:
+    """Every item of an edge, following `paging.next` (the library's own loop, with one guard).
+
+    Graph pages posts by time: the next link carries `until` and `__paging_token`, and may drop `since` or
+    send it blank, which would page on into the Page's whole history. `since` is put back on every page.
+    """
+    args: dict[str, Any] = {**params, **({"since": since} if since else {})}
+    items: list[Any] = []
+    followed: set[str] = set()
+    while True:
+        data = client.get_connection(object_id=object_id, connection=edge, **args)
+        items.extend(data["data"])
+        paging = data.get("paging")
+        next_link = paging.get("next") if isinstance(paging, dict) else None
+        if not isinstance(next_link, str) or not next_link or next_link in followed:
+            return items
+        followed.add(next_link)
+        args = dict(parse_qsl(urlsplit(next_link).query))  # blank values (`since=`) are dropped here
+        if since:
+            args["since"] = since
+
+
 def _client(access_token: str) -> _GraphClient:
     base_url = settings.CHORUS_FACEBOOK_API_BASE
     return _GraphClient(
@@ -191,12 +225,22 @@ def _graph_errors(client: _GraphClient) -> Iterator[None]:
 
 
 def _from_graph_error(error: Any, client: _GraphClient) -> ConnectorError:
+    """Classify a Graph error body by code and subcode into the connector's error kinds."""
     code = _as_int(getattr(error, "code", None))
-    message = f"Graph API error {code}: {getattr(error, 'message', '')}"
+    subcode = _as_int(getattr(error, "error_subcode", None))
+    text = str(getattr(error, "message", ""))
+    message = f"Graph API error {code}{f'/{subcode}' if subcode else ''}: {text}"
     if code in THROTTLE_CODES or 80000 <= code <= 80099 or client.last_status == 429:
         return RateLimited(message, reset_at=_regain_at(client.rate_limit.last_usage))
-    if code in AUTH_CODES or 200 <= code <= 299:
-        return AuthError(message)
+    if code in TOKEN_CODES:
+        reason = TOKEN_SUBCODES.get(subcode, "token expired or invalid")
+        return AuthError(f"{message} ({reason}: reconnect the account)")
+    if (code == 100 and subcode == 33) or code in MISSING_CODES:
+        return ObjectMissing(message)
+    named = PERMISSION_NAME.search(text)
+    if code in PERMISSION_CODES or 200 <= code <= 299 or (code == 100 and (named or "permission" in text.lower())):
+        permission = named.group(1) if named else ""
+        return PermissionMissing(message, permission=permission)
     if code in TRANSIENT_CODES or getattr(error, "is_transient", False) or client.last_status >= 500:
         return TransientError(message)
     return ConnectorError(message)
@@ -280,6 +324,14 @@ def _unix(moment: datetime.datetime) -> int:
     return int(moment.timestamp())
 
 
+def _raw_unix(raw: Any, key: str) -> int:
+    """The unix time of an item that could not be read, 0 when even its time is unreadable."""
+    try:
+        return _unix(_parse_time(raw[key]))
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
 # --- The connector -------------------------------------------------------------------------------------
 
 
@@ -305,13 +357,15 @@ class FacebookConnector:
         if not access_token:
             raise MissingCredentials(f"{self.platform} account {account.handle} has no access_token")
         client = _client(str(access_token))
+        skipped: list[SkippedRecord] = []
         with _graph_errors(client):
             owner = self._resolve(client, account)
             if self.platform == "instagram":
-                messages, new_cursors = self._poll_instagram(client, owner, cursors, backfill_since)
+                messages, new_cursors = self._poll_instagram(client, owner, cursors, backfill_since, skipped)
             else:
-                messages, new_cursors = self._poll_page(client, owner, cursors, backfill_since)
+                messages, new_cursors = self._poll_page(client, owner, cursors, backfill_since, skipped)
         return FetchResult(
+            skipped=skipped,
             messages=messages,
             cursors=new_cursors,
             pages=client.pages_read,
@@ -334,26 +388,45 @@ class FacebookConnector:
         page = client.get_object(handle, fields="id,name,username")
         return _Owner(str(page["id"]), str(page.get("username") or handle), str(page.get("name") or handle))
 
+    def _readable(
+        self, skipped: list[SkippedRecord], read: Callable[..., NormalizedMessage], raw: Any, *args: Any
+    ) -> NormalizedMessage | None:
+        """`read(raw, *args)`, or None with the item recorded as skipped when it cannot be read (no id...)."""
+        try:
+            return read(raw, *args)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            reason = f"{self.platform} item unreadable: {type(error).__name__}: {error}"
+            skipped.append(SkippedRecord(raw=raw, reason=reason[:500]))
+            return None
+
     # -- Facebook Page ----------------------------------------------------------------------------------
 
     def _poll_page(
-        self, client: _GraphClient, page: _Owner, cursors: dict[str, str], backfill_since: datetime.datetime
+        self,
+        client: _GraphClient,
+        page: _Owner,
+        cursors: dict[str, str],
+        backfill_since: datetime.datetime,
+        skipped: list[SkippedRecord],
     ) -> tuple[list[NormalizedMessage], dict[str, str]]:
         backfill = _unix(backfill_since)
         newest_post = _unix_cursor(cursors.get("posts"))
-        posts = client.page.get_posts(
+        posts = _edge_items(
+            client,
             page.id,
+            "posts",
             fields=POST_FIELDS,
             since=str(newest_post + 1 if newest_post is not None else backfill),
-            count=None,  # follow every page; pyfacebook's default stops after 10 items
             limit=PAGE_SIZE,
-            return_json=True,
-        )["data"]
+        )
         tracked = _load_tracked(cursors.get("comments"), backfill=backfill)
         messages: dict[str, NormalizedMessage] = {}
         to_read: dict[str, _Tracked] = dict(tracked)
         for post in posts:
-            message = self._post_message(post, page)
+            message = self._readable(skipped, self._post_message, post, page)
+            if message is None:  # the cursor still moves past it, so it is not read (and recorded) again
+                newest_post = max(newest_post or 0, _raw_unix(post, "created_time"))
+                continue
             messages[message.external_id] = message
             created = _unix(message.created_at)
             newest_post = max(newest_post or 0, created)
@@ -362,18 +435,21 @@ class FacebookConnector:
                 tracked[message.external_id] = to_read[message.external_id]
 
         for post_id, entry in to_read.items():
-            comments = client.post.get_comments(
+            comments = _edge_items(
+                client,
                 post_id,
-                fields=COMMENT_FIELDS,  # the library's default fields omit `from` and `parent`
-                filter_type="stream",  # every level, flattened, with `parent` on replies
+                "comments",
+                fields=COMMENT_FIELDS,  # the default fields omit `from` and `parent`
+                filter="stream",  # every level, flattened, with `parent` on replies
                 order="chronological",
                 since=str(entry.seen + 1) if entry.seen else None,
-                count=None,
                 limit=PAGE_SIZE,
-                return_json=True,
-            )["data"]
+            )
             for comment in comments:
-                message = self._comment_message(comment, page, post_id)
+                message = self._readable(skipped, self._comment_message, comment, page, post_id)
+                if message is None:
+                    entry.seen = max(entry.seen, _raw_unix(comment, "created_time"))
+                    continue
                 messages.setdefault(message.external_id, message)
                 entry.seen = max(entry.seen, _unix(message.created_at))
 
@@ -429,23 +505,31 @@ class FacebookConnector:
     # -- Instagram business account --------------------------------------------------------------------
 
     def _poll_instagram(
-        self, client: _GraphClient, owner: _Owner, cursors: dict[str, str], backfill_since: datetime.datetime
+        self,
+        client: _GraphClient,
+        owner: _Owner,
+        cursors: dict[str, str],
+        backfill_since: datetime.datetime,
+        skipped: list[SkippedRecord],
     ) -> tuple[list[NormalizedMessage], dict[str, str]]:
         backfill = _unix(backfill_since)
         newest_media = _unix_cursor(cursors.get("posts"))
-        media_list = client.get_full_connections(
+        media_list = _edge_items(
+            client,
             owner.id,
             "media",
-            count=None,
             limit=INSTAGRAM_PAGE_SIZE,
             fields=MEDIA_FIELDS,
             since=str(newest_media + 1 if newest_media is not None else backfill),
-        )["data"]
+        )
         tracked = _load_tracked(cursors.get("comments"), backfill=backfill)
         messages: dict[str, NormalizedMessage] = {}
         to_read: dict[str, _Tracked] = dict(tracked)
         for media in media_list:
-            message = self._media_message(media, owner)
+            message = self._readable(skipped, self._media_message, media, owner)
+            if message is None:
+                newest_media = max(newest_media or 0, _raw_unix(media, "timestamp"))
+                continue
             messages[message.external_id] = message
             created = _unix(message.created_at)
             newest_media = max(newest_media or 0, created)
@@ -455,14 +539,26 @@ class FacebookConnector:
 
         for media_id, entry in to_read.items():
             # The comments edge takes no `since`: the first level is re-listed and filtered by time here.
-            comments = client.get_full_connections(
-                media_id, "comments", count=None, limit=INSTAGRAM_PAGE_SIZE, fields=INSTAGRAM_COMMENT_WITH_REPLIES
-            )["data"]
+            comments = _edge_items(
+                client,
+                media_id,
+                "comments",
+                since=None,
+                limit=INSTAGRAM_PAGE_SIZE,
+                fields=INSTAGRAM_COMMENT_WITH_REPLIES,
+            )
             newest_seen = entry.seen
             for comment in comments:
-                replies = (comment.get("replies") or {}).get("data") or []
-                for item, parent_id in [(comment, ""), *((reply, str(comment["id"])) for reply in replies)]:
-                    message = self._instagram_comment(item, owner, media_id, parent_id)
+                replies = (comment.get("replies") or {}).get("data") or [] if isinstance(comment, dict) else []
+                parent = str(comment.get("id") or "") if isinstance(comment, dict) else ""
+                for item, parent_id in [(comment, ""), *((reply, parent) for reply in replies)]:
+                    raw_time = _raw_unix(item, "timestamp")
+                    if raw_time and raw_time <= entry.seen:
+                        continue  # seen on an earlier poll (stored, or recorded as skipped)
+                    message = self._readable(skipped, self._instagram_comment, item, owner, media_id, parent_id)
+                    if message is None:
+                        newest_seen = max(newest_seen, raw_time)
+                        continue
                     created = _unix(message.created_at)
                     if created > entry.seen:
                         messages.setdefault(message.external_id, message)

@@ -3,6 +3,11 @@
 Both streams ask for everything above the stored id (`since_id`) and page down with `fetch_next`.
 Mastodon.py drops `since_id` from the next-page parameters, so paging stops at the first id at or below
 the stored one; otherwise a poll with more than one new page would read the account's whole history.
+Paging also stops at a page shorter than asked for: Mastodon sends `rel="next"` even then, and following
+it costs one request that answers an empty page.
+A private mention is a `mention` of a `direct` status: its visibility is kept on the message (the
+dashboard marks it private and leaves it out of exports, digests and the API unless asked for). The
+quote-fallback paragraph (`RE: <url>`, class `quote-inline`) is dropped from the text, as clients do.
 Replies to the org arrive as `mention` notifications (a reply mentions its parent's author); the ones
 whose status answers the org (`in_reply_to_account_id`) are kind reply.
 """
@@ -12,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import json
 import os
+import re
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +46,9 @@ from monitoring.connectors.base import (
     RateLimit,
     RateLimited,
     RefusedDestination,
+    SkippedRecord,
     TransientError,
+    Visibility,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +72,7 @@ class _Read:
     messages: list[NormalizedMessage] = dataclasses.field(default_factory=list)
     newest: str | None = None
     pages: int = 0
+    skipped: list[SkippedRecord] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -83,6 +93,10 @@ class _Traffic:
 
 class MastodonConnector:
     platform = PLATFORM
+
+    def __init__(self, *, page_size: int | None = None) -> None:
+        self.notifications_page = page_size or NOTIFICATIONS_PAGE
+        self.statuses_page = page_size or STATUSES_PAGE
 
     def fetch(self, account: AccountRef, *, cursors: dict[str, str], backfill_since: datetime.datetime) -> FetchResult:
         token = str(account.credentials.get("access_token") or "")
@@ -118,7 +132,8 @@ class MastodonConnector:
                 since_mention = cursors.get(STREAM_MENTIONS)
                 mentions = _read(
                     api,
-                    api.notifications(types=["mention"], since_id=since_mention, limit=NOTIFICATIONS_PAGE),
+                    api.notifications(types=["mention"], since_id=since_mention, limit=self.notifications_page),
+                    limit=self.notifications_page,
                     since=since_mention,
                     backfill_since=backfill_since,
                     normalize=lambda notification: _from_notification(notification, org_id),
@@ -131,8 +146,9 @@ class MastodonConnector:
                         exclude_reblogs=True,
                         exclude_replies=False,  # the org's replies are what answered-detection looks for
                         since_id=since_status,
-                        limit=STATUSES_PAGE,
+                        limit=self.statuses_page,
                     ),
+                    limit=self.statuses_page,
                     since=since_status,
                     backfill_since=backfill_since,
                     normalize=_from_own_status,
@@ -149,6 +165,7 @@ class MastodonConnector:
             pages=mentions.pages + statuses.pages,
             requests=traffic.count,
             rate_limit=traffic.rate_limit,
+            skipped=mentions.skipped + statuses.skipped,
         )
         if account.external_id != org_id:
             result.account_updates["external_id"] = org_id
@@ -159,11 +176,14 @@ def _read(
     api: Mastodon,
     page: Any,
     *,
+    limit: int,
     since: str | None,
     backfill_since: datetime.datetime,
     normalize: Callable[[Any], NormalizedMessage | None],
 ) -> _Read:
-    """Walk pages newest first until the stored id (or, on a first poll, `backfill_since`) is reached."""
+    """Walk pages newest first until the stored id (or, on a first poll, `backfill_since`) is reached, or a
+    page comes back shorter than `limit` (the last one). An entry that cannot be read is recorded as
+    skipped; its id still moves the cursor, so it is not read again."""
     read = _Read()
     while page is not None:
         read.pages += 1
@@ -172,17 +192,26 @@ def _read(
                 entry_id = str(_required(entry, "id"))
             if since is not None and _id_order(entry_id) <= _id_order(since):
                 return read
-            message = normalize(entry)
+            try:
+                message = normalize(entry)
+            except MalformedPayload as error:
+                read.skipped.append(SkippedRecord(raw=_raw(entry), reason=str(error)))
+                message = None
             if message is not None and since is None and message.created_at < backfill_since:
                 return read
             if read.newest is None or _id_order(entry_id) > _id_order(read.newest):
                 read.newest = entry_id  # skipped entries count too, so they are not read again
             if message is not None:
                 read.messages.append(message)
-        if not page or api.get_pagination_info(page, "next") is None:
+        if len(page) < limit or api.get_pagination_info(page, "next") is None:
             return read
         page = api.fetch_next(page)
     return read
+
+
+def _raw(entry: Any) -> Any:
+    """A Mastodon.py entity as JSON (its datetimes as ISO strings), for the skipped-item record."""
+    return json.loads(json.dumps(entry, default=str))
 
 
 @contextlib.contextmanager
@@ -275,8 +304,13 @@ def _unique(messages: list[NormalizedMessage]) -> list[NormalizedMessage]:
     return list(first.values())
 
 
+# The plain-text quote fallback other servers send as a last paragraph: "RE: https://..." alone.
+QUOTE_FALLBACK = re.compile(r"\n*\s*RE: ?\S+://\S+\s*$")
+
+
 class _PlainText(HTMLParser):
-    """Plain text of a status's HTML `content`: tags dropped, entities unescaped, <p>/<br> as line breaks."""
+    """Plain text of a status's HTML `content`: tags dropped, entities unescaped, <p>/<br> as line breaks,
+    the quote-fallback paragraph (`<p class="quote-inline">RE: ...</p>`) left out."""
 
     SKIPPED = frozenset({"script", "style"})  # Mastodon never sends these; other servers might
 
@@ -284,9 +318,16 @@ class _PlainText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping = 0
+        self._skipped_tags: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIPPED:
+        classes = (dict(attrs).get("class") or "").split()
+        if self._skipped_tags and tag == self._skipped_tags[-1]:
+            self._skipped_tags.append(tag)
+        elif "quote-inline" in classes:
+            self._skipped_tags.append(tag)
+            self._skipping += 1
+        elif tag in self.SKIPPED:
             self._skipping += 1
         elif tag == "br":
             self.parts.append("\n")
@@ -294,7 +335,11 @@ class _PlainText(HTMLParser):
             self.parts.append("\n\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIPPED and self._skipping:
+        if self._skipped_tags and tag == self._skipped_tags[-1]:
+            self._skipped_tags.pop()
+            if tag not in self._skipped_tags:
+                self._skipping -= 1
+        elif tag in self.SKIPPED and self._skipping:
             self._skipping -= 1
 
     def handle_data(self, data: str) -> None:
@@ -306,7 +351,7 @@ def html_to_text(content: str) -> str:
     parser = _PlainText()
     parser.feed(content)
     parser.close()
-    return "".join(parser.parts).strip()
+    return QUOTE_FALLBACK.sub("", "".join(parser.parts).strip()).strip()
 
 
 def _message(status: Any, *, direction: str, kind: str) -> NormalizedMessage:
@@ -316,6 +361,10 @@ def _message(status: Any, *, direction: str, kind: str) -> NormalizedMessage:
         text = f"{status['spoiler_text']}\n\n{text}"
     status_id = str(_required(status, "id"))
     in_reply_to = str(status["in_reply_to_id"] or "")
+    mentions = [mention for mention in status.get("mentions") or [] if isinstance(mention, dict)]
+    addressed_ids = [str(mention["id"]) for mention in mentions if mention.get("id")]
+    if status.get("in_reply_to_account_id"):
+        addressed_ids.append(str(status["in_reply_to_account_id"]))
     return NormalizedMessage(
         platform=PLATFORM,
         external_id=status_id,
@@ -330,12 +379,29 @@ def _message(status: Any, *, direction: str, kind: str) -> NormalizedMessage:
         conversation_id="" if in_reply_to else status_id,
         in_reply_to_id=in_reply_to,
         url=str(status.get("url") or status.get("uri") or ""),
+        visibility=_visibility(status.get("visibility")),
+        # Account ids are those of the instance polled, as the accounts' own external ids are; `acct` is
+        # `user` for a local account and `user@domain` for a remote one.
+        addressed_ids=tuple(dict.fromkeys(addressed_ids)),
+        addressed_handles=tuple(str(mention["acct"]) for mention in mentions if mention.get("acct")),
         metrics={
             "likes": int(status.get("favourites_count") or 0),
             "reposts": int(status.get("reblogs_count") or 0),
             "replies": int(status.get("replies_count") or 0),
         },
     )
+
+
+VISIBILITIES = frozenset({Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE, Visibility.DIRECT})
+
+
+def _visibility(value: Any) -> str:
+    """Mastodon's visibility; an unknown one (a server's own, e.g. `local`) is treated as followers-only, never
+    as public, and a missing one as public (servers that do not say have no private posts)."""
+    if value is None:
+        return Visibility.PUBLIC
+    text = str(value)
+    return text if text in VISIBILITIES else Visibility.PRIVATE
 
 
 def _from_notification(notification: Any, org_id: str) -> NormalizedMessage | None:

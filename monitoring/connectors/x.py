@@ -1,6 +1,6 @@
 """X (API v2) connector: an account's own posts and its mentions, read through tweepy's `Client`.
 
-Pitfalls of tweepy 4.17 this module guards against (PLATFORMS.md §1):
+Pitfalls of tweepy 4.17 this module guards against (docs/platforms.md §1):
 - The host `https://api.twitter.com` is hard-coded: `_XAdapter`, mounted on `client.session`, rewrites it to
   `CHORUS_X_API_BASE` and applies `CHORUS_HTTP_TIMEOUT` (tweepy sends every request without a timeout).
 - The default return type drops response headers: a session response hook reads the rate-limit headers.
@@ -14,6 +14,7 @@ Pitfalls of tweepy 4.17 this module guards against (PLATFORMS.md §1):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import re
@@ -39,6 +40,7 @@ from monitoring.connectors.base import (
     NormalizedMessage,
     RateLimit,
     RateLimited,
+    SkippedRecord,
     TransientError,
 )
 
@@ -60,6 +62,7 @@ TWEET_FIELDS = [
     "entities",
     "lang",
     "edit_history_tweet_ids",
+    "note_tweet",  # the full text of a post longer than 280 characters (`text` is cut short)
 ]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]
 USER_FIELDS = ["username", "name", "profile_image_url", "verified"]
@@ -302,6 +305,87 @@ def _is_retweet(tweet: dict[str, Any]) -> bool:
     return any(isinstance(reference, dict) and reference.get("type") == "retweeted" for reference in references)
 
 
+@dataclasses.dataclass(frozen=True)
+class OrgAccounts:
+    """Who "we" are in one read: the org accounts' lower-cased handles, and their user ids where known."""
+
+    handles: frozenset[str]
+    ids: dict[str, str] = dataclasses.field(default_factory=dict)  # user id -> lower-cased handle
+
+    @classmethod
+    def one(cls, *, user_id: str, handle: str) -> OrgAccounts:
+        key = handle.strip().lstrip("@").lower()
+        return cls(handles=frozenset({key}), ids={user_id: key})
+
+    def key(self, user_id: str, username: str) -> str:
+        """The org account's key (its lower-cased handle) for a user, or "" when the user is not ours."""
+        if user_id and user_id in self.ids:
+            return self.ids[user_id]
+        return username.lower() if username.lower() in self.handles else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Role:
+    """What one post is to one org account: its own post/reply (outbound) or addressed to it (inbound)."""
+
+    account: str  # OrgAccounts key
+    direction: str
+    kind: str
+
+
+def tweet_roles(tweet: dict[str, Any], page: _Page, org: OrgAccounts) -> list[Role]:
+    """The one rule for what an X post is to the org accounts, used by the per-account timeline and mentions
+    reads and by the combined search sweep alike:
+
+    - A retweet (`referenced_tweets` of type `retweeted`) is no one's own post and addresses no one: its text
+      is someone else's words, cut short by X (`RT @user: ...`). It is not stored.
+    - A post by an org account is that account's own post (a reply when it answers something).
+    - Every other org account the post @mentions (X's `entities.mentions`, or the text when X sent none) or
+      replies to is addressed by it: a reply when it answers that account's post, else a mention. A quote post
+      (`quoted`) is read like any post: the org accounts its own text mentions are addressed by it.
+    Raises MalformedPayload on fields of the wrong type.
+    """
+    if _is_retweet(tweet):
+        return []
+    author_id = _text(tweet.get("author_id"), "author_id")
+    author = org.key(author_id, page.handle(author_id))
+    roles: list[Role] = []
+    if author:
+        roles.append(Role(author, Direction.OUTBOUND, Kind.REPLY if _replied_to(tweet) else Kind.POST))
+    note = tweet.get("note_tweet") or tweet.get("note_post")
+    # A long post's mentions past the cut of `text` are only in its note's entities.
+    entities = note.get("entities") if isinstance(note, dict) and note.get("entities") else tweet.get("entities")
+    mentions = entities.get("mentions") if isinstance(entities, dict) else None
+    if isinstance(mentions, list):
+        named = {
+            org.key(str(mention.get("id") or ""), str(mention.get("username") or ""))
+            for mention in mentions
+            if isinstance(mention, dict)
+        }
+    else:
+        named = {org.key("", username) for username in MENTION.findall(str(tweet.get("text") or ""))}
+    replied_user = _optional_text(tweet.get("in_reply_to_user_id"), "in_reply_to_user_id")
+    replied = org.key(replied_user, page.handle(replied_user)) if replied_user else ""
+    for account in sorted((named | {replied}) - {"", author}):
+        roles.append(Role(account, Direction.INBOUND, Kind.REPLY if account == replied else Kind.MENTION))
+    return roles
+
+
+def _addressed(tweet: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The user ids and handles a tweet addresses: its `entities.mentions` (a long post's are in its note's
+    entities) and the user it replies to."""
+    note = tweet.get("note_tweet") or tweet.get("note_post")
+    entities = note.get("entities") if isinstance(note, dict) and note.get("entities") else tweet.get("entities")
+    mentions = entities.get("mentions") if isinstance(entities, dict) else None
+    mentions = [mention for mention in mentions if isinstance(mention, dict)] if isinstance(mentions, list) else []
+    ids = [str(mention["id"]) for mention in mentions if mention.get("id")]
+    replied_user = tweet.get("in_reply_to_user_id")
+    if isinstance(replied_user, str | int) and replied_user:
+        ids.append(str(replied_user))
+    handles = [str(mention["username"]) for mention in mentions if mention.get("username")]
+    return tuple(dict.fromkeys(ids)), tuple(dict.fromkeys(handles))
+
+
 def _metrics(tweet: dict[str, Any]) -> dict[str, int]:
     metrics = tweet.get("public_metrics") or {}
     if not isinstance(metrics, dict):
@@ -318,8 +402,12 @@ def _message(
     author = page.users.get(author_id, {})
     handle = str(author.get("username") or fallback_handle)
     text = tweet.get("text")
+    note = tweet.get("note_tweet") or tweet.get("note_post")  # a long post: `text` holds its first ~280 chars
+    if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"]:
+        text = note["text"]
     if not isinstance(text, str):
         raise MalformedPayload(f"X sent tweet {tweet_id} without text")
+    addressed_ids, addressed_handles = _addressed(tweet)
     return NormalizedMessage(
         platform=XConnector.platform,
         external_id=tweet_id,
@@ -334,6 +422,8 @@ def _message(
         in_reply_to_id=_replied_to(tweet),
         url=f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}",
         metrics=_metrics(tweet),
+        addressed_ids=addressed_ids,
+        addressed_handles=addressed_handles,
     )
 
 
@@ -363,6 +453,8 @@ class XConnector:
 
     def __init__(self, *, page_size: int = 100) -> None:
         self.page_size = page_size  # 5-100 on the timelines; search uses at least 10
+        # Sweep hits that could not be read, by the lower-cased handles they name (kept raw by the sweep).
+        self.skipped: dict[str, list[SkippedRecord]] = {}
 
     # -- timelines ------------------------------------------------------------------------------------------------
     def fetch(self, account: AccountRef, *, cursors: dict[str, str], backfill_since: datetime.datetime) -> FetchResult:
@@ -439,7 +531,11 @@ class XConnector:
             if token is None:
                 newest_id = page.newest_id
             for tweet in page.tweets:
-                message = self._normalize(tweet, page, stream=stream, user_id=user_id, handle=account.handle)
+                try:
+                    message = self._normalize(tweet, page, stream=stream, user_id=user_id, handle=account.handle)
+                except MalformedPayload as error:
+                    result.skipped.append(SkippedRecord(raw=tweet, reason=str(error)))
+                    continue
                 if message is not None and message.external_id not in seen:
                     seen.add(message.external_id)
                     result.messages.append(message)
@@ -454,15 +550,19 @@ class XConnector:
     def _normalize(
         tweet: dict[str, Any], page: _Page, *, stream: str, user_id: str, handle: str
     ) -> NormalizedMessage | None:
-        author_id = _text(tweet.get("author_id"), "author_id")
-        if stream == "tweets":
-            kind = Kind.REPLY if _replied_to(tweet) else Kind.POST
-            return _message(tweet, page, direction=Direction.OUTBOUND, kind=kind, fallback_handle=handle)
-        if author_id == user_id:
-            return None  # the account mentioning itself: already read as its own post
-        replied_user = _optional_text(tweet.get("in_reply_to_user_id"), "in_reply_to_user_id")
-        kind = Kind.REPLY if replied_user == user_id else Kind.MENTION
-        return _message(tweet, page, direction=Direction.INBOUND, kind=kind)
+        """The post as the account's own (timeline stream) or as addressed to it (mentions stream), by
+        `tweet_roles`; None when the rule gives it no such role (a retweet, the account mentioning itself)."""
+        wanted = Direction.OUTBOUND if stream == "tweets" else Direction.INBOUND
+        roles = tweet_roles(tweet, page, OrgAccounts.one(user_id=user_id, handle=handle))
+        for role in roles:
+            if role.direction == wanted:
+                fallback = handle.strip().lstrip("@") if wanted == Direction.OUTBOUND else ""
+                return _message(tweet, page, direction=role.direction, kind=role.kind, fallback_handle=fallback)
+        if wanted == Direction.INBOUND and not roles and not _is_retweet(tweet):
+            # X lists the post as addressed to the account (mentions timeline, mention event) though neither
+            # the entities it sent nor a reply say so (a mention it does not render): X's word is taken.
+            return _message(tweet, page, direction=Direction.INBOUND, kind=Kind.MENTION)
+        return None
 
     # -- combined mention sweeps ----------------------------------------------------------------------------------
     def search_mentions(
@@ -558,7 +658,12 @@ class XConnector:
                 if page.newest_id and (newest is None or int(page.newest_id) > int(newest)):
                     newest = page.newest_id
                 for tweet in page.tweets:
-                    for handle, message in targets(tweet, page):
+                    try:
+                        hits = targets(tweet, page)
+                    except MalformedPayload as error:
+                        self._skip(tweet, page, wanted, str(error))
+                        continue
+                    for handle, message in hits:
                         if (handle, message.external_id) not in delivered:
                             delivered.add((handle, message.external_id))
                             found[handle].append(message)
@@ -567,51 +672,47 @@ class XConnector:
                     break
         return found, newest, run.requests
 
+    def _skip(self, tweet: dict[str, Any], page: _Page, wanted: set[str], reason: str) -> None:
+        """Keep an unreadable hit for the swept accounts it names (author or @mention in its text)."""
+        named = {name.lower() for name in MENTION.findall(str(tweet.get("text") or ""))}
+        named.add(page.handle(str(tweet.get("author_id") or "")).lower())
+        handles = sorted(named & wanted)
+        for handle in handles:
+            kept = self.skipped.setdefault(handle, [])
+            if all(record.raw.get("id") != tweet.get("id") for record in kept):  # a hit of both queries: once
+                kept.append(SkippedRecord(raw=tweet, reason=reason))
+        if not handles:
+            logger.warning("X sweep skipped an unreadable post naming no swept account: %s", reason)
+
     @staticmethod
     def _own_post_targets(tweet: dict[str, Any], page: _Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:
-        """A search hit from a swept account is that account's own post (or reply)."""
-        author_handle = page.handle(_text(tweet.get("author_id"), "author_id")).lower()
-        if author_handle not in wanted or _is_retweet(tweet):
-            return []
-        kind = Kind.REPLY if _replied_to(tweet) else Kind.POST
-        return [(author_handle, _message(tweet, page, direction=Direction.OUTBOUND, kind=kind))]
+        """A search hit from a swept account is that account's own post (or reply), by `tweet_roles`."""
+        return [
+            (role.account, _message(tweet, page, direction=role.direction, kind=role.kind))
+            for role in tweet_roles(tweet, page, OrgAccounts(handles=frozenset(wanted)))
+            if role.direction == Direction.OUTBOUND
+        ]
 
     @staticmethod
     def _sweep_targets(tweet: dict[str, Any], page: _Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:
-        """The swept accounts a search hit belongs to: those it @mentions or replies to, never its author."""
-        if _is_retweet(tweet):
-            return []
-        entities = tweet.get("entities")
-        mentions = entities.get("mentions") if isinstance(entities, dict) else None
-        if isinstance(mentions, list):
-            named = {str(mention.get("username", "")).lower() for mention in mentions if isinstance(mention, dict)}
-        else:
-            named = {username.lower() for username in MENTION.findall(str(tweet.get("text") or ""))}
-        replied_user = _optional_text(tweet.get("in_reply_to_user_id"), "in_reply_to_user_id")
-        replied_handle = page.handle(replied_user).lower() if replied_user else ""
-        author_handle = page.handle(_text(tweet.get("author_id"), "author_id")).lower()
-        targets = sorted(((named | {replied_handle}) & wanted) - {author_handle})
+        """The swept accounts a search hit is addressed to (mentions, replies), by `tweet_roles`."""
         return [
-            (
-                handle,
-                _message(
-                    tweet,
-                    page,
-                    direction=Direction.INBOUND,
-                    kind=Kind.REPLY if handle == replied_handle else Kind.MENTION,
-                ),
-            )
-            for handle in targets
+            (role.account, _message(tweet, page, direction=role.direction, kind=role.kind))
+            for role in tweet_roles(tweet, page, OrgAccounts(handles=frozenset(wanted)))
+            if role.direction == Direction.INBOUND
         ]
 
 
 def activity_post_message(
     post: dict[str, Any], *, includes: Any, account_user_id: str, account_handle: str
-) -> NormalizedMessage:
+) -> NormalizedMessage | None:
     """A post delivered by the X Activity API (`post.mention.create`, `post.reply.create`) for the org account
-    `account_user_id`, normalized exactly as a poll of that account would: its own posts outbound (post or
-    reply), anyone else's inbound (reply when it answers the account, else mention). `in_reply_to_tweet_id` is
-    read when a payload carries no `referenced_tweets`. Raises MalformedPayload."""
+    `account_user_id`, normalized exactly as a poll of that account would (`tweet_roles`): its own posts
+    outbound (post or reply), anyone else's inbound (reply when it answers the account, else mention), and
+    None for a retweet, which is neither. `in_reply_to_tweet_id` is read when a payload carries no
+    `referenced_tweets`. Raises MalformedPayload."""
+    if _is_retweet(post):
+        return None
     replied_to = post.get("in_reply_to_tweet_id")
     if replied_to and not (post.get("referenced_tweets") or post.get("referenced_posts")):
         post = {**post, "referenced_tweets": [{"type": "replied_to", "id": replied_to}]}

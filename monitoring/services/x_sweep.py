@@ -26,10 +26,11 @@ from django.utils import timezone
 from accounts_registry.models import Platform, SocialAccount
 from monitoring.connectors.base import ConnectorError, RateLimited
 from monitoring.connectors.x import XConnector
-from monitoring.hooks import run_ingest_hooks
-from monitoring.models import JobRun, PollState, SweepState
+from monitoring.jobs import JobRecord, job_run
+from monitoring.models import PollState, SweepState
 from monitoring.services.ingest import activity_record_new, messages_upsert
-from monitoring.services.polling import SWEPT_STATES, budget_stretch, usage_record
+from monitoring.services.ingest_hooks import run_ingest_hooks
+from monitoring.services.polling import SWEPT_STATES, budget_stretch, skipped_items_record, usage_record
 
 if TYPE_CHECKING:
     from monitoring.connectors.base import NormalizedMessage
@@ -81,55 +82,62 @@ def _initial_cursor(members: list[tuple[int, str, dict[str, str], datetime.datet
 
 def x_sweep_run() -> dict[str, int]:
     """Run the X sweep once (the caller holds the lease). Returns figures for the JobRun row."""
-    job = JobRun.objects.create(task="x_search_sweep")
-    state = SweepState.objects.get(name=SWEEP_NAME)
-    members = _members()
-    figures = {"accounts": len(members), "requests": 0, "reads": 0, "new": 0}
-    if not members:
-        _release(state, job, figures, success=True)
+    with job_run("x_search_sweep") as job:
+        state = SweepState.objects.get(name=SWEEP_NAME)
+        members = _members()
+        figures = {"accounts": len(members), "requests": 0, "reads": 0, "new": 0}
+        if not members:
+            _release(state, job, figures, success=True)
+            return figures
+        by_handle = {handle.lower(): account_id for account_id, handle, _, _ in members}
+        handles = sorted(by_handle)
+        connector = XConnector()
+        cursors = dict(state.cursors)
+        found: defaultdict[int, list[NormalizedMessage]] = defaultdict(list)
+        try:
+            for stream, search in (("mentions", connector.search_mentions), ("posts", connector.search_posts)):
+                since_id = cursors.get(stream) or _initial_cursor(members, "tweets" if stream == "posts" else stream)
+                per_handle, newest, requests = search(handles, since_id=since_id)
+                figures["requests"] += requests
+                for handle, items in per_handle.items():
+                    found[by_handle[handle]].extend(items)
+                if newest:
+                    cursors[stream] = newest
+        except RateLimited as error:
+            _release(state, job, figures, success=False, error=str(error), next_run_at=error.reset_at)
+            return figures
+        except ConnectorError as error:
+            logger.warning("X sweep failed: %s", error)
+            _release(state, job, figures, success=False, error=str(error))
+            return figures
+        with transaction.atomic():
+            new_ids: list[int] = []
+            addressees: list[tuple[int, int]] = []
+            for account_id, messages in found.items():
+                # A post mentioning two swept accounts is found for each: the first upsert stores it, the
+                # second records the other account as an addressee.
+                upsert = messages_upsert(account_id=account_id, messages=messages)
+                new_ids += upsert.new_ids
+                addressees += upsert.addressees_added
+                figures["reads"] += len(messages)
+            for handle, records in connector.skipped.items():
+                skipped_items_record(account_id=by_handle[handle], platform=Platform.X, records=records)
+            activity_record_new(message_ids=new_ids, addressees=addressees)
+            run_ingest_hooks(new_ids)
+            figures["new"] = len(new_ids)
+            state.cursors = cursors
+            state.save(update_fields=["cursors"])
+            PollState.objects.filter(account_id__in=list(by_handle.values())).update(
+                last_success_at=timezone.now(), consecutive_failures=0, last_error=""
+            )
+            usage_record(platform=Platform.X, requests=figures["requests"], reads=figures["reads"])
+            _release(state, job, figures, success=True)
         return figures
-    by_handle = {handle.lower(): account_id for account_id, handle, _, _ in members}
-    handles = sorted(by_handle)
-    connector = XConnector()
-    cursors = dict(state.cursors)
-    found: defaultdict[int, list[NormalizedMessage]] = defaultdict(list)
-    try:
-        for stream, search in (("mentions", connector.search_mentions), ("posts", connector.search_posts)):
-            since_id = cursors.get(stream) or _initial_cursor(members, "tweets" if stream == "posts" else stream)
-            per_handle, newest, requests = search(handles, since_id=since_id)
-            figures["requests"] += requests
-            for handle, items in per_handle.items():
-                found[by_handle[handle]].extend(items)
-            if newest:
-                cursors[stream] = newest
-    except RateLimited as error:
-        _release(state, job, figures, success=False, error=str(error), next_run_at=error.reset_at)
-        return figures
-    except ConnectorError as error:
-        logger.warning("X sweep failed: %s", error)
-        _release(state, job, figures, success=False, error=str(error))
-        return figures
-    with transaction.atomic():
-        new_ids: list[int] = []
-        for account_id, messages in found.items():
-            new_ids += messages_upsert(account_id=account_id, messages=messages).new_ids
-            figures["reads"] += len(messages)
-        activity_record_new(message_ids=new_ids)
-        run_ingest_hooks(new_ids)
-        figures["new"] = len(new_ids)
-        state.cursors = cursors
-        state.save(update_fields=["cursors"])
-        PollState.objects.filter(account_id__in=list(by_handle.values())).update(
-            last_success_at=timezone.now(), consecutive_failures=0, last_error=""
-        )
-        usage_record(platform=Platform.X, requests=figures["requests"], reads=figures["reads"])
-        _release(state, job, figures, success=True)
-    return figures
 
 
 def _release(
     state: SweepState,
-    job: JobRun,
+    job: JobRecord,
     figures: dict[str, int],
     *,
     success: bool,
@@ -146,9 +154,5 @@ def _release(
         state.last_success_at = now
         fields.append("last_success_at")
     state.save(update_fields=fields)
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.OK if success else JobRun.Status.FAILED,
-        finished_at=now,
-        detail=figures,
-        error=error[:2000],
-    )
+    job.detail = figures
+    job.error = "" if success else error or "failed"

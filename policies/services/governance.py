@@ -1,14 +1,14 @@
 """Daily account-level checks (governance rules): one flag per rule and account while the problem is open.
 
-Checks (`config.check`, with their options beside it in `config`):
-- dormant: an active account with no outbound post or reply for `days` days (default 30), counted from
-  its latest active day in monitoring's DailyActivity, or from its onboarding if it never posted since.
-  `kinds` (account kinds, empty: all) sets it per kind: e.g. 30 days for personal, 14 for unit accounts.
-- holder_left: an active account whose holder has left the organization.
-- training_expired: an active account whose holder (still in the organization) has no current training
-  for its platform (accounts_registry.selectors.current_training_platforms). `kinds` defaults to personal.
-- pending_too_long: an account pending for more than `days` days (default 14).
-- needs_reconnect_too_long: an account needing reconnection for more than `days` days (default 7).
+Checks (`config.check`, with their options beside it in `config`). What each one means is defined once,
+in accounts_registry.governance (and monitoring.governance for dormancy), which the /org/governance/
+page reads too; a rule only sets the options:
+- dormant: `days` (default 30), `kinds` (account kinds, empty: all), e.g. 30 days for personal accounts,
+  14 for unit accounts.
+- holder_left: no options.
+- training_expired: `kinds`, default personal.
+- pending_too_long: `days` (default CHORUS_PENDING_GRACE_DAYS, 14).
+- needs_reconnect_too_long: `days` (default CHORUS_RECONNECT_GRACE_DAYS, 7).
 Not available: a profile missing a required disclaimer — Chorus stores no account profile (bio), so it
 cannot be checked; such a rule is refused with that reason.
 
@@ -25,24 +25,22 @@ Every run writes a JobRun row.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import logging
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
-from accounts_registry.models import SocialAccount, Training
-from accounts_registry.selectors import current_training_platforms
-from monitoring.models import DailyActivity, JobRun
+from accounts_registry import governance
+from accounts_registry.models import SocialAccount
+from monitoring import governance as monitoring_governance
+from monitoring.jobs import job_run
 from policies.models import PolicyFlag, PolicyRule
 
 if TYPE_CHECKING:
+    import datetime
     from collections.abc import Callable, Mapping
 
 logger = logging.getLogger(__name__)
-
-Status = SocialAccount.Status
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,11 +50,12 @@ class CheckKind:
 
 
 CHECKS: dict[str, CheckKind] = {
-    "dormant": CheckKind("Dormant account", {"days": 30, "kinds": []}),
+    "dormant": CheckKind("Dormant account", {"days": monitoring_governance.DEFAULT_DORMANT_DAYS, "kinds": []}),
     "holder_left": CheckKind("Holder has left", {}),
-    "training_expired": CheckKind("Holder's training expired", {"kinds": [SocialAccount.Kind.PERSONAL.value]}),
-    "pending_too_long": CheckKind("Pending too long", {"days": 14}),
-    "needs_reconnect_too_long": CheckKind("Needs reconnecting too long", {"days": 7}),
+    "training_expired": CheckKind("Holder's training expired", {"kinds": list(governance.DEFAULT_TRAINING_KINDS)}),
+    # days: None, the org-wide default (settings) of accounts_registry.governance.
+    "pending_too_long": CheckKind("Pending too long", {"days": None}),
+    "needs_reconnect_too_long": CheckKind("Needs reconnecting too long", {"days": None}),
 }
 GOVERNANCE_OPTIONS = frozenset().union(*(kind.options for kind in CHECKS.values()))
 UNSUPPORTED_CHECKS = {
@@ -96,58 +95,24 @@ class _Facts:
     last_active: dict[int, datetime.date]
 
 
-def _dormant(rule: PolicyRule, account: SocialAccount, facts: _Facts) -> str | None:
-    kinds = _option(rule, "kinds")
-    if account.status != Status.ACTIVE or (kinds and account.kind not in kinds):
-        return None
-    onboarded = timezone.localdate(account.onboarded_at)
-    last = facts.last_active.get(account.pk)
-    since = max(last, onboarded) if last is not None else onboarded
-    idle = (facts.today - since).days
-    if idle < _option(rule, "days"):
-        return None
-    if last is None or last < onboarded:
-        return f"No post since it was onboarded on {onboarded} ({idle} days)."
-    return f"No post since {last} ({idle} days)."
-
-
-def _holder_left(rule: PolicyRule, account: SocialAccount, facts: _Facts) -> str | None:
-    holder = account.holder
-    if account.status != Status.ACTIVE or holder is None or not holder.has_left(facts.today):
-        return None
-    return f"The holder, {holder.full_name}, left the organization on {holder.left_on}; the account is still active."
-
-
-def _training_expired(rule: PolicyRule, account: SocialAccount, facts: _Facts) -> str | None:
-    kinds = _option(rule, "kinds")
-    holder = account.holder
-    if account.status != Status.ACTIVE or holder is None or holder.has_left(facts.today):
-        return None
-    if kinds and account.kind not in kinds:
-        return None
-    if account.platform in current_training_platforms(holder, today=facts.today):
-        return None
-    return f"{holder.full_name} has no current training for {account.get_platform_display()}."
-
-
-def _status_too_long(status: str, label: str) -> Callable[[PolicyRule, SocialAccount, _Facts], str | None]:
-    def check(rule: PolicyRule, account: SocialAccount, facts: _Facts) -> str | None:
-        if account.status != status:
-            return None
-        days = _option(rule, "days")
-        if account.status_changed_at > facts.now - datetime.timedelta(days=days):
-            return None
-        return f"{label} since {timezone.localdate(account.status_changed_at)} (more than {days} days)."
-
-    return check
-
-
 _CHECK_FUNCTIONS: dict[str, Callable[[PolicyRule, SocialAccount, _Facts], str | None]] = {
-    "dormant": _dormant,
-    "holder_left": _holder_left,
-    "training_expired": _training_expired,
-    "pending_too_long": _status_too_long(Status.PENDING, "Pending"),
-    "needs_reconnect_too_long": _status_too_long(Status.NEEDS_RECONNECT, "Needs reconnecting"),
+    "dormant": lambda rule, account, facts: monitoring_governance.dormant(
+        account,
+        today=facts.today,
+        last_active=facts.last_active,
+        days=_option(rule, "days"),
+        kinds=_option(rule, "kinds"),
+    ),
+    "holder_left": lambda rule, account, facts: governance.holder_left(account, today=facts.today),
+    "training_expired": lambda rule, account, facts: governance.training_expired(
+        account, today=facts.today, kinds=_option(rule, "kinds")
+    ),
+    "pending_too_long": lambda rule, account, facts: governance.pending_too_long(
+        account, now=facts.now, days=_option(rule, "days")
+    ),
+    "needs_reconnect_too_long": lambda rule, account, facts: governance.needs_reconnect_too_long(
+        account, now=facts.now, days=_option(rule, "days")
+    ),
 }
 
 
@@ -170,17 +135,9 @@ def governance_run(*, now: datetime.datetime | None = None) -> GovernanceResult:
     Idempotent (see the module docstring). A fixed number of queries whatever the number of accounts.
     Called daily by policies.tasks.run_governance_checks; writes a JobRun row.
     """
-    job = JobRun.objects.create(task="policies_governance")
-    try:
+    with job_run("policies_governance") as job:
         result = _run(now=now or timezone.now())
-    except Exception as error:
-        JobRun.objects.filter(pk=job.pk).update(
-            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
-        )
-        raise
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.OK, finished_at=timezone.now(), detail=dataclasses.asdict(result)
-    )
+        job.detail = dataclasses.asdict(result)
     return result
 
 
@@ -192,20 +149,10 @@ def _run(*, now: datetime.datetime) -> GovernanceResult:
     ]
     if not rules:
         return GovernanceResult(rules=0, accounts=0, problems=0, flags_created=0)
-    accounts = list(
-        SocialAccount.objects.exclude(status=Status.RETIRED)
-        .select_related("unit", "holder")
-        .prefetch_related(Prefetch("holder__trainings", queryset=Training.objects.order_by("-completed_on")))
-        .order_by("pk")
-    )
+    accounts = list(governance.accounts_to_check(SocialAccount.objects.all()).order_by("pk"))
     last_active: dict[int, datetime.date] = {}
     if any(rule.config["check"] == "dormant" for rule in rules):
-        last_active = dict(
-            DailyActivity.objects.filter(Q(posts__gt=0) | Q(replies__gt=0))
-            .values("account_id")
-            .annotate(last=Max("day"))
-            .values_list("account_id", "last")
-        )
+        last_active = monitoring_governance.last_active_days()
     facts = _Facts(today=timezone.localdate(now), now=now, last_active=last_active)
     # The latest word of a human on each (rule, account): a false positive is not raised again.
     settled = _settled_pairs(rules)

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from monitoring.models import Message
 from policies.engine import Engine, RuleSpec, current_engine
@@ -59,7 +60,7 @@ def rescan_request(
     job = RescanJob.objects.create(rule=rule, since=since, until=until, requested_by=actor)
     audit_record(
         actor=actor,
-        verb="policy.rescan",
+        verb=AuditEvent.Verb.POLICY_RESCAN,
         target=job,
         unit=rule.unit if rule is not None else None,
         after={

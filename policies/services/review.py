@@ -24,9 +24,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
-from engagement.models import Feedback
-from engagement.services.feedback import feedback_give
+from monitoring.extensions import FeedbackGiven, coaching_give
 from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
@@ -41,11 +41,11 @@ _ALLOWED_FROM: dict[str, frozenset[str]] = {
     Status.FALSE_POSITIVE: frozenset({Status.OPEN, Status.ACKNOWLEDGED, Status.RESOLVED}),
     Status.OPEN: frozenset({Status.ACKNOWLEDGED, Status.RESOLVED, Status.FALSE_POSITIVE}),
 }
-_VERBS: dict[str, str] = {
-    Status.ACKNOWLEDGED: "policy_flag.acknowledge",
-    Status.RESOLVED: "policy_flag.resolve",
-    Status.FALSE_POSITIVE: "policy_flag.false_positive",
-    Status.OPEN: "policy_flag.reopen",
+_VERBS: dict[str, AuditEvent.Verb] = {
+    Status.ACKNOWLEDGED: AuditEvent.Verb.POLICY_FLAG_ACKNOWLEDGE,
+    Status.RESOLVED: AuditEvent.Verb.POLICY_FLAG_RESOLVE,
+    Status.FALSE_POSITIVE: AuditEvent.Verb.POLICY_FLAG_FALSE_POSITIVE,
+    Status.OPEN: AuditEvent.Verb.POLICY_FLAG_REOPEN,
 }
 
 
@@ -139,23 +139,22 @@ def flag_reopen(*, flag: PolicyFlag, actor: User) -> PolicyFlag:
 
 
 @transaction.atomic
-def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") -> Feedback:
+def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") -> FeedbackGiven:
     """Send coaching to the member who holds the account, on the flagged post, and acknowledge an open flag.
 
-    Through engagement's feedback_give, which refuses (ValidationError) inbound messages and accounts
-    without a holder, and emails the member after commit. Account-level flags have no post to coach on:
-    refused too. Writes "feedback.give" (engagement) and "policy_flag.coach" audit events.
+    Through monitoring.extensions.coaching_give (engagement's feedback_give), which refuses
+    (ValidationError) inbound messages and accounts without a holder, and emails the member after commit.
+    Account-level flags have no post to coach on: refused too.
+    Writes feedback.give (engagement) and policy_flag.coach audit events.
     """
     if flag.message is None:
         raise ValidationError(
             "Coaching is left on a post; this flag is about the account itself. Contact the holder directly."
         )
-    feedback = feedback_give(
-        message=flag.message, kind=Feedback.Kind.COACHING, text=text, actor=actor, site_url=site_url
-    )
+    feedback = coaching_give(message=flag.message, text=text, actor=actor, site_url=site_url)
     audit_record(
         actor=actor,
-        verb="policy_flag.coach",
+        verb=AuditEvent.Verb.POLICY_FLAG_COACH,
         target=flag,
         unit=flag.account.unit,
         after={"feedback": feedback.pk, "member": feedback.member_id},

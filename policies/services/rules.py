@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts_registry.models import Platform
+from accounts_registry.models import AuditEvent, Platform
 from accounts_registry.services.audit import audit_record
 from policies.detectors import DETECTOR_OPTIONS, detector_errors, is_domain
 from policies.engine import RuleError, parse_clock, regex_compile, terms_of
@@ -305,7 +305,7 @@ def rule_create(
     )
     rule.created_at = rule.updated_at = _next_stamp()
     rule.save()
-    audit_record(actor=actor, verb="policy_rule.create", target=rule, unit=unit, after=snapshot(rule))
+    audit_record(actor=actor, verb=AuditEvent.Verb.POLICY_RULE_CREATE, target=rule, unit=unit, after=snapshot(rule))
     return rule
 
 
@@ -343,7 +343,9 @@ def rule_update(
         return rule
     rule.updated_at = _next_stamp()
     rule.save()
-    audit_record(actor=actor, verb="policy_rule.update", target=rule, unit=unit, before=before, after=after)
+    audit_record(
+        actor=actor, verb=AuditEvent.Verb.POLICY_RULE_UPDATE, target=rule, unit=unit, before=before, after=after
+    )
     return rule
 
 
@@ -357,7 +359,7 @@ def rule_set_enabled(*, rule: PolicyRule, is_enabled: bool, actor: User | None) 
     rule.save(update_fields=["is_enabled", "updated_at"])
     audit_record(
         actor=actor,
-        verb="policy_rule.enable" if is_enabled else "policy_rule.disable",
+        verb=AuditEvent.Verb.POLICY_RULE_ENABLE if is_enabled else AuditEvent.Verb.POLICY_RULE_DISABLE,
         target=rule,
         unit=rule.unit,
         before={"is_enabled": not is_enabled},
@@ -369,5 +371,7 @@ def rule_set_enabled(*, rule: PolicyRule, is_enabled: bool, actor: User | None) 
 @transaction.atomic
 def rule_delete(*, rule: PolicyRule, actor: User | None) -> None:
     """Delete a rule and, with it, its flags and rescan jobs (disable it instead to keep its history)."""
-    audit_record(actor=actor, verb="policy_rule.delete", target=rule, unit=rule.unit, before=snapshot(rule))
+    audit_record(
+        actor=actor, verb=AuditEvent.Verb.POLICY_RULE_DELETE, target=rule, unit=rule.unit, before=snapshot(rule)
+    )
     rule.delete()

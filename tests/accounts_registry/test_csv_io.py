@@ -425,7 +425,9 @@ def exported(queryset=None) -> str:
     return out.getvalue()
 
 
-def test_export_writes_one_row_per_account_with_unit_path_and_holder_training(org, north_account, south_account):
+def test_export_writes_one_row_per_account_with_unit_path_and_holder_training(
+    frozen_now, org, north_account, south_account
+):
     SocialAccountFactory(handle="tps_traffic", unit=org["traffic"], platform="x", external_id="99")
     rows = list(csv.DictReader(io.StringIO(exported())))
     assert [row["handle"] for row in rows] == ["TPS11Alex", "tps_traffic", "TPS51Sam"]
@@ -433,8 +435,8 @@ def test_export_writes_one_row_per_account_with_unit_path_and_holder_training(or
     assert alex["unit_path"] == NORTH_11
     assert alex["holder_name"] == "Alex North"
     assert alex["training_course"] == COURSE
-    assert alex["training_completed_on"] == "2026-01-15"
-    assert alex["training_expires_on"] == "2028-01-15"
+    assert alex["training_completed_on"] == "2026-01-24"  # 300 days before the frozen now
+    assert alex["training_expires_on"] == "2028-01-24"
     assert rows[1]["holder_badge"] == ""
     assert rows[1]["external_id"] == "99"
     assert list(rows[0]) == list(REGISTRY_COLUMNS)

@@ -87,10 +87,11 @@ def test_governance_lists_left_holders_and_lapsed_training(org, admin_user):
     SocialAccountFactory.create(unit=org["11"], kind="personal", holder=left, handle="LeftOfficer")
     SocialAccountFactory.create(unit=org["11"], kind="personal", holder=lapsed, handle="LapsedOfficer")
     SocialAccountFactory.create(unit=org["11"], kind="personal", holder=fine, handle="FineOfficer")
-    problems = selectors.governance_problems(admin_user, today=datetime.date(2026, 11, 28))
-    assert {(p.account.handle, p.reason.split()[0]) for p in problems} == {
-        ("LeftOfficer", "Holder"),
-        ("LapsedOfficer", "Holder"),
+    now = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.UTC)
+    problems = selectors.governance_problems(admin_user, now=now)
+    assert {(p.account.handle, p.check) for p in problems} == {
+        ("LeftOfficer", "holder_left"),
+        ("LapsedOfficer", "training_expired"),
     }
 
 

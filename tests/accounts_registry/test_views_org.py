@@ -164,7 +164,7 @@ def test_unit_children_query_count_is_constant(client, org, viewer, django_asser
 # --- Unit page ----------------------------------------------------------------------------------
 
 
-def test_unit_page_lists_subtree_accounts_and_members(client, org, viewer, north_account, south_account):
+def test_unit_page_lists_subtree_accounts_and_members(frozen_now, client, org, viewer, north_account, south_account):
     left = MemberFactory(full_name="Pat Gone", unit=org["traffic"], left_on=datetime.date(2025, 3, 1))
     expiring = MemberFactory(full_name="Kim Soon", unit=org["traffic"])
     TrainingFactory(member=expiring, expires_on=timezone.localdate() + datetime.timedelta(days=10))
@@ -324,13 +324,15 @@ def test_deactivating_the_unit_of_ones_own_grant_returns_to_the_tree(client, org
 # --- Member page --------------------------------------------------------------------------------
 
 
-def test_member_page_shows_training_and_accounts(client, org, viewer, outsider, north_member, north_account):
+def test_member_page_shows_training_and_accounts(
+    frozen_now, client, org, viewer, outsider, north_member, north_account
+):
     client.force_login(viewer)
     response = client.get(reverse("registry:member", args=[north_member.pk]))
     assertContains(response, "Alex North")
     assertContains(response, north_member.badge_number)
     assertContains(response, "Social Media Spokesperson")
-    assertContains(response, "2028-01-15")
+    assertContains(response, "2028-01-24")  # trained 300 days before the frozen now, for two years
     assertContains(response, "x, facebook, instagram, bluesky, mastodon")
     assertContains(response, '<span class="badge badge-current">Current</span>', html=True)
     assertContains(response, reverse("registry:account", args=[north_account.pk]))
@@ -364,13 +366,20 @@ def test_governance_lists_problems_of_visible_accounts(client, org, viewer, nort
         "SocialAccount", SocialAccountFactory(unit=org["11"], handle="LeftBehind", kind="personal", holder=north_member)
     )
     SocialAccountFactory(unit=org["51"], handle="SouthLeft", kind="personal", holder=south_member)
-    SocialAccountFactory(unit=org["traffic"], handle="Broken", status=SocialAccount.Status.NEEDS_RECONNECT)
+    SocialAccountFactory(
+        unit=org["traffic"],
+        handle="Broken",
+        status=SocialAccount.Status.NEEDS_RECONNECT,
+        status_changed_at=timezone.now() - datetime.timedelta(days=8),
+    )
+    SocialAccountFactory(unit=org["traffic"], handle="JustBroken", status=SocialAccount.Status.NEEDS_RECONNECT)
     client.force_login(viewer)
     response = client.get(reverse("registry:governance"))
-    assertContains(response, "Holder left the organization on 2025-01-01.")
+    assertContains(response, f"The holder, {north_member.full_name}, left the organization on 2025-01-01.")
     assertContains(response, reverse("registry:account", args=[account.pk]))
     assertContains(response, "Metro Police Service/North Division/11 Station")
-    assertContains(response, "Needs reconnecting")
+    assertContains(response, "Needs reconnecting since")
+    assertNotContains(response, "JustBroken")  # the health page shows it at once; governance after 7 days
     assertNotContains(response, "SouthLeft")
 
 
@@ -381,7 +390,12 @@ def test_governance_sorts_by_reason(client, org, viewer):
         status=SocialAccount.Status.PENDING,
         status_changed_at=timezone.now() - datetime.timedelta(days=30),
     )
-    SocialAccountFactory(unit=org["traffic"], handle="ZzzBroken", status=SocialAccount.Status.NEEDS_RECONNECT)
+    SocialAccountFactory(
+        unit=org["traffic"],
+        handle="ZzzBroken",
+        status=SocialAccount.Status.NEEDS_RECONNECT,
+        status_changed_at=timezone.now() - datetime.timedelta(days=8),
+    )
     client.force_login(viewer)
     by_unit = client.get(reverse("registry:governance")).content.decode()
     by_reason = client.get(reverse("registry:governance"), {"sort": "reason"}).content.decode()
@@ -390,6 +404,10 @@ def test_governance_sorts_by_reason(client, org, viewer):
 
 
 def test_governance_query_count_is_constant(client, org, viewer, north_account, django_assert_num_queries):
-    SocialAccountFactory(unit=org["11"], status=SocialAccount.Status.NEEDS_RECONNECT)  # one problem to start with
+    SocialAccountFactory(  # one problem to start with
+        unit=org["11"],
+        status=SocialAccount.Status.PENDING,
+        status_changed_at=timezone.now() - datetime.timedelta(days=30),
+    )
     client.force_login(viewer)
     assert_constant_queries(client, reverse("registry:governance"), django_assert_num_queries, grow_under=org["north"])

@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 
 from accounts_registry.models import Role
 from engagement.models import TriageItem, TriageNote
-from tests.engagement.test_inbox_selectors import make_item
-from tests.factories import UserFactory, grant
+from tests.factories import UserFactory, grant, inbox_item
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,9 +22,9 @@ def test_triage_three_items_with_the_keyboard_alone(page, page_log, live_server,
     grant(user, Role.COMMS_MANAGER, org["north"])
     now = timezone.now()
     # All normal priority and under the target: the oldest comes first.
-    first = make_item(north_account, text="Thanks for the safety tips!", minutes_ago=50, now=now)
-    second = make_item(north_account, text="Great job at the parade today", minutes_ago=40, now=now)
-    third = make_item(north_account, text="lol ok", minutes_ago=30, now=now)
+    first = inbox_item(north_account, text="Thanks for the safety tips!", minutes_ago=50, now=now)
+    second = inbox_item(north_account, text="Great job at the parade today", minutes_ago=40, now=now)
+    third = inbox_item(north_account, text="lol ok", minutes_ago=30, now=now)
     rows = {item.pk: page.locator(f"#item-{item.pk}") for item in (first, second, third)}
 
     login("comms", PASSWORD)
@@ -94,7 +93,7 @@ def test_triage_three_items_with_the_keyboard_alone(page, page_log, live_server,
 def test_escape_closes_an_opened_item(page, page_log, live_server, login, org, north_account):
     user = UserFactory.create(username="comms", password=PASSWORD)
     grant(user, Role.COMMS_MANAGER, org["north"])
-    item = make_item(north_account, text="where is 11 station?", now=timezone.now() - datetime.timedelta(minutes=5))
+    item = inbox_item(north_account, text="where is 11 station?", now=timezone.now() - datetime.timedelta(minutes=5))
     login("comms", PASSWORD)
     page.goto(f"{live_server.url}/inbox/")
     row = page.locator(f"#item-{item.pk}")
@@ -113,7 +112,7 @@ def test_bulk_action_on_the_selection(page, page_log, live_server, login, org, n
     grant(user, Role.COMMS_MANAGER, org["north"])
     now = timezone.now()
     items = [
-        make_item(north_account, text=f"hello number {index}", minutes_ago=30 - index, now=now) for index in range(3)
+        inbox_item(north_account, text=f"hello number {index}", minutes_ago=30 - index, now=now) for index in range(3)
     ]
     login("comms", PASSWORD)
     page.goto(f"{live_server.url}/inbox/")

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from accounts_registry.models import Role
 from policies.models import PolicyFlag
-from tests.factories import SocialAccountFactory, UserFactory, grant
-from tests.policies.review_data import ingest, make_rule
+from tests.factories import SocialAccountFactory, UserFactory, grant, ingest, make_rule
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -48,6 +47,7 @@ def test_supervisor_reviews_a_flag(page, page_log, live_server, login, org, flag
     page.keyboard.press("j")
     warning_row = page.locator(f"#flag-row-{flags['warning'].pk}")
     expect(warning_row).to_have_class(re.compile(r"\bis-current\b"))
+    expect(warning_row).to_be_focused()
     page.keyboard.press("a")
     expect(warning_row.locator(".badge-acknowledged")).to_have_text("Acknowledged")
     expect(page.locator("#flag-counts")).to_contain_text(re.compile(r"Acknowledged\s*1"))
@@ -94,17 +94,32 @@ def test_false_positive_from_the_queue_asks_for_the_note(page, page_log, live_se
     page.goto(f"{live_server.url}/policies/")
     row = page.locator(f"#flag-row-{flags['critical'].pk}")
 
-    # Cancelling the prompt sends nothing.
-    page.once("dialog", lambda dialog: dialog.dismiss())
+    # f asks for the note in a dialog; Escape closes it and sends nothing.
     page.keyboard.press("j")
     page.keyboard.press("f")
+    dialog = page.get_by_role("dialog", name=re.compile("Mark false positive"))
+    expect(dialog).to_be_visible()
+    note = dialog.get_by_label("Why is this a false positive? (required)")
+    expect(note).to_be_focused()
+    page.keyboard.type("j k a r")  # typed into the note, not shortcuts
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(row).to_be_focused()
     expect(row.locator(".badge-open")).to_have_text("Open")
     flags["critical"].refresh_from_db()
     assert flags["critical"].status == "open"
 
-    page.once("dialog", lambda dialog: dialog.accept("Number already public."))
+    # Cancel closes it too; then the note is written and the row is replaced in place.
     page.keyboard.press("f")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    page.keyboard.press("f")
+    note.fill("Number already public.")
+    dialog.get_by_role("button", name="Mark false positive").click()
     expect(row.locator(".badge-false_positive")).to_have_text("False positive")
+    expect(row).to_be_focused()
     flags["critical"].refresh_from_db()
     assert (flags["critical"].status, flags["critical"].note) == ("false_positive", "Number already public.")
+    assert page.locator("main script:not([src])").count() == 0
     page_log.assert_clean()

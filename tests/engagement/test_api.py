@@ -16,14 +16,13 @@ from accounts_registry.models import Role
 from engagement.models import TriageItem
 from engagement.services.tokens import api_token_create, api_token_revoke
 from monitoring.connectors.base import NormalizedMessage
-from monitoring.hooks import run_ingest_hooks
-from monitoring.models import Message
 from monitoring.services.ingest import messages_upsert
-from tests.factories import SocialAccountFactory, UserFactory, grant, make_unit
+from monitoring.services.ingest_hooks import run_ingest_hooks
+from tests.factories import FROZEN_NOW, SocialAccountFactory, UserFactory, grant, inbox_item, make_unit
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.UTC)
+NOW = FROZEN_NOW
 HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)>'
 ENDPOINTS = ("triage-items", "accounts", "units", "metrics")
 TRIAGE_FIELDS = {
@@ -54,22 +53,6 @@ def results(response):
     return response.json()["results"]
 
 
-def make_item(account, external_id, *, minutes_ago=0, status="waiting", text="hello", **fields):
-    """A stored inbound message and its triage item (volume tests skip the ingest path on purpose)."""
-    created_at = NOW - datetime.timedelta(minutes=minutes_ago)
-    author_handle = fields.pop("author_handle", "dana_k")
-    message = Message.objects.create(
-        platform=account.platform, external_id=external_id, account=account, direction="inbound", kind="mention",
-        author_id="9" + external_id, author_handle=author_handle, author_name=author_handle, text=text,
-        created_at=created_at, conversation_id=external_id, content_hash=external_id,
-    )  # fmt: skip
-    extra = {"handled_reason": "no_reply_needed"} if status == "handled" else {}
-    return TriageItem.objects.create(
-        message=message, account=account, platform=account.platform, created_at=created_at,
-        conversation_id=external_id, author_id=message.author_id, status=status, **extra, **fields,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def traffic_account(org):
     return SocialAccountFactory.create(platform="bluesky", handle="mpstraffic.bsky.social", unit=org["traffic"])
@@ -79,7 +62,7 @@ def traffic_account(org):
 def items(north_account, south_account, traffic_account, viewer):
     """North: four items on two accounts (one assigned, one answered, one question); South: two."""
     return {
-        "n_question": make_item(
+        "n_question": inbox_item(
             north_account,
             "101",
             minutes_ago=10,
@@ -88,7 +71,7 @@ def items(north_account, south_account, traffic_account, viewer):
             category="question",
             category_reason="question: ends with '?'",
         ),
-        "n_answered": make_item(
+        "n_answered": inbox_item(
             north_account,
             "102",
             minutes_ago=300,
@@ -97,12 +80,12 @@ def items(north_account, south_account, traffic_account, viewer):
             assignee=viewer,
             answered_at=NOW - datetime.timedelta(minutes=270),
         ),
-        "n_handled": make_item(north_account, "103", minutes_ago=60 * 24 * 3, status="handled"),
-        "traffic": make_item(
-            traffic_account, "104", minutes_ago=20, text=HOSTILE, author_handle=HOSTILE, category="emergency"
+        "n_handled": inbox_item(north_account, "103", minutes_ago=60 * 24 * 3, status="handled"),
+        "traffic": inbox_item(
+            traffic_account, "104", minutes_ago=20, text=HOSTILE, author=("104", HOSTILE, HOSTILE), category="emergency"
         ),
-        "s_waiting": make_item(south_account, "201", minutes_ago=5, text="South question?", is_question=True),
-        "s_dismissed": make_item(south_account, "202", minutes_ago=50, status="dismissed"),
+        "s_waiting": inbox_item(south_account, "201", minutes_ago=5, text="South question?", is_question=True),
+        "s_dismissed": inbox_item(south_account, "202", minutes_ago=50, status="dismissed"),
     }
 
 
@@ -191,7 +174,7 @@ def test_triage_item_shape(client, viewer, items):
         "account": "TPS11Alex",
         "unit_path": "Metro Police Service/North Division/11 Station",
         "author_handle": "dana_k",
-        "text": "hello",
+        "text": "hello there",
         "created_at": "2026-11-20T05:00:00-05:00",
         "category": "other",
         "category_reason": "",
@@ -339,9 +322,9 @@ def _walk(client, key, name, **params):
 
 def test_pagination_walks_every_item_once_in_scope(client, viewer, outsider, north_account, south_account):
     for number in range(23):
-        make_item(north_account, f"n{number}", minutes_ago=number // 2)  # pairs share a timestamp
+        inbox_item(north_account, f"n{number}", minutes_ago=number // 2)  # pairs share a timestamp
     for number in range(9):
-        make_item(south_account, f"s{number}", minutes_ago=number)
+        inbox_item(south_account, f"s{number}", minutes_ago=number)
     rows, pages = _walk(client, key_for(viewer), "triage-items", page_size=5)
     assert (len(rows), len(ids(rows)), pages) == (23, 23, 5)
     assert [row["created_at"] for row in rows] == sorted((row["created_at"] for row in rows), reverse=True)
@@ -352,7 +335,7 @@ def test_pagination_walks_every_item_once_in_scope(client, viewer, outsider, nor
 
 def test_previous_link_goes_back(client, viewer, north_account):
     for number in range(6):
-        make_item(north_account, f"n{number}", minutes_ago=number)
+        inbox_item(north_account, f"n{number}", minutes_ago=number)
     key = key_for(viewer)
     first = api(client, key, "triage-items", page_size=4).json()
     second = client.get(first["next"], headers={"Authorization": f"Token {key}"}).json()
@@ -363,7 +346,7 @@ def test_previous_link_goes_back(client, viewer, north_account):
 
 def test_page_size_is_capped(client, viewer, north_account):
     for number in range(3):
-        make_item(north_account, f"n{number}", minutes_ago=number)
+        inbox_item(north_account, f"n{number}", minutes_ago=number)
     assert len(results(api(client, key_for(viewer), "triage-items", page_size=100000))) == 3
 
 
@@ -381,7 +364,7 @@ def test_query_count_does_not_grow_with_the_page(client, admin_user, org, name, 
     def add(number):
         unit = make_unit(f"Team {number:02d}", org["11"] if number % 2 else org["51"], kind="team")
         account = SocialAccountFactory.create(handle=f"acct{number}", unit=unit)
-        make_item(account, f"q{number}", minutes_ago=number, assignee=admin_user if number % 3 else None)
+        inbox_item(account, f"q{number}", minutes_ago=number, assignee=admin_user if number % 3 else None)
 
     add(0)
     api(client, key, name)  # first use records last_used_at (at most once a minute)

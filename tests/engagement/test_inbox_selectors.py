@@ -12,67 +12,19 @@ from accounts_registry.models import Role
 from accounts_registry.selectors import user_scope
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
-from engagement.selectors.inbox import InboxFilters
+from engagement.selectors import inbox_filters, triage_access, triage_item
+from engagement.selectors.inbox_filters import InboxFilters
 from monitoring.models import Message
 from policies.models import PolicyFlag, PolicyRule
-from tests.factories import SocialAccountFactory, UserFactory, grant
+from tests.factories import FROZEN_NOW, SocialAccountFactory, UserFactory, grant, inbox_item
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.UTC)
+NOW = FROZEN_NOW
 _sequence = itertools.count(1)
 
 URGENT, HIGH, NORMAL = TriageItem.Priority.URGENT, TriageItem.Priority.HIGH, TriageItem.Priority.NORMAL
 HOURS_4 = datetime.timedelta(hours=4)
-
-
-def make_item(
-    account,
-    *,
-    text="hello there",
-    minutes_ago=10,
-    priority=NORMAL,
-    status="waiting",
-    category="other",
-    is_question=False,
-    author=("900", "dana_k", "Dana K"),
-    conversation="",
-    url="",
-    now=NOW,
-    assignee=None,
-):
-    """A message and its triage item, written directly (the realistic path is tested in test_triage)."""
-    number = next(_sequence)
-    created_at = now - datetime.timedelta(minutes=minutes_ago)
-    message = Message.objects.create(
-        platform=account.platform,
-        external_id=f"inbox-{number}",
-        account=account,
-        direction="inbound",
-        kind="mention",
-        author_id=author[0],
-        author_handle=author[1],
-        author_name=author[2],
-        text=text,
-        created_at=created_at,
-        conversation_id=conversation or f"inbox-{number}",
-        url=url,
-        content_hash=str(number),
-    )
-    return TriageItem.objects.create(
-        message=message,
-        account=account,
-        platform=account.platform,
-        created_at=created_at,
-        conversation_id=message.conversation_id,
-        author_id=author[0],
-        status=status,
-        category=category,
-        is_question=is_question,
-        priority=priority,
-        handled_reason="no_reply_needed" if status == "handled" else "",
-        assignee=assignee,
-    )
 
 
 @pytest.fixture
@@ -102,11 +54,11 @@ def walk(user, filters=None, *, page_size, now=NOW):
 
 
 def test_priority_then_age_and_old_items_rank_high(frozen, viewer, north_account):
-    new_normal = make_item(north_account, minutes_ago=10)
-    new_question = make_item(north_account, minutes_ago=5, priority=HIGH, is_question=True)
-    old_normal = make_item(north_account, minutes_ago=5 * 60)  # over the 4-hour target
-    older_question = make_item(north_account, minutes_ago=60, priority=HIGH, is_question=True)
-    emergency = make_item(north_account, minutes_ago=1, priority=URGENT, category="emergency")
+    new_normal = inbox_item(north_account, minutes_ago=10)
+    new_question = inbox_item(north_account, minutes_ago=5, priority=HIGH, is_question=True)
+    old_normal = inbox_item(north_account, minutes_ago=5 * 60)  # over the 4-hour target
+    older_question = inbox_item(north_account, minutes_ago=60, priority=HIGH, is_question=True)
+    emergency = inbox_item(north_account, minutes_ago=1, priority=URGENT, category="emergency")
 
     ids, _cursor = page_ids(viewer)
 
@@ -132,10 +84,10 @@ def test_keyset_pages_neither_repeat_nor_skip(frozen, account_mode, org, viewer,
         priority = (URGENT, HIGH, NORMAL, NORMAL)[index % 4]
         account = (north_account, station)[index % 2]
         item_status = ("waiting", "waiting", "answered", "handled", "dismissed")[index % 5]
-        items.append(make_item(account, minutes_ago=(index * 37) % 600 + 1, priority=priority, status=item_status))
+        items.append(inbox_item(account, minutes_ago=(index * 37) % 600 + 1, priority=priority, status=item_status))
     # Two items share a timestamp: the id breaks the tie.
-    items.append(make_item(north_account, minutes_ago=38, priority=NORMAL))
-    items.append(make_item(station, minutes_ago=38, priority=NORMAL))
+    items.append(inbox_item(north_account, minutes_ago=38, priority=NORMAL))
+    items.append(inbox_item(station, minutes_ago=38, priority=NORMAL))
     filters = InboxFilters(status=status)
     expected = sorted(
         (item for item in items if status == "all" or item.status == status),
@@ -154,7 +106,7 @@ def test_keyset_pages_neither_repeat_nor_skip(frozen, account_mode, org, viewer,
 
 def test_an_item_crossing_the_target_while_paging_is_not_repeated_or_skipped(viewer, north_account):
     for minutes in range(0, 240, 20):  # all normal and under the target at NOW
-        make_item(north_account, minutes_ago=minutes + 1)
+        inbox_item(north_account, minutes_ago=minutes + 1)
     first = selectors.inbox_page(viewer, InboxFilters(), page_size=5, now=NOW)
     # Three hours later half of them are over the target; the walk keeps the cutoff it started with.
     later = NOW + datetime.timedelta(hours=3)
@@ -170,20 +122,20 @@ def test_an_item_crossing_the_target_while_paging_is_not_repeated_or_skipped(vie
 
 
 def test_cursor_round_trip_and_tampering():
-    cursor = selectors.Cursor(segment=2, created_at=NOW, pk=42, cutoff=NOW - datetime.timedelta(hours=4))
-    assert selectors.Cursor.decode(cursor.encode()) == cursor
+    cursor = inbox_filters.Cursor(segment=2, created_at=NOW, pk=42, cutoff=NOW - datetime.timedelta(hours=4))
+    assert inbox_filters.Cursor.decode(cursor.encode()) == cursor
     with pytest.raises(ValueError, match="cursor"):
-        selectors.Cursor.decode(cursor.encode()[:-2] + "xx")
+        inbox_filters.Cursor.decode(cursor.encode()[:-2] + "xx")
     with pytest.raises(ValueError, match="cursor"):
-        selectors.Cursor.decode("garbage")
+        inbox_filters.Cursor.decode("garbage")
 
 
 # --- Rows ----------------------------------------------------------------------------------------
 
 
 def test_rows_show_age_against_the_target_and_only_web_links(frozen, viewer, north_account):
-    make_item(north_account, minutes_ago=5 * 60, url="https://x.com/dana_k/status/1")
-    make_item(north_account, minutes_ago=30, url="javascript:alert(1)")
+    inbox_item(north_account, minutes_ago=5 * 60, url="https://x.com/dana_k/status/1")
+    inbox_item(north_account, minutes_ago=30, url="javascript:alert(1)")
 
     rows = selectors.inbox_page(viewer, InboxFilters(), now=NOW).rows
 
@@ -202,12 +154,12 @@ def traffic_account(org):
 
 
 def test_filters(frozen, viewer, north_account, traffic_account):
-    question = make_item(north_account, minutes_ago=30, priority=HIGH, is_question=True, text="Is the desk open?")
-    old = make_item(north_account, minutes_ago=30 * 60, author=("901", "leep", "Lee Park"))
-    mid = make_item(traffic_account, minutes_ago=5 * 60, text="Road closed on Main St")
-    handled = make_item(north_account, status="handled", text="thanks!")
-    dismissed = make_item(traffic_account, status="dismissed")
-    answered = make_item(north_account, status="answered", assignee=viewer)
+    question = inbox_item(north_account, minutes_ago=30, priority=HIGH, is_question=True, text="Is the desk open?")
+    old = inbox_item(north_account, minutes_ago=30 * 60, author=("901", "leep", "Lee Park"))
+    mid = inbox_item(traffic_account, minutes_ago=5 * 60, text="Road closed on Main St")
+    handled = inbox_item(north_account, status="handled", text="thanks!")
+    dismissed = inbox_item(traffic_account, status="dismissed")
+    answered = inbox_item(north_account, status="answered", assignee=viewer)
 
     def ids(**fields):
         items = selectors.filtered_items(viewer, InboxFilters(**fields), now=NOW)
@@ -236,9 +188,9 @@ def test_filters(frozen, viewer, north_account, traffic_account):
 
 
 def test_policy_flag_filter_keeps_items_with_an_open_flag(frozen, viewer, north_account):
-    flagged = make_item(north_account, text="my phone is 416-555-0100")
-    resolved = make_item(north_account, text="call me at 416-555-0199")
-    make_item(north_account, text="hello")
+    flagged = inbox_item(north_account, text="my phone is 416-555-0100")
+    resolved = inbox_item(north_account, text="call me at 416-555-0199")
+    inbox_item(north_account, text="hello")
     rule = PolicyRule.objects.create(name="Phone numbers", explanation="x", kind="detector", direction="inbound")
     PolicyFlag.objects.create(rule=rule, message=flagged.message, account=north_account)
     PolicyFlag.objects.create(rule=rule, message=resolved.message, account=north_account, status="resolved")
@@ -252,9 +204,9 @@ def test_policy_flag_filter_keeps_items_with_an_open_flag(frozen, viewer, north_
 
 
 def test_scoping_of_lists_counts_and_searches(frozen, org, viewer, outsider, north_account, south_account):
-    north = make_item(north_account, text="north secret", priority=HIGH)
-    south = make_item(south_account, text="south question", priority=HIGH)
-    make_item(north_account, status="handled", text="north secret handled")
+    north = inbox_item(north_account, text="north secret", priority=HIGH)
+    south = inbox_item(south_account, text="south question", priority=HIGH)
+    inbox_item(north_account, status="handled", text="north secret handled")
 
     assert page_ids(viewer)[0] == [north.pk]
     assert page_ids(outsider)[0] == [south.pk]
@@ -277,32 +229,32 @@ def test_member_sees_the_items_of_the_accounts_they_hold(frozen, org, north_memb
     north_member.save(update_fields=["user"])
     grant(user, Role.MEMBER, org["11"])
     station_account = SocialAccountFactory.create(handle="MPS11Div", unit=org["11"])
-    held = make_item(north_account)
-    make_item(station_account)
+    held = inbox_item(north_account)
+    inbox_item(station_account)
 
     assert page_ids(user)[0] == [held.pk]
     assert selectors.inbox_summary(user, InboxFilters(), now=NOW).counts["waiting"] == 1
-    assert selectors.inbox_available(user)
+    assert triage_access.inbox_available(user)
 
 
 def test_inbox_is_not_for_users_without_a_role_or_an_account(db):
-    assert not selectors.inbox_available(UserFactory.create(username="nobody"))
+    assert not triage_access.inbox_available(UserFactory.create(username="nobody"))
 
 
 def test_access_selector(viewer, outsider, north_account):
-    item = make_item(north_account)
-    assert selectors.get_triage_item_for_user(user=viewer, pk=item.pk, write=True) == item
+    item = inbox_item(north_account)
+    assert triage_access.get_triage_item_for_user(user=viewer, pk=item.pk, write=True) == item
     with pytest.raises(Http404):
-        selectors.get_triage_item_for_user(user=outsider, pk=item.pk)
+        triage_access.get_triage_item_for_user(user=outsider, pk=item.pk)
     with pytest.raises(Http404):
-        selectors.get_triage_items_for_user(user=outsider, pks=[item.pk])
+        triage_access.get_triage_items_for_user(user=outsider, pks=[item.pk])
 
 
 def test_counts_are_capped_and_report_the_newest_id(frozen, monkeypatch, viewer, north_account):
     monkeypatch.setattr(selectors, "COUNT_CAP", 3)
     for _ in range(5):
-        make_item(north_account)
-    make_item(north_account, status="handled")
+        inbox_item(north_account)
+    inbox_item(north_account, status="handled")
 
     summary = selectors.inbox_summary(viewer, InboxFilters(), now=NOW)
 
@@ -318,10 +270,10 @@ def test_summary_for_a_user_who_sees_nothing(db):
 
 
 def test_new_items_count(frozen, viewer, outsider, north_account, south_account):
-    first = make_item(north_account)
-    make_item(north_account)
-    make_item(north_account, status="handled")
-    make_item(south_account)
+    first = inbox_item(north_account)
+    inbox_item(north_account)
+    inbox_item(north_account, status="handled")
+    inbox_item(south_account)
 
     assert selectors.new_items_count(viewer, InboxFilters(), since_id=first.pk) == 1
     assert selectors.new_items_count(viewer, InboxFilters(status="all"), since_id=first.pk) == 2
@@ -332,7 +284,7 @@ def test_new_items_count(frozen, viewer, outsider, north_account, south_account)
 
 
 def test_thread_holds_the_visible_conversation_in_order(frozen, org, viewer, north_account, south_account):
-    item = make_item(north_account, conversation="conv-1", minutes_ago=30)
+    item = inbox_item(north_account, conversation="conv-1", minutes_ago=30)
     reply = Message.objects.create(
         platform="x", external_id="r1", account=north_account, direction="outbound", kind="reply",
         author_id="1", author_handle=north_account.handle, text="hi Dana",
@@ -343,9 +295,9 @@ def test_thread_holds_the_visible_conversation_in_order(frozen, org, viewer, nor
         author_id="2", author_handle=south_account.handle, text="south chimes in", created_at=NOW,
         conversation_id="conv-1", content_hash="r2",
     )  # fmt: skip
-    make_item(north_account, conversation="conv-2")
+    inbox_item(north_account, conversation="conv-2")
 
-    assert [message.pk for message in selectors.item_thread(viewer, item)] == [item.message_id, reply.pk]
+    assert [message.pk for message in triage_item.item_thread(viewer, item)] == [item.message_id, reply.pk]
 
 
 def test_assignable_users_have_a_role_over_the_unit_or_hold_the_account(
@@ -356,9 +308,9 @@ def test_assignable_users_have_a_role_over_the_unit_or_hold_the_account(
     north_member.save(update_fields=["user"])
     traffic_supervisor = UserFactory.create(username="traffic-sup")
     grant(traffic_supervisor, Role.SUPERVISOR, org["traffic"])
-    item = make_item(north_account)
+    item = inbox_item(north_account)
 
-    names = [user.username for user in selectors.assignable_users(item)]
+    names = [user.username for user in triage_item.assignable_users(item)]
 
     assert names == ["alex", "north-admin", "north-supervisor", "service-admin"]
 
@@ -368,7 +320,7 @@ def test_assignable_users_have_a_role_over_the_unit_or_hold_the_account(
 
 def _fill(account, count, offset=0):
     for index in range(count):
-        make_item(account, minutes_ago=offset + index * 7 + 1, priority=(URGENT, HIGH, NORMAL)[index % 3])
+        inbox_item(account, minutes_ago=offset + index * 7 + 1, priority=(URGENT, HIGH, NORMAL)[index % 3])
 
 
 @pytest.mark.parametrize("page_size", [10, 50])

@@ -18,8 +18,10 @@ from pytest_django.asserts import assertContains, assertNotContains
 from accounts_registry.models import AuditEvent, Role
 from engagement.models import CategoryCorrection, TriageItem, TriageNote
 from monitoring.models import Message
-from tests.engagement.test_inbox_selectors import HIGH, NOW, URGENT, make_item
-from tests.factories import SocialAccountFactory, UserFactory, grant
+from tests.factories import FROZEN_NOW, SocialAccountFactory, UserFactory, grant, inbox_item
+
+NOW = FROZEN_NOW
+HIGH, URGENT = TriageItem.Priority.HIGH, TriageItem.Priority.URGENT
 
 pytestmark = pytest.mark.django_db
 
@@ -45,17 +47,17 @@ def isolated_cache(settings):
 @pytest.fixture
 def items(north_account, south_account):
     return {
-        "question": make_item(
+        "question": inbox_item(
             north_account, text="Is the front desk open on Sunday?", priority=HIGH, is_question=True, minutes_ago=20,
             author=("901", "dana_k", "Dana K"), url="https://x.com/dana_k/status/1", category="question",
         ),
-        "old": make_item(north_account, text="thanks for the help last week", minutes_ago=5 * 60),
-        "emergency": make_item(
+        "old": inbox_item(north_account, text="thanks for the help last week", minutes_ago=5 * 60),
+        "emergency": inbox_item(
             north_account, text="someone is breaking in next door", priority=URGENT, category="emergency",
             minutes_ago=3,
         ),
-        "handled": make_item(north_account, text="north handled item", status="handled"),
-        "south": make_item(south_account, text="south waiting item", author=("902", "sam_s", "Sam S")),
+        "handled": inbox_item(north_account, text="north handled item", status="handled"),
+        "south": inbox_item(south_account, text="south waiting item", author=("902", "sam_s", "Sam S")),
     }  # fmt: skip
 
 
@@ -90,9 +92,9 @@ def test_inbox_lists_waiting_items_first_things_first(client, viewer, items):
     assertContains(response, 'badge badge-question">Possible emergency', count=0)
     assertContains(response, 'id="count-waiting">3</span>')
     assertContains(response, 'id="count-handled">1</span>')
-    assert re.search(r'<script src="/static/js/inbox\.[0-9a-f]+\.js" defer></script>', body)
+    assert re.search(r'<script src="/static/js/shortcuts\.[0-9a-f]+\.js" defer></script>', body)
     assertContains(
-        response, 'id="inbox-help" class="card inbox-help" role="dialog" aria-labelledby="inbox-help-heading" hidden'
+        response, '<dialog id="inbox-help" class="inbox-help" aria-labelledby="inbox-help-heading" data-shortcuts-help>'
     )
     assertContains(response, 'hx-trigger="every 30s"', count=1)  # one poll for the whole list
     assertNotContains(response, "north handled item")
@@ -158,7 +160,7 @@ def test_member_sees_the_items_of_the_accounts_they_hold(client, org, north_memb
     north_member.save(update_fields=["user"])
     grant(user, Role.MEMBER, org["11"])
     station = SocialAccountFactory.create(handle="MPS11Div", unit=org["11"])
-    make_item(station, text="to the station account")
+    inbox_item(station, text="to the station account")
     client.force_login(user)
 
     response = client.get(INBOX)
@@ -205,12 +207,12 @@ def test_invalid_filters_fall_back_to_defaults(client, viewer, items, params):
     assertContains(response, "<h1>Inbox</h1>", html=False)
 
 
-def test_a_unit_outside_the_scope_is_ignored(client, viewer, org, items):
+def test_a_unit_outside_the_scope_is_404_like_on_the_queue_and_in_the_api(client, viewer, org, items):
     client.force_login(viewer)
-    response = client.get(INBOX, {"unit": org["south"].pk})
-    assert response.status_code == 200
-    assertContains(response, "Is the front desk open on Sunday?")  # the default: every visible unit
-    assertNotContains(response, "South Division")
+    assert client.get(INBOX, {"unit": org["south"].pk}).status_code == 404
+    assert client.get(INBOX, {"unit": org["south"].pk}, headers=HTMX).status_code == 404
+    assert client.get(reverse("inbox:export"), {"unit": org["south"].pk}).status_code == 404
+    assert client.get(INBOX, {"unit": org["north"].pk}).status_code == 200
 
 
 def test_results_fragment_for_htmx(client, viewer, items):
@@ -231,7 +233,7 @@ def test_keyset_pagination_through_the_view(client, viewer, north_account, monke
     from engagement.selectors import inbox as selectors
 
     monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
-    created = [make_item(north_account, text=f"message number {index}", minutes_ago=10 + index) for index in range(5)]
+    created = [inbox_item(north_account, text=f"message number {index}", minutes_ago=10 + index) for index in range(5)]
     client.force_login(viewer)
     seen, url = [], INBOX + "?q=message+number"
     for _page in range(3):
@@ -250,11 +252,13 @@ def test_keyset_pagination_through_the_view(client, viewer, north_account, monke
 
 
 def test_new_items_fragment(client, viewer, outsider, north_account, south_account, items):
+    client.force_login(outsider)  # each user's watermark is the newest item in their own scope
+    outsider_since = int(found(r"since=(\d+)", client.get(INBOX).content.decode()))
     client.force_login(viewer)
     newest = client.get(INBOX).content.decode()
     since = int(found(r"since=(\d+)", newest))
-    make_item(north_account, text="a brand new one")
-    make_item(south_account, text="new in the south")
+    inbox_item(north_account, text="a brand new one")
+    inbox_item(south_account, text="new in the south")
 
     response = client.get(reverse("inbox:new"), {"since": since}, headers=HTMX)
 
@@ -264,7 +268,7 @@ def test_new_items_fragment(client, viewer, outsider, north_account, south_accou
     assertContains(response, 'hx-trigger="every 30s"')
     assert "HX-Request" in response["Vary"]
     client.force_login(outsider)  # the new one in the South, nothing of the North
-    assertContains(client.get(reverse("inbox:new"), {"since": since}, headers=HTMX), "1 new — show")
+    assertContains(client.get(reverse("inbox:new"), {"since": outsider_since}, headers=HTMX), "1 new — show")
     assertNotContains(client.get(reverse("inbox:new"), {"since": "x"}, headers=HTMX), "new — show")
     assert client.get(reverse("inbox:new"), {"since": since}).status_code == 302
 
@@ -273,7 +277,7 @@ def test_new_items_fragment(client, viewer, outsider, north_account, south_accou
 
 
 def test_opening_an_item_shows_thread_and_notes(client, viewer, outsider, north_account, south_account):
-    item = make_item(north_account, conversation="c1", text="where do I pick up my bike?", minutes_ago=30)
+    item = inbox_item(north_account, conversation="c1", text="where do I pick up my bike?", minutes_ago=30)
     Message.objects.create(
         platform="x", external_id="reply-1", account=north_account, direction="outbound", kind="reply",
         author_id="1", author_handle="TPS11Alex", text="At the front desk, any time.", created_at=NOW,
@@ -495,7 +499,7 @@ class AttributeCollector(HTMLParser):
 
 
 def test_hostile_text_renders_escaped(client, viewer, north_account):
-    item = make_item(
+    item = inbox_item(
         north_account, text=HOSTILE_TEXT, author=("666", HOSTILE_HANDLE, HOSTILE_NAME), url="javascript:alert(1)"
     )
     TriageNote.objects.create(item=item, author=viewer, text=HOSTILE_TEXT)
@@ -530,7 +534,7 @@ def read_csv(response):
 
 
 def test_export_is_scoped_filtered_and_neutralised(client, viewer, outsider, north_account, items):
-    formula = make_item(north_account, text='=HYPERLINK("http://evil")', author=("7", "@mention", "+1 caller"))
+    formula = inbox_item(north_account, text='=HYPERLINK("http://evil")', author=("7", "@mention", "+1 caller"))
     client.force_login(viewer)
     response = client.get(reverse("inbox:export"))
     assert response.status_code == 200
@@ -573,7 +577,7 @@ def _count_queries(client, url, **kwargs):
 def test_query_count_does_not_grow_with_the_data(client, django_assert_num_queries, viewer, north_account, org):
     client.force_login(viewer)
     traffic = SocialAccountFactory.create(handle="MetroTraffic", unit=org["traffic"])
-    make_item(north_account)
+    inbox_item(north_account)
     # session, user, scope (2), accounts, keys, rows, unit paths, counts, filter choices (3)
     with django_assert_num_queries(12):
         client.get(INBOX)
@@ -581,7 +585,7 @@ def test_query_count_does_not_grow_with_the_data(client, django_assert_num_queri
         client.get(INBOX, headers=HTMX)
     small_export = _count_queries(client, reverse("inbox:export"))
     for index in range(120):
-        make_item(north_account if index % 2 else traffic, minutes_ago=index, assignee=viewer if index % 3 else None,
+        inbox_item(north_account if index % 2 else traffic, minutes_ago=index, assignee=viewer if index % 3 else None,
                   priority=(URGENT, HIGH, 2)[index % 3])  # fmt: skip
     with django_assert_num_queries(12):
         first = client.get(INBOX)
@@ -597,7 +601,7 @@ def test_query_count_does_not_grow_with_the_data(client, django_assert_num_queri
 
 
 def test_category_filter_banners_and_why(client, viewer, north_account, items):
-    crime = make_item(north_account, text="my bike was stolen yesterday", category="crime", priority=HIGH)
+    crime = inbox_item(north_account, text="my bike was stolen yesterday", category="crime", priority=HIGH)
     TriageItem.objects.filter(pk=crime.pk).update(category_reason="crime 'was stolen'; past 'yesterday'")
     client.force_login(viewer)
     response = client.get(INBOX, {"category": "crime"})

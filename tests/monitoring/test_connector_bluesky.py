@@ -5,6 +5,9 @@ import time
 
 import pytest
 
+from doubles.bluesky import BlueskyDouble, post_uri
+from doubles.scenario import Item, Scenario
+from doubles.server import Fault
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -14,9 +17,6 @@ from monitoring.connectors.base import (
     TransientError,
 )
 from monitoring.connectors.bluesky import BlueskyConnector
-from tests.doubles.bluesky import BlueskyDouble, post_uri
-from tests.doubles.scenario import Item, Scenario
-from tests.doubles.server import Fault
 
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 ORG_DID = "did:plc:acmecoffee4q7x2k9m3n5p8r"
@@ -127,11 +127,11 @@ def test_full_poll_stores_exactly_the_expected_items(configured, double, scenari
     assert result.credential_updates["session_base"] == double.url
 
 
-def test_listnotifications_asks_for_mentions_and_replies_only(configured, double):
+def test_listnotifications_asks_for_mentions_replies_and_quotes_only(configured, double):
     fetch(account())
 
     request = double.requests_to("listNotifications")[0]
-    assert sorted(request.query["reasons"]) == ["mention", "reply"]
+    assert sorted(request.query["reasons"]) == ["mention", "quote", "reply"]
     assert request.headers["authorization"].startswith("Bearer ")
 
 
@@ -315,3 +315,45 @@ def test_rate_limit_headers_of_successful_responses_are_reported(configured, dou
     assert result.rate_limit.remaining == 3000 - len(double.requests_to("listNotifications|getAuthorFeed"))
     assert result.rate_limit.reset_at is not None
     assert before < result.rate_limit.reset_at <= before + datetime.timedelta(seconds=301)
+
+
+# -- platform truth: quotes, reposts, embeds, unreadable records -------------------------------------------------
+def test_a_quote_of_an_org_post_is_inbound_and_reposts_are_not_own_posts(configured, double, scenario):
+    org = scenario.accounts[("bluesky", ORG_DID)]
+    dana = scenario.accounts[("bluesky", "did:plc:dana")]
+    roast = scenario.find("bluesky", post_uri(ORG_DID, "roast"))
+    dana_post = scenario.add(
+        Item("bluesky", post_uri(dana.id, "dana9"), dana, dana, "Road closed on Main St", minutes(13))
+    )
+    quote = scenario.add(
+        Item("bluesky", post_uri(dana.id, "quote1"), dana, org, "Is this still on?", minutes(14), quote_of=roast.id)
+    )
+    repost = scenario.add(
+        Item("bluesky", post_uri(ORG_DID, "repost1"), org, org, "", minutes(15), repost_of=dana_post.id)
+    )
+
+    result = fetch(account())
+
+    by_id = {m.external_id: m for m in result.messages}
+    assert (by_id[quote.id].direction, by_id[quote.id].kind) == ("inbound", "mention")
+    assert repost.id not in by_id and dana_post.id not in by_id  # the repost entry carries Dana's post
+    assert {(m.external_id, m.direction) for m in result.messages} == scenario.expected("bluesky", ORG_DID)
+    assert result.skipped == []
+
+
+def test_a_record_with_a_malformed_created_at_is_skipped_and_the_cursor_advances(configured, double, scenario):
+    org = scenario.accounts[("bluesky", ORG_DID)]
+    lee = scenario.accounts[("bluesky", "did:plc:lee")]
+    broken = scenario.add(
+        Item("bluesky", post_uri(lee.id, "lee9"), lee, org, "@acme.example lowercase z", minutes(20), broken="bad_time")
+    )
+
+    result = fetch(account())
+
+    assert [record.raw["uri"] for record in result.skipped] == [broken.id]
+    assert result.skipped[0].raw["record"]["createdAt"].endswith("z")
+    assert {(m.external_id, m.direction) for m in result.messages} == scenario.expected("bluesky", ORG_DID)
+    assert datetime.datetime.fromisoformat(result.cursors["notifications"]) > broken.created_at
+
+    again = fetch(account(), cursors=result.cursors)
+    assert again.skipped == [] and again.messages == []  # recorded once, never read again

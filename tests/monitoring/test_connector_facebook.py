@@ -10,18 +10,20 @@ import time
 import pyfacebook  # type: ignore[import-untyped]  # no py.typed in python-facebook-api 0.24
 import pytest
 
+from doubles.facebook import FacebookDouble
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
     MalformedPayload,
     MissingCredentials,
+    ObjectMissing,
+    PermissionMissing,
     RateLimited,
     TransientError,
 )
 from monitoring.connectors.facebook import FacebookConnector
-from tests.doubles.facebook import FacebookDouble
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
 
 NOW = datetime.datetime(2026, 8, 20, 12, 0, tzinfo=datetime.UTC)
 BACKFILL = NOW - datetime.timedelta(days=30)
@@ -475,3 +477,79 @@ def test_instagram_full_poll_then_nothing_new(settings):
     )
     assert second.messages == []
     assert second.cursors == {}
+
+
+# --- Platform truth: error classes, time paging, unreadable items ------------------------------------------
+
+
+@pytest.mark.parametrize("code", [10, 100, 200])
+def test_missing_permission_names_the_permission(double, code):
+    body = double.permission_error(code, "pages_read_engagement")
+    double.inject(Fault(kind="status", status=400 if code == 100 else 403, path=r"/comments$", body=body))
+
+    with pytest.raises(PermissionMissing) as raised:
+        fetch()
+
+    assert raised.value.permission == "pages_read_engagement"
+    assert raised.value.kind == "permission"
+
+
+@pytest.mark.parametrize(
+    ("code", "subcode", "expected", "kind"),
+    [
+        (190, 463, AuthError, "auth"),
+        (4, None, RateLimited, "rate_limited"),
+        (17, None, RateLimited, "rate_limited"),
+        (32, None, RateLimited, "rate_limited"),
+        (613, None, RateLimited, "rate_limited"),
+        (100, 33, ObjectMissing, "not_found"),
+    ],
+)
+def test_graph_errors_are_classified_by_code_and_subcode(double, code, subcode, expected, kind):
+    body = double.graph_error(code, f"(#{code}) what Graph says", subcode=subcode)
+    double.inject(Fault(kind="status", status=400, path=r"/posts$", body=body))
+
+    with pytest.raises(expected) as raised:
+        fetch()
+
+    assert raised.value.kind == kind
+    assert not isinstance(raised.value, PermissionMissing)
+
+
+def test_time_paging_with_a_blank_since_does_not_read_the_whole_history(world, double):
+    scenario, _ = world
+    cursors = dict(fetch().cursors)
+    build = Builder(scenario, scenario.accounts[("facebook", PAGE_ID)])
+    fresh = [build.post(20 + n, 1 - n / 10, f"New post {n}") for n in range(5)]  # three pages of two
+    double.requests.clear()
+
+    result = fetch(cursors=cursors)
+
+    assert {m.external_id for m in result.messages} == {post.id for post in fresh}
+    post_pages = double.requests_to(r"/posts$")
+    assert len(post_pages) == 3
+    assert all(request.arg("since") for request in post_pages)
+    assert any(request.arg("__paging_token") for request in post_pages)
+
+
+def test_an_unreadable_comment_is_skipped_and_the_rest_stored(world, double):
+    scenario, items = world
+    build = Builder(scenario, scenario.accounts[("facebook", PAGE_ID)])
+    build.comments = 70
+    broken = build.comment(items["cups"], person(11, "Dana K"), 3, "no id on the wire")
+    broken.broken = "no_id"
+    photo = build.post(7, 2, "")  # a photo post: Graph sends no `message`
+    double.hide_commenters = True
+
+    result = fetch()
+
+    assert len(result.skipped) == 1
+    assert result.skipped[0].raw["message"] == "no id on the wire"
+    assert "id" not in result.skipped[0].raw
+    stored = {(m.external_id, m.direction) for m in result.messages}
+    assert stored == scenario.expected("facebook", PAGE_ID)
+    by_id = {m.external_id: m for m in result.messages}
+    assert by_id[photo.id].text == ""
+    assert by_id[items["dana_asks"].id].author_name == ""  # `from` withheld: still stored, inbound
+    assert by_id[items["dana_asks"].id].direction == "inbound"
+    assert json.loads(result.cursors["comments"])[items["cups"].id][1] >= int(broken.created_at.timestamp())

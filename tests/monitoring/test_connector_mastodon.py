@@ -5,6 +5,9 @@ import time
 
 import pytest
 
+from doubles.mastodon import MastodonDouble, status_id
+from doubles.scenario import Item, Scenario
+from doubles.server import Fault
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -14,9 +17,6 @@ from monitoring.connectors.base import (
     TransientError,
 )
 from monitoring.connectors.mastodon import MastodonConnector, html_to_text
-from tests.doubles.mastodon import MastodonDouble, status_id
-from tests.doubles.scenario import Item, Scenario
-from tests.doubles.server import Fault
 
 TOKEN = "Zp3kY8qL2mN5vB7xC1dF4gH6jK9wR0tS_uE-aI2oQ"
 ORG_ID = "109000000000000001"
@@ -82,7 +82,8 @@ def account(double, external_id=None, **credentials):
 
 
 def fetch(account_ref, cursors=None, backfill_since=T0 - datetime.timedelta(days=30)):
-    return MastodonConnector().fetch(account_ref, cursors=cursors or {}, backfill_since=backfill_since)
+    # Asks for 2 a page (the double answers at most 2 too): 7 mentions take 4 pages.
+    return MastodonConnector(page_size=2).fetch(account_ref, cursors=cursors or {}, backfill_since=backfill_since)
 
 
 def add_mention(scenario, text, at):
@@ -303,4 +304,77 @@ def test_rate_limit_headers_of_successful_responses_are_reported(configured, dou
     ],
 )
 def test_html_to_text(content, text):
+    assert html_to_text(content) == text
+
+
+# -- platform truth: paging, visibility, quote fallback, reblogs, unreadable statuses ----------------------------
+def test_a_partial_page_ends_paging_although_mastodon_links_a_next_one(configured, double, scenario):
+    first = fetch(account(double))
+    add_mention(scenario, "@acme one new mention", 30)
+    double.requests.clear()
+
+    second = fetch(account(double, external_id=ORG_ID), cursors=first.cursors)
+
+    assert len(second.messages) == 1
+    assert len(double.requests_to("/api/v1/notifications")) == 1  # the partial page carried rel="next"
+    assert second.pages == 2  # one page per stream
+
+
+def test_a_direct_mention_keeps_its_visibility(configured, double, scenario):
+    direct = add_mention(scenario, "@acme my neighbour's address is 12 Elm St", 30)
+    direct.visibility = "direct"
+    unlisted = add_mention(scenario, "@acme just so you know", 31)
+    unlisted.visibility = "unlisted"
+
+    result = fetch(account(double))
+
+    by_id = {m.external_id: m for m in result.messages}
+    assert by_id[direct.id].visibility == "direct"
+    assert by_id[unlisted.id].visibility == "unlisted"
+    assert by_id[status_id(minutes(5))].visibility == "public"
+
+
+def test_the_quote_fallback_is_stripped_and_reblogs_are_not_own_posts(configured, double, scenario):
+    org = scenario.accounts[("mastodon", ORG_ID)]
+    dana = scenario.accounts[("mastodon", "500")]
+    dana_post = scenario.add(
+        Item("mastodon", status_id(minutes(20)), dana, dana, "Road closed on Main St", minutes(20))
+    )
+    quote = scenario.add(
+        Item("mastodon", status_id(minutes(21)), dana, org, "@acme is this right?", minutes(21), quote_of=dana_post.id)
+    )
+    reblog = scenario.add(Item("mastodon", status_id(minutes(22)), org, org, "", minutes(22), repost_of=dana_post.id))
+
+    result = fetch(account(double))
+
+    by_id = {m.external_id: m for m in result.messages}
+    assert by_id[quote.id].text == "@acme is this right?"
+    assert reblog.id not in by_id
+    assert {(m.external_id, m.direction) for m in result.messages} == scenario.expected("mastodon", ORG_ID)
+
+
+def test_an_unreadable_status_is_skipped_and_the_rest_stored(configured, double, scenario):
+    broken = add_mention(scenario, "@acme broken date", 30)
+    broken.broken = "bad_time"
+    after = add_mention(scenario, "@acme after the broken one", 31)
+
+    result = fetch(account(double))
+
+    assert [record.raw["status"]["id"] for record in result.skipped] == [broken.id]
+    assert {(m.external_id, m.direction) for m in result.messages} == scenario.expected("mastodon", ORG_ID)
+    assert result.cursors["mentions"] == double._notification_ids[after.id].__str__()
+
+
+@pytest.mark.parametrize(
+    ("content", "text"),
+    [
+        (
+            '<p>Is this right?</p><p class="quote-inline">RE: <a href="https://x.example/@a/1">x.example/@a/1</a></p>',
+            "Is this right?",
+        ),
+        ("<p>Is this right?</p><p>RE: https://x.example/notes/9f2</p>", "Is this right?"),
+        ("<p>RE: the meeting</p>", "RE: the meeting"),
+    ],
+)
+def test_quote_fallback_paragraphs(content, text):
     assert html_to_text(content) == text

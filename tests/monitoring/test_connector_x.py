@@ -10,6 +10,9 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -19,9 +22,6 @@ from monitoring.connectors.base import (
     TransientError,
 )
 from monitoring.connectors.x import MAX_QUERY_LENGTH, XConnector, mention_queries
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
 
 BASE = datetime.datetime(2026, 8, 20, 9, 0, tzinfo=datetime.UTC)
 BACKFILL_SINCE = BASE - datetime.timedelta(days=1)
@@ -43,10 +43,12 @@ class Builder:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
 
-    def add(self, author, to, text, *, minutes, in_reply_to="", likes=0) -> Item:
+    def add(self, author, to, text, *, minutes, in_reply_to="", likes=0, **shape) -> Item:
         created_at = BASE + datetime.timedelta(minutes=minutes)
         item_id = snowflake(created_at, self.scenario.next_number())
-        return self.scenario.add(Item("x", item_id, author, to, text, created_at, in_reply_to=in_reply_to, likes=likes))
+        return self.scenario.add(
+            Item("x", item_id, author, to, text, created_at, in_reply_to=in_reply_to, likes=likes, **shape)
+        )
 
 
 @pytest.fixture
@@ -400,11 +402,7 @@ def test_malformed_json_is_a_malformed_payload(double, x_settings):
     "body",
     [
         {"data": "not a list", "meta": {"result_count": 1}},
-        {"data": [{"id": "1958100000000000201", "text": "no author, no date"}], "meta": {"result_count": 1}},
-        {
-            "data": [{"id": "1958100000000000201", "text": "x", "author_id": "1", "created_at": "yesterday"}],
-            "meta": {"result_count": 1},
-        },
+        {"data": [], "meta": "not an object"},
         [1, 2, 3],
     ],
 )
@@ -511,3 +509,74 @@ def test_double_search_understands_or_combinations_of_mentions_and_authors(story
 
     status, _, body = search(" OR ".join(["@AcmeCoffee"] * 50))
     assert status == 400 and body["title"] == "Invalid Request"
+
+
+# -- platform truth: retweets, quotes, long posts, unreadable items ----------------------------------------------
+@pytest.fixture
+def shapes(scenario, acme):
+    """What the real timelines hold beside plain posts and mentions."""
+    build = Builder(scenario)
+    items = {}
+    items["dana_post"] = build.add(DANA, DANA, "Road closed on Main St " + "details " * 10, minutes=0)
+    items["own_post"] = build.add(acme, acme, "Sunday hours: 9-5", minutes=1)
+    items["own_retweet"] = build.add(acme, acme, "", minutes=2, repost_of=items["dana_post"].id)
+    items["retweet_of_own"] = build.add(LEE, acme, "", minutes=3, repost_of=items["own_post"].id)
+    items["quote"] = build.add(SAM, acme, "@AcmeCoffee is this right?", minutes=4, quote_of=items["own_post"].id)
+    items["long"] = build.add(acme, acme, "Community update: " + "lorem ipsum dolor " * 30 + "THE END", minutes=5)
+    items["long_mention"] = build.add(DANA, acme, "@AcmeCoffee " + "a long complaint " * 25 + "FIN", minutes=6)
+    return items
+
+
+def test_retweets_are_neither_own_posts_nor_mentions_and_quotes_are_mentions(shapes, double, x_settings):
+    result = fetch()
+
+    by_id = {m.external_id: m for m in result.messages}
+    assert shapes["own_retweet"].id not in by_id  # someone else's words, cut short by X
+    assert shapes["retweet_of_own"].id not in by_id
+    assert (by_id[shapes["quote"].id].direction, by_id[shapes["quote"].id].kind) == ("inbound", "mention")
+    assert by_id[shapes["own_post"].id].direction == "outbound"
+
+
+def test_sweep_applies_the_same_retweet_and_quote_rule(shapes, double, x_settings):
+    mentions, _, _ = XConnector().search_mentions(["AcmeCoffee"], since_id=None, bearer_token=ACME_TOKEN)
+    posts, _, _ = XConnector().search_posts(["AcmeCoffee"], since_id=None, bearer_token=ACME_TOKEN)
+
+    mentioned = {m.external_id: m.kind for m in mentions["acmecoffee"]}
+    own = {m.external_id for m in posts["acmecoffee"]}
+    assert shapes["retweet_of_own"].id not in mentioned
+    assert mentioned[shapes["quote"].id] == "mention"
+    assert shapes["own_retweet"].id not in own
+    assert shapes["own_post"].id in own
+    per_account = {m.external_id for m in fetch().messages}
+    assert set(mentioned) | own == per_account  # both paths store the same posts
+
+
+def test_long_posts_are_stored_in_full(shapes, double, x_settings):
+    result = fetch()
+
+    by_id = {m.external_id: m for m in result.messages}
+    assert by_id[shapes["long"].id].text == shapes["long"].text
+    assert by_id[shapes["long_mention"].id].text.endswith("FIN")
+    params = double.requests_with_params(r"/2/users/\d+/tweets")[0]
+    assert "note_tweet" in params["tweet.fields"].split(",")
+    posts, _, _ = XConnector().search_posts(["AcmeCoffee"], since_id=None, bearer_token=ACME_TOKEN)
+    assert {m.external_id: m.text for m in posts["acmecoffee"]}[shapes["long"].id] == shapes["long"].text
+
+
+def test_an_unreadable_post_is_skipped_and_the_rest_stored(scenario, story, double, x_settings):
+    broken = Builder(scenario).add(DANA, story["roast"].to, "@AcmeCoffee hello", minutes=60, broken="bad_time")
+    newest = Builder(scenario).add(LEE, story["roast"].to, "@AcmeCoffee after the broken one", minutes=61)
+
+    result = fetch()
+
+    assert [record.raw["id"] for record in result.skipped] == [broken.id]
+    assert "created_at" in result.skipped[0].reason
+    assert {(m.external_id, m.direction) for m in result.messages} == scenario.expected("x", ACME_ID)
+    assert result.cursors["mentions"] == newest.id  # the cursor advances past the unreadable post
+
+    connector = XConnector()
+    found, newest_id, _ = connector.search_mentions(["AcmeCoffee"], since_id=None, bearer_token=ACME_TOKEN)
+    connector.search_posts(["AcmeCoffee"], since_id=None, bearer_token=ACME_TOKEN)
+    assert [record.raw["id"] for record in connector.skipped["acmecoffee"]] == [broken.id]  # kept once
+    assert newest.id in {m.external_id for m in found["acmecoffee"]}
+    assert newest_id == newest.id

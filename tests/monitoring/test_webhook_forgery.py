@@ -13,7 +13,7 @@ from engagement.models import TriageItem
 from monitoring.connectors.x import activity_post_message
 from monitoring.models import Message, MessageEdit, WebhookEvent
 from monitoring.services.ingest import messages_upsert
-from monitoring.webhooks import x_crc_token_ok
+from monitoring.webhooks.deliveries import x_crc_token_ok
 from tests.monitoring.test_webhooks import (
     X_SECRET,
     encode,
@@ -72,6 +72,7 @@ def _stored_from_a_poll(account, text: str) -> Message:
     message = activity_post_message(
         delivery["payload"], includes=delivery["includes"], account_user_id=account.external_id, account_handle="x"
     )
+    assert message is not None  # a mention, not a retweet
     messages_upsert(account_id=account.pk, messages=[message])  # what account_poll calls with a page
     return Message.objects.get()
 

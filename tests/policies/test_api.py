@@ -7,8 +7,7 @@ from django.urls import Resolver404, path, resolve
 
 from engagement.services.tokens import api_token_create
 from policies.api import PolicyFlagList
-from tests.factories import SocialAccountFactory
-from tests.policies.review_data import T0, flag_on, make_message, make_rule
+from tests.factories import FROZEN_NOW, SocialAccountFactory, flag_on, make_message, make_rule
 
 
 def _routes_mounted() -> bool:
@@ -21,6 +20,8 @@ def _routes_mounted() -> bool:
 
 # Until engagement/api/urls.py mounts the view, these tests mount it themselves at the same path.
 urlpatterns = [path("api/v1/policy-flags/", PolicyFlagList.as_view(), name="policy-flags")]
+T0 = FROZEN_NOW
+
 pytestmark = [pytest.mark.django_db, *([] if _routes_mounted() else [pytest.mark.urls(__name__)])]
 
 URL = "/api/v1/policy-flags/"

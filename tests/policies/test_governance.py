@@ -5,6 +5,7 @@ import datetime
 import pytest
 import time_machine
 
+from accounts_registry.selectors import governance_problems
 from monitoring.models import DailyActivity, JobRun
 from policies.models import PolicyFlag
 from policies.services.governance import governance_run
@@ -89,14 +90,16 @@ def test_holder_left_and_training_expired(org):
     governance("Training expired", "training_expired")
     account(org, "GoneOfficer", kind="personal", holder=gone)
     account(org, "GoneRetired", kind="personal", holder=gone, status="retired")
+    account(org, "GonePaused", kind="personal", holder=gone, status="paused")  # still held by someone who left
     account(org, "LapsedOfficer", kind="personal", holder=lapsed)
     account(org, "CurrentOnFacebook", kind="personal", holder=current, platform="facebook")
     account(org, "CurrentOnX", kind="personal", holder=current)
     account(org, "LapsedUnitAccount", kind="unit", holder=lapsed)  # training applies to personal accounts
     governance_run()
-    left = "The holder, Gone Officer, left the organization on 2026-10-01; the account is still active."
+    left = "The holder, Gone Officer, left the organization on 2026-10-01."
     assert flagged() == [
         ("Holder left", "GoneOfficer", left),
+        ("Holder left", "GonePaused", left),
         ("Training expired", "CurrentOnX", "Current Officer has no current training for X."),
         ("Training expired", "LapsedOfficer", "Lapsed Officer has no current training for X."),
     ]
@@ -174,3 +177,24 @@ def test_disclaimer_check_is_refused_with_the_reason():
     assert rule_validate("governance", {"check": "holder_left", "days": 3}) == [
         "days: not an option of the holder_left check (its options: none)."
     ]
+
+
+def test_the_governance_page_and_the_rules_agree(org, admin_user, settings):
+    """One definition: with default options, the rules flag exactly what /org/governance/ lists."""
+    settings.CHORUS_RECONNECT_GRACE_DAYS = 3
+    gone = MemberFactory.create(full_name="Gone Officer", unit=org["11"], left_on=datetime.date(2026, 10, 1))
+    lapsed = MemberFactory.create(full_name="Lapsed Officer", unit=org["11"])
+    for check in ("holder_left", "training_expired", "pending_too_long", "needs_reconnect_too_long"):
+        governance(check, check)
+    account(org, "GonePaused", kind="personal", holder=gone, status="paused")
+    account(org, "LapsedOfficer", kind="personal", holder=lapsed)
+    account(org, "PendingLong", status="pending", changed=NOW - datetime.timedelta(days=15))
+    account(org, "PendingNew", status="pending", changed=NOW - datetime.timedelta(days=13))
+    account(org, "Broken4Days", status="needs_reconnect", changed=NOW - datetime.timedelta(days=4))
+    account(org, "Broken2Days", status="needs_reconnect", changed=NOW - datetime.timedelta(days=2))
+    governance_run()
+    on_page = sorted(
+        (problem.check, problem.account.handle, problem.reason) for problem in governance_problems(admin_user)
+    )
+    assert on_page == flagged()
+    assert [handle for _, handle, _ in on_page] == ["GonePaused", "Broken4Days", "PendingLong", "LapsedOfficer"]

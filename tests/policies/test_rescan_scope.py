@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from policies.models import RescanJob
-from tests.policies.review_data import make_rule
+from tests.factories import make_rule
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from accounts_registry.models import AuditEvent
 from policies.models import PolicyRule, RescanJob
 from policies.services.rescan import rescan_run
-from tests.policies.review_data import HOSTILE, flag_on, make_message, make_rule
+from tests.factories import HOSTILE, flag_on, make_message, make_rule
 
 pytestmark = pytest.mark.django_db
 

@@ -265,6 +265,7 @@ class AuditEvent(models.Model):
         TRIAGE_DISMISS = "triage.dismiss", "Triage item dismissed"
         TRIAGE_REOPEN = "triage.reopen", "Triage item reopened"
         TRIAGE_NOTE = "triage.note", "Triage note added"
+        TRIAGE_CATEGORIZE = "triage.categorize", "Triage item category corrected"
 
         FEEDBACK_GIVE = "feedback.give", "Feedback given"
 

@@ -137,6 +137,14 @@ VIOLATION_RATE = 0.07
 # topic -> language -> (what the public writes, the answers that fit it); answers may use {first}.
 Exchange = tuple[str, tuple[str, ...]]
 THANKS_EN = ("Thank you, {first}! Have a great day.", "Thanks {first}, we appreciate the kind words.")
+REPORT_EN = (
+    "Sorry to hear that, {first}. Please report it at metropolice.example/report or on the non-emergency line "
+    "so it is on record. If anyone is in danger, call 911."
+)
+REPORT_FR = (
+    "Désolés, {first}. Faites une déclaration sur metropolice.example/signaler ou à la ligne non urgente. "
+    "Si quelqu'un est en danger, composez le 911."
+)
 PASS_ON_EN = ("Thank you for letting us know, {first}. We'll pass this on to the officers involved.",)
 INBOUND: dict[str, dict[str, tuple[Exchange, ...]]] = {
     "greeting": {
@@ -214,11 +222,40 @@ INBOUND: dict[str, dict[str, tuple[Exchange, ...]]] = {
             ),
         ),
     },
+    "crime": {
+        "en": (
+            (
+                "My bike was stolen from outside the library on {street} last night. Serial number is on file.",
+                (REPORT_EN,),
+            ),
+            ("Someone broke into my car on {street} overnight and took my laptop.", (REPORT_EN,)),
+            (
+                "I got scammed by someone pretending to be from my bank, lost $900. Where do I report this?",
+                (REPORT_EN,),
+            ),
+        ),
+        "fr": (
+            ("On m'a volé mon vélo devant la bibliothèque, rue {street}, hier soir.", (REPORT_FR,)),
+            ("Ma voiture a été vandalisée cette nuit rue {street}, vitre cassée.", (REPORT_FR,)),
+        ),
+    },
     "urgent": {
         "en": (
             (
                 "Someone is breaking into my car right now on {street}!!",
                 ("{first}, please call 911 right now and do not approach. This account is not monitored 24/7.",),
+            ),
+            (
+                "there's a man with a knife outside the shop on {street}, please send someone",
+                ("{first}, call 911 now. This account is not monitored 24/7.",),
+            ),
+            (
+                "a little boy has been missing for an hour near the park on {street}, red jacket",
+                ("{first}, please call 911 immediately with his description.",),
+            ),
+            (
+                "my neighbour on {street} is screaming and I hear things smashing",
+                ("{first}, please call 911 now. This account is not monitored 24/7.",),
             ),
             (
                 "There's a guy trying car door handles on {street}, what do I do?",
@@ -230,6 +267,10 @@ INBOUND: dict[str, dict[str, tuple[Exchange, ...]]] = {
                 "Quelqu'un est en train d'entrer par effraction dans ma voiture, rue {street} !",
                 ("{first}, appelez le 911 immédiatement et n'intervenez pas vous-même.",),
             ),
+            (
+                "Ma fille de 8 ans a disparu au parc de la rue {street} depuis une heure",
+                ("{first}, appelez le 911 immédiatement avec sa description.",),
+            ),
         ),
     },
     "hostile": {
@@ -239,8 +280,12 @@ INBOUND: dict[str, dict[str, tuple[Exchange, ...]]] = {
         ),
     },
 }
-TOPICS = (("greeting", 3), ("thanks", 2), ("question", 6), ("complaint", 3), ("urgent", 1), ("hostile", 0.4))
-ANSWER_SHARE = {"greeting": 0.5, "thanks": 0.6, "question": 0.8, "complaint": 0.5, "urgent": 0.95, "hostile": 0.0}
+TOPICS = (
+    ("greeting", 3), ("thanks", 2), ("question", 6), ("complaint", 3), ("crime", 1.5), ("urgent", 1), ("hostile", 0.4)
+)  # fmt: skip
+ANSWER_SHARE = {
+    "greeting": 0.5, "thanks": 0.6, "question": 0.8, "complaint": 0.5, "crime": 0.85, "urgent": 0.95, "hostile": 0.0
+}  # fmt: skip
 FOLLOW_UPS = {
     "en": ("Thank you!", "Thanks for the quick answer 🙏", "Still waiting for a real fix…", "👍"),
     "fr": ("Merci !", "Merci pour la réponse rapide."),

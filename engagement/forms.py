@@ -30,6 +30,7 @@ class InboxFilterForm(forms.Form):
     unit = forms.IntegerField(required=False, min_value=1, label="Unit (with sub-units)", widget=forms.Select)
     account = forms.IntegerField(required=False, min_value=1, widget=forms.Select)
     platform = forms.ChoiceField(choices=[("", "All platforms"), *Platform.choices], required=False)
+    category = forms.ChoiceField(choices=[("", "All categories"), *TriageItem.Category.choices], required=False)
     question = forms.BooleanField(required=False, label="Questions only")
     age = forms.ChoiceField(choices=AgeFilter.CHOICES, required=False)
     assigned = forms.ChoiceField(choices=AssignedFilter.CHOICES, required=False, label="Assignment")
@@ -109,6 +110,7 @@ class InboxFilterForm(forms.Form):
             unit=data.get("unit"),
             account_id=data.get("account"),
             platform=data.get("platform") or "",
+            category=data.get("category") or "",
             questions_only=bool(data.get("question")),
             age=data.get("age") or "",
             assigned=data.get("assigned") or "",
@@ -125,6 +127,7 @@ def filter_initial(filters: InboxFilters) -> dict[str, Any]:
         "unit": filters.unit.pk if filters.unit is not None else "",
         "account": filters.account_id or "",
         "platform": filters.platform,
+        "category": filters.category,
         "question": filters.questions_only,
         "age": filters.age,
         "assigned": filters.assigned,
@@ -165,6 +168,10 @@ class HandleForm(forms.Form):
     reason = forms.ChoiceField(
         choices=TriageItem.HandledReason.choices, initial=TriageItem.HandledReason.NO_REPLY_NEEDED, label="Reason"
     )
+
+
+class CategoryForm(forms.Form):
+    category = forms.ChoiceField(choices=TriageItem.Category.choices, label="Category")
 
 
 class NoteForm(forms.Form):

@@ -7,6 +7,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts_registry.models import Member, Platform, SocialAccount
 from monitoring.models import Message
@@ -26,11 +27,14 @@ class TriageItem(models.Model):
         DISMISSED = "dismissed", "Dismissed"
 
     class Category(models.TextChoices):
-        EMERGENCY = "emergency", "Possible emergency or crime report"
-        COMPLAINT = "complaint", "Complaint"
-        QUESTION = "question", "Question"
-        GREETING = "greeting", "Greeting or thanks"
-        OTHER = "other", "Other"
+        """What a message is. The labels (and CATEGORY_BANNERS below) are the one place its wording lives."""
+
+        EMERGENCY = "emergency", _("Possible emergency")
+        CRIME = "crime", _("Crime report")
+        COMPLAINT = "complaint", _("Complaint")
+        QUESTION = "question", _("Question")
+        GREETING = "greeting", _("Greeting or thanks")
+        OTHER = "other", _("Other")
 
     class HandledReason(models.TextChoices):
         ANSWERED_PRIVATELY = "answered_privately", "Answered privately"
@@ -43,7 +47,7 @@ class TriageItem(models.Model):
         """Stored rank; items older than the response target also rank as HIGH when listed."""
 
         URGENT = 0, "Possible emergency"
-        HIGH = 1, "Question or corporate account"
+        HIGH = 1, "Question, crime report or corporate account"
         NORMAL = 2, "Normal"
 
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="triage")
@@ -57,6 +61,9 @@ class TriageItem(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
     category = models.CharField(max_length=10, choices=Category.choices, default=Category.OTHER)
     is_question = models.BooleanField(default=False)
+    category_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the classifier chose the category (the rules that fired)."
+    )
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
 
     assignee = models.ForeignKey(
@@ -93,6 +100,39 @@ class TriageItem(models.Model):
         return f"triage of {self.message_id} ({self.status})"
 
 
+# The banner a row of this category shows in the inbox (categories without one show none).
+CATEGORY_BANNERS = {
+    TriageItem.Category.EMERGENCY: _(
+        "Possible emergency. These accounts are not watched around the clock: if someone may be in danger "
+        "or a crime is in progress, tell them to call 911 now."
+    ),
+    TriageItem.Category.CRIME: _(
+        "Crime report. Point the person to the reporting channel (online report or the non-emergency line); "
+        "if anyone is in danger now, 911."
+    ),
+}
+
+
+class CategoryCorrection(models.Model):
+    """A person's correction of an item's category, kept as labelled data for the classifier's evaluation.
+
+    The message text is copied, so a correction still counts when the message is gone.
+    """
+
+    item = models.ForeignKey(TriageItem, null=True, on_delete=models.SET_NULL, related_name="corrections")
+    text = models.TextField()
+    previous = models.CharField(max_length=10, choices=TriageItem.Category.choices)
+    category = models.CharField(max_length=10, choices=TriageItem.Category.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.previous} -> {self.category} ({self.item_id})"
+
+
 class TriageNote(models.Model):
     """An internal note on a triage item (never posted to the platform)."""
 
@@ -109,13 +149,19 @@ class TriageNote(models.Model):
 
 
 class ClassifierRule(models.Model):
-    """A transparent, admin-tunable rule: if the text contains one of the phrases, it is this category.
+    """A transparent, admin-tunable rule (see engagement/classify.py for how the kinds combine).
 
-    Phrases match case- and accent-insensitively on word boundaries. Rules are checked by category
-    precedence (emergency first), so a message asking for help is never filed as a greeting.
+    Phrases match case- and accent-insensitively on whole words. Categories are decided by precedence
+    (possible emergency first), so a message asking for help is never filed as a greeting.
     """
 
+    class Kind(models.TextChoices):
+        PHRASE = "phrase", "Phrases: the text is this category"
+        CUE = "cue", "Cues: immediacy (emergency) or past time (crime report)"
+        EXCEPTION = "exception", "Exceptions: inside these, the category's phrases do not count"
+
     category = models.CharField(max_length=10, choices=TriageItem.Category.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PHRASE)
     language = models.CharField(max_length=5, default="en", help_text="en, fr, ... (informational)")
     phrases = models.TextField(help_text="One phrase per line.")
     is_enabled = models.BooleanField(default=True)

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:pk>/dismiss/", inbox.item_dismiss, name="dismiss"),
     path("<int:pk>/reopen/", inbox.item_reopen, name="reopen"),
     path("<int:pk>/note/", inbox.item_note, name="note"),
+    path("<int:pk>/category/", inbox.item_categorize, name="categorize"),
 ]

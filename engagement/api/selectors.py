@@ -35,6 +35,7 @@ def api_triage_items(
     unit: OrgUnit | None = None,
     account: SocialAccount | None = None,
     platform: str | None = None,
+    category: str | None = None,
     is_question: bool | None = None,
     since: datetime.datetime | None = None,
     include_private: bool = False,
@@ -54,6 +55,8 @@ def api_triage_items(
     )
     if status is not None:
         items = items.filter(status=status)
+    if category is not None:
+        items = items.filter(category=category)
     if is_question is not None:
         items = items.filter(is_question=is_question)
     if since is not None:

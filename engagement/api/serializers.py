@@ -16,6 +16,15 @@ def _path_of(serializer: serializers.Serializer[Any], unit_id: int) -> str:
 
 
 class TriageItemSerializer(serializers.ModelSerializer[TriageItem]):
+    category = serializers.ChoiceField(
+        read_only=True,
+        choices=TriageItem.Category.choices,
+        help_text="possible emergency (someone may be in danger or a crime is in progress), crime report "
+        "(already happened: point to the reporting channel), complaint, question, greeting or thanks, other.",
+    )
+    category_reason = serializers.CharField(
+        read_only=True, help_text="Why: the classifier rules that fired, or who set the category."
+    )
     external_id = serializers.CharField(
         read_only=True, source="message.external_id", help_text="The inbound message's platform id."
     )
@@ -41,6 +50,8 @@ class TriageItemSerializer(serializers.ModelSerializer[TriageItem]):
             "author_handle",
             "text",
             "created_at",
+            "category",
+            "category_reason",
             "is_question",
             "first_response_seconds",
             "assignee",

@@ -95,6 +95,12 @@ class _ScopedListView[ModelT: Model](ListAPIView[ModelT]):
         UNIT_FILTER,
         OpenApiParameter("account", OpenApiTypes.INT, description="An account id. 404 if you cannot see it."),
         PLATFORM_FILTER,
+        OpenApiParameter(
+            "category",
+            OpenApiTypes.STR,
+            enum=TriageItem.Category.values,
+            description="What the message is: " + "; ".join(f"{c.value}: {c.label}" for c in TriageItem.Category) + ".",
+        ),
         OpenApiParameter("question", OpenApiTypes.BOOL, description="true: questions only; false: the others."),
         OpenApiParameter(
             "since",
@@ -120,6 +126,7 @@ class TriageItemList(_ScopedListView[TriageItem]):
             unit=self.unit_filter(),
             account=None if account_id is None else get_account_for_user(user=self.owner, pk=account_id),
             platform=params.choice("platform", Platform.values),
+            category=params.choice("category", TriageItem.Category.values),
             is_question=params.boolean("question"),
             since=params.moment("since"),
             include_private=params.boolean("include_private") is True,

@@ -102,6 +102,8 @@ def _item_filters(
     items: QuerySet[TriageItem], user: AnyUser, filters: InboxFilters, *, now: datetime.datetime
 ) -> QuerySet[TriageItem]:
     """Every filter on the item itself except the status."""
+    if filters.category:
+        items = items.filter(category=filters.category)
     if filters.questions_only:
         items = items.filter(is_question=True)
     if filters.age == AgeFilter.OVER_TARGET:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts_registry.models import Platform
 from accounts_registry.selectors import unit_paths
-from engagement.models import TriageItem
+from engagement.models import CATEGORY_BANNERS, TriageItem
 from engagement.selectors.inbox_filters import response_target
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class InboxRow:
     # Display values computed once per page, not by get_FOO_display()/|date per row.
     status_label: str = ""
     category_label: str = ""
+    banner: str = ""
     platform_label: str = ""
     handled_reason_label: str = ""
     created_iso: str = ""
@@ -85,6 +86,7 @@ def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[I
         for choices in (Status.choices, TriageItem.Category.choices, Platform.choices, TriageItem.HandledReason.choices)
     )
     paths = unit_paths({item.account.unit for item in items})
+    banners: dict[str, str] = {str(category): str(banner) for category, banner in CATEGORY_BANNERS.items()}
     cutoff = now - response_target()
     url, assign, handle, dismiss, reopen = (
         _item_url_builder(f"inbox:{name}") for name in ("item", "assign", "handle", "dismiss", "reopen")
@@ -103,6 +105,7 @@ def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[I
             reopen_url=reopen(item.pk),
             status_label=status_label(item.status),
             category_label=category_label(item.category),
+            banner=banners.get(item.category, ""),
             platform_label=platform_label(item.platform),
             handled_reason_label=reason_label(item.handled_reason),
             # As the |date filter renders it: in the current time zone, "c" and "Y-m-d H:i".

@@ -55,6 +55,7 @@ class InboxFilters:
     unit: OrgUnit | None = None
     account_id: int | None = None
     platform: str = ""
+    category: str = ""
     questions_only: bool = False
     age: str = ""
     assigned: str = ""
@@ -68,6 +69,7 @@ class InboxFilters:
             "unit": str(self.unit.pk) if self.unit is not None else "",
             "account": str(self.account_id) if self.account_id is not None else "",
             "platform": self.platform,
+            "category": self.category,
             "question": "1" if self.questions_only else "",
             "age": self.age,
             "assigned": self.assigned,

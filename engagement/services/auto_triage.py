@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts_registry.models import SocialAccount
 from engagement.classify import current_classifier
-from engagement.models import TriageItem
+from engagement.models import CategoryCorrection, TriageItem
 from monitoring.models import Message
 
 if TYPE_CHECKING:
@@ -33,12 +33,14 @@ if TYPE_CHECKING:
 
 Status = TriageItem.Status
 Priority = TriageItem.Priority
+REASON_LENGTH = TriageItem._meta.get_field("category_reason").max_length or 300
 
 
 def priority_for(*, category: str, is_question: bool, is_corporate: bool) -> int:
+    """Possible emergencies first; then questions and crime reports (someone waits for a pointer)."""
     if category == TriageItem.Category.EMERGENCY:
         return Priority.URGENT
-    if is_question or is_corporate:
+    if is_question or is_corporate or category == TriageItem.Category.CRIME:
         return Priority.HIGH
     return Priority.NORMAL
 
@@ -55,7 +57,7 @@ def _org_authors(messages: Iterable[Message]) -> set[tuple[str, str]]:
 
 
 def _new_item(message: Message, classifier: Classifier) -> TriageItem:
-    category, question = classifier.classify(message.text)
+    decision = classifier.classify(message.text)
     return TriageItem(
         message=message,
         account_id=message.account_id,
@@ -63,11 +65,12 @@ def _new_item(message: Message, classifier: Classifier) -> TriageItem:
         created_at=message.created_at,
         conversation_id=message.conversation_id,
         author_id=message.author_id,
-        category=category,
-        is_question=question,
+        category=decision.category,
+        is_question=decision.is_question,
+        category_reason=decision.why[:REASON_LENGTH],
         priority=priority_for(
-            category=category,
-            is_question=question,
+            category=decision.category,
+            is_question=decision.is_question,
             is_corporate=message.account.kind == SocialAccount.Kind.CORPORATE,
         ),
     )
@@ -170,7 +173,8 @@ def triage_on_ingest(message_ids: list[int]) -> None:
 
 def triage_recompute(*, since: datetime.datetime, until: datetime.datetime, batch_size: int = 2000) -> dict[str, int]:
     """Re-run triage for messages posted in [since, until): open missing items, re-classify waiting
-    items with the current rules, detect answers. Human decisions are never changed."""
+    items with the current rules (except those a person corrected), detect answers. Human decisions are
+    never changed."""
     opened = answered = reclassified = 0
     classifier = current_classifier()
     ids = list(
@@ -183,15 +187,22 @@ def triage_recompute(*, since: datetime.datetime, until: datetime.datetime, batc
         waiting = list(
             TriageItem.objects.filter(message__in=messages, status=Status.WAITING).select_related("message", "account")
         )
+        corrected = set(CategoryCorrection.objects.filter(item__in=waiting).values_list("item_id", flat=True))
         for item in waiting:
-            category, question = classifier.classify(item.message.text)
+            if item.pk in corrected:
+                continue  # a person's correction stands
+            decision = classifier.classify(item.message.text)
             priority = priority_for(
-                category=category,
-                is_question=question,
+                category=decision.category,
+                is_question=decision.is_question,
                 is_corporate=item.account.kind == SocialAccount.Kind.CORPORATE,
             )
-            if (item.category, item.is_question, item.priority) != (category, question, priority):
-                item.category, item.is_question, item.priority = category, question, priority
-                reclassified += 1
-        TriageItem.objects.bulk_update(waiting, ["category", "is_question", "priority"], batch_size=500)
+            new = (decision.category, decision.is_question, priority, decision.why[:REASON_LENGTH])
+            if (item.category, item.is_question, item.priority, item.category_reason) != new:
+                if (item.category, item.is_question, item.priority) != new[:3]:
+                    reclassified += 1
+                item.category, item.is_question, item.priority, item.category_reason = new
+        TriageItem.objects.bulk_update(
+            waiting, ["category", "is_question", "priority", "category_reason"], batch_size=500
+        )
     return {"messages": len(ids), "opened": opened, "answered": answered, "reclassified": reclassified}

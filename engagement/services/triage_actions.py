@@ -21,10 +21,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts_registry.models import AuditEvent
+from accounts_registry.models import AuditEvent, SocialAccount
 from accounts_registry.services.audit import audit_record
-from engagement.models import TriageItem, TriageNote
+from engagement.models import CategoryCorrection, TriageItem, TriageNote
 from engagement.selectors.triage_access import visible_triage_items
+from engagement.services.auto_triage import priority_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -153,6 +154,42 @@ def triage_note_add(*, item: TriageItem, text: str, actor: User) -> TriageNote:
         after={"note_id": note.pk, "length": len(note.text)},
     )
     return note
+
+
+@transaction.atomic
+def triage_categorize(*, item: TriageItem, category: str, actor: User) -> TriageItem:
+    """A person sets the item's category: the item is re-ranked (a possible emergency first), the
+    correction is kept as labelled data for the classifier's evaluation, and re-classification never
+    overrides it. Any status. Setting the current category again is a no-op."""
+    if category not in TriageItem.Category.values:
+        raise ValidationError("Choose one of the categories.")
+    item.refresh_from_db(
+        from_queryset=TriageItem.objects.select_for_update(), fields=["category", "priority", "category_reason"]
+    )
+    if item.category == category:
+        return item
+    before = {"category": item.category, "priority": item.priority}
+    CategoryCorrection.objects.create(
+        item=item, text=item.message.text, previous=item.category, category=category, actor=actor
+    )
+    item.category = category
+    item.priority = priority_for(
+        category=category,
+        is_question=item.is_question,
+        is_corporate=item.account.kind == SocialAccount.Kind.CORPORATE,
+    )
+    item.category_reason = f"set by {actor.get_username()}"[:300]
+    item.updated_at = timezone.now()
+    item.save(update_fields=["category", "priority", "category_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        verb=AuditEvent.Verb.TRIAGE_CATEGORIZE,
+        target=item,
+        unit=item.account.unit,
+        before=before,
+        after={"category": item.category, "priority": item.priority},
+    )
+    return item
 
 
 class BulkAction:

@@ -29,6 +29,7 @@ from engagement.forms import (
     BULK_ACTIONS,
     AssignForm,
     BulkForm,
+    CategoryForm,
     HandleForm,
     InboxFilterForm,
     NoteForm,
@@ -247,6 +248,7 @@ def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> di
         "candidates": triage_item.assignable_users(item),
         "others": services.presence_touch(item_id=item.pk, user=acting_user(request)),
         "note_form": NoteForm(auto_id=f"item-{item.pk}-%s"),
+        "categories": TriageItem.Category.choices,
     }
 
 
@@ -331,6 +333,18 @@ def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     services.triage_reopen(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is waiting again.")
+
+
+@require_POST
+@login_required
+def item_categorize(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the item's category; the correction is kept for the classifier's evaluation."""
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    form = CategoryForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, item, notice="", error="Choose one of the categories.")
+    services.triage_categorize(item=item, category=form.cleaned_data["category"], actor=acting_user(request))
+    return _respond(request, item, notice=f"Item {item.pk} is now: {item.get_category_display()}.")
 
 
 @require_POST

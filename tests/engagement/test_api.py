@@ -13,6 +13,7 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts_registry.models import Role
+from engagement.models import TriageItem
 from engagement.services.tokens import api_token_create, api_token_revoke
 from monitoring.connectors.base import NormalizedMessage
 from monitoring.services.ingest import messages_upsert
@@ -26,7 +27,7 @@ HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)>'
 ENDPOINTS = ("triage-items", "accounts", "units", "metrics")
 TRIAGE_FIELDS = {
     "id", "status", "platform", "external_id", "account", "unit_path", "author_handle", "text", "created_at",
-    "is_question", "first_response_seconds", "assignee",
+    "category", "category_reason", "is_question", "first_response_seconds", "assignee",
 }  # fmt: skip
 
 
@@ -61,7 +62,15 @@ def traffic_account(org):
 def items(north_account, south_account, traffic_account, viewer):
     """North: four items on two accounts (one assigned, one answered, one question); South: two."""
     return {
-        "n_question": inbox_item(north_account, "101", minutes_ago=10, text="Is the desk open?", is_question=True),
+        "n_question": inbox_item(
+            north_account,
+            "101",
+            minutes_ago=10,
+            text="Is the desk open?",
+            is_question=True,
+            category="question",
+            category_reason="question: ends with '?'",
+        ),
         "n_answered": inbox_item(
             north_account,
             "102",
@@ -72,7 +81,9 @@ def items(north_account, south_account, traffic_account, viewer):
             answered_at=NOW - datetime.timedelta(minutes=270),
         ),
         "n_handled": inbox_item(north_account, "103", minutes_ago=60 * 24 * 3, status="handled"),
-        "traffic": inbox_item(traffic_account, "104", minutes_ago=20, text=HOSTILE, author=("104", HOSTILE, HOSTILE)),
+        "traffic": inbox_item(
+            traffic_account, "104", minutes_ago=20, text=HOSTILE, author=("104", HOSTILE, HOSTILE), category="emergency"
+        ),
         "s_waiting": inbox_item(south_account, "201", minutes_ago=5, text="South question?", is_question=True),
         "s_dismissed": inbox_item(south_account, "202", minutes_ago=50, status="dismissed"),
     }
@@ -165,12 +176,15 @@ def test_triage_item_shape(client, viewer, items):
         "author_handle": "dana_k",
         "text": "hello there",
         "created_at": "2026-11-20T05:00:00-05:00",
+        "category": "other",
+        "category_reason": "",
         "is_question": False,
         "first_response_seconds": 1800,
         "assignee": "north-supervisor",
     }
     question = next(row for row in rows if row["id"] == items["n_question"].pk)
     assert (question["is_question"], question["assignee"], question["first_response_seconds"]) == (True, None, None)
+    assert (question["category"], question["category_reason"]) == ("question", "question: ends with '?'")
 
 
 def test_hostile_text_comes_back_verbatim_as_json_data(client, viewer, items):
@@ -227,6 +241,10 @@ def test_a_token_loses_what_its_owner_loses(client, items):
         ({"question": "true"}, {"n_question"}),
         ({"question": "false"}, {"n_answered", "n_handled", "traffic"}),
         ({"platform": "bluesky"}, {"traffic"}),
+        ({"category": "emergency"}, {"traffic"}),
+        ({"category": "question"}, {"n_question"}),
+        ({"category": "other", "status": "waiting"}, set()),
+        ({"category": "crime"}, set()),
         ({"platform": "x", "status": "waiting"}, {"n_question"}),
         ({"since": "2026-11-20T14:45:00Z"}, {"n_question"}),
         ({"since": "2026-11-20T14:35:00Z"}, {"n_question", "traffic"}),
@@ -269,6 +287,7 @@ def test_filters_outside_the_scope_are_404(client, outsider, org, items):
         ({"unit": "1" * 30}, "unit"),
         ({"account": "1.5"}, "account"),
         ({"platform": "myspace"}, "platform"),
+        ({"category": "urgent"}, "category"),
         ({"question": "maybe"}, "question"),
         ({"since": "yesterday"}, "since"),
         ({"since": "2026-13-45"}, "since"),
@@ -460,7 +479,11 @@ def test_schema_is_public_and_lists_endpoints_and_filters(client):
     # policy-flags/ comes from the policies app (tests/policies/test_api.py covers it).
     assert set(paths) == {f"/api/v1/{name}/" for name in ENDPOINTS} | {"/api/v1/policy-flags/"}
     triage_params = {param["name"]: param for param in paths["/api/v1/triage-items/"]["get"]["parameters"]}
-    assert set(triage_params) == {"status", "unit", "account", "platform", "question", "since", "cursor", "page_size"}
+    assert set(triage_params) == {
+        "status", "unit", "account", "platform", "category", "question", "since", "cursor", "page_size"
+    }  # fmt: skip
+    assert triage_params["category"]["schema"]["enum"] == sorted(TriageItem.Category.values)
+    assert "crime: Crime report" in triage_params["category"]["description"]
     assert triage_params["status"]["schema"]["enum"] == ["answered", "dismissed", "handled", "waiting"]
     assert triage_params["question"]["schema"]["type"] == "boolean"
     metrics_params = {param["name"] for param in paths["/api/v1/metrics/"]["get"]["parameters"]}
@@ -473,6 +496,8 @@ def test_schema_generator_describes_the_triage_item():
     item = schema["components"]["schemas"]["TriageItem"]["properties"]
     assert set(item) == TRIAGE_FIELDS
     assert item["assignee"]["nullable"] is True
+    assert item["category"]["allOf"] == [{"$ref": "#/components/schemas/CategoryEnum"}]
+    assert schema["components"]["schemas"]["CategoryEnum"]["enum"] == TriageItem.Category.values
     assert "PaginatedTriageItemList" in schema["components"]["schemas"]
 
 

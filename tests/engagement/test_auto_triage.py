@@ -9,6 +9,7 @@ from django.apps import apps as django_apps
 from engagement.classify import Classifier, is_question
 from engagement.models import ClassifierRule, TriageItem
 from engagement.services.auto_triage import triage_recompute
+from engagement.services.triage_actions import triage_categorize
 from monitoring.connectors.base import NormalizedMessage
 from monitoring.models import Message
 from monitoring.services.ingest import messages_upsert
@@ -18,12 +19,16 @@ from tests.factories import SocialAccountFactory
 pytestmark = pytest.mark.django_db
 
 default_rules = importlib.import_module("engagement.migrations.0002_default_classifier_rules")
+context_rules = importlib.import_module("engagement.migrations.0005_crime_reports_and_context_rules")
 
 
 @pytest.fixture(autouse=True)
 def classifier_rules():
-    """The rules the data migration installs (a transactional test elsewhere may have flushed them)."""
+    """The rules the data migrations install (a transactional test elsewhere may have flushed them)."""
+    if ClassifierRule.objects.exists():
+        return
     default_rules.add_rules(django_apps, None)
+    context_rules.install_rules(django_apps, None)
 
 
 T0 = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.UTC)
@@ -192,15 +197,19 @@ def test_question_detection_in_english_and_french(text, expected):
 
 
 def test_classification_is_accent_and_case_insensitive_on_whole_words():
-    classifier = Classifier.from_rules([("emergency", "au secours\ncambriolage"), ("greeting", "merci\nhi")])
-    assert classifier.classify("AU SECOURS, CAMBRIOLAGE en cours")[0] == "emergency"
-    assert classifier.classify("Merci beaucoup")[0] == "greeting"
-    assert classifier.classify("this is fine")[0] == "other"  # "hi" inside "this" is not a word match
+    classifier = Classifier.from_rules(
+        [("emergency", "phrase", "au secours\ncambriolage"), ("greeting", "phrase", "merci\nhi")]
+    )
+    assert classifier.classify("AU SECOURS, CAMBRIOLAGE en cours").category == "emergency"
+    assert classifier.classify("Merci beaucoup").category == "greeting"
+    assert classifier.classify("this is fine").category == "other"  # "hi" inside "this" is not a word match
 
 
 def test_a_hyphenated_word_is_not_the_word_inside_it():
-    classifier = Classifier.from_rules([("emergency", "emergency"), ("complaint", "not acceptable")])
-    assert classifier.classify("40 minutes on the non-emergency line. Not acceptable.")[0] == "complaint"
+    classifier = Classifier.from_rules(
+        [("emergency", "phrase", "emergency"), ("complaint", "phrase", "not acceptable")]
+    )
+    assert classifier.classify("40 minutes on the non-emergency line. Not acceptable.").category == "complaint"
 
 
 def test_admins_tune_rules_and_recompute_reclassifies_waiting_items(station):
@@ -208,8 +217,60 @@ def test_admins_tune_rules_and_recompute_reclassifies_waiting_items(station):
     assert item("100").category == "other"
     ClassifierRule.objects.create(category="complaint", phrases="pothole\npotholes")
     figures = triage_recompute(since=T0 - datetime.timedelta(days=1), until=T0 + datetime.timedelta(days=1))
-    assert item("100").category == "complaint"
+    assert (item("100").category, item("100").category_reason) == ("complaint", "complaint 'potholes'")
     assert figures["reclassified"] == 1
+
+
+def test_recompute_leaves_a_corrected_category_alone(station, viewer):
+    ingest(station, inbound("100", "@MPS11Div the potholes on Main St are a hazard"))
+    triage_categorize(item=item("100"), category="complaint", actor=viewer)
+    ClassifierRule.objects.create(category="greeting", phrases="potholes")
+    figures = triage_recompute(since=T0 - datetime.timedelta(days=1), until=T0 + datetime.timedelta(days=1))
+    assert (item("100").category, figures["reclassified"]) == ("complaint", 0)
+
+
+def test_crime_reports_rank_like_questions_and_emergencies_first(station):
+    ingest(station, inbound("100", "@MPS11Div my bike was stolen from outside the library yesterday"))
+    ingest(station, inbound("101", "@MPS11Div the store across the street is being broken into right now"))
+    assert (item("100").category, item("100").priority) == ("crime", TriageItem.Priority.HIGH)
+    assert "crime 'was stolen'" in item("100").category_reason
+    assert (item("101").category, item("101").priority) == ("emergency", TriageItem.Priority.URGENT)
+    assert item("101").category_reason == "crime 'broken into'; in progress 'right now'"
+
+
+def _emergency_item(station, external_id, text):
+    ingest(station, inbound(external_id, text))
+    TriageItem.objects.filter(message__external_id=external_id).update(
+        category="emergency", priority=TriageItem.Priority.URGENT, category_reason=""
+    )
+
+
+def test_crime_report_data_migration_splits_old_emergencies_and_reverses(station):
+    _emergency_item(station, "100", "@MPS11Div my car was broken into last night, they took my laptop")
+    _emergency_item(station, "101", "@MPS11Div there's a man with a knife at Queen and Spadina, please send someone")
+    _emergency_item(station, "102", "@MPS11Div someone is breaking into my car right now")
+    context_rules.split_crime_reports(django_apps, None)
+    assert (item("100").category, item("100").priority) == ("crime", TriageItem.Priority.HIGH)
+    assert (item("101").category, item("102").category) == ("emergency", "emergency")
+    context_rules.merge_crime_reports(django_apps, None)
+    assert (item("100").category, item("100").priority) == ("emergency", TriageItem.Priority.URGENT)
+
+
+def test_context_rules_data_migration_keeps_tuned_rules_and_reverses():
+    ClassifierRule.objects.all().delete()
+    default_rules.add_rules(django_apps, None)
+    ClassifierRule.objects.filter(category="complaint", language="fr").update(phrases="plainte\npothole")
+    context_rules.install_rules(django_apps, None)
+    context_rules.install_rules(django_apps, None)  # idempotent
+    emergency_en = ClassifierRule.objects.get(category="emergency", kind="phrase", language="en").phrases.splitlines()
+    assert "knife" in emergency_en and "help" not in emergency_en
+    assert ClassifierRule.objects.get(category="complaint", language="fr").phrases == "plainte\npothole"
+    assert ClassifierRule.objects.filter(category="crime", kind="cue").count() == 2
+    context_rules.uninstall_rules(django_apps, None)
+    assert not ClassifierRule.objects.exclude(kind="phrase").exists()
+    assert not ClassifierRule.objects.filter(category="crime").exists()
+    restored = ClassifierRule.objects.get(category="emergency", language="en").phrases.splitlines()
+    assert restored == dict(((c, lang), p) for c, lang, p in default_rules.DEFAULT_RULES)[("emergency", "en")]
 
 
 def test_default_rules_data_migration_installs_and_reverses():

@@ -16,7 +16,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
 from accounts_registry.models import AuditEvent, Role
-from engagement.models import TriageItem, TriageNote
+from engagement.models import CategoryCorrection, TriageItem, TriageNote
 from monitoring.models import Message
 from tests.factories import FROZEN_NOW, SocialAccountFactory, UserFactory, grant, inbox_item
 
@@ -131,6 +131,7 @@ def test_north_item_urls_are_404_for_the_outsider(client, outsider, items):
         ("dismiss", {}),
         ("reopen", {}),
         ("note", {"text": "hi"}),
+        ("categorize", {"category": "emergency"}),
     ):
         assert client.post(item_url(name, item), data).status_code == 404
         assert client.post(item_url(name, item), data, headers=HTMX).status_code == 404
@@ -139,6 +140,8 @@ def test_north_item_urls_are_404_for_the_outsider(client, outsider, items):
     assert set(TriageItem.objects.values_list("status", flat=True)) == {"waiting", "handled"}
     assert not AuditEvent.objects.exists()
     assert not TriageNote.objects.exists()
+    assert not CategoryCorrection.objects.exists()
+    assert TriageItem.objects.get(pk=item.pk).category == "question"
 
 
 def test_page_needs_login_and_a_role(client, items):
@@ -592,3 +595,65 @@ def test_query_count_does_not_grow_with_the_data(client, django_assert_num_queri
     with django_assert_num_queries(10):  # + the unit filter's lookup
         client.get(INBOX, {"unit": org["north"].pk, "q": "hello"}, headers=HTMX)
     assert _count_queries(client, reverse("inbox:export")) == small_export
+
+
+# --- Categories ----------------------------------------------------------------------------------
+
+
+def test_category_filter_banners_and_why(client, viewer, north_account, items):
+    crime = inbox_item(north_account, text="my bike was stolen yesterday", category="crime", priority=HIGH)
+    TriageItem.objects.filter(pk=crime.pk).update(category_reason="crime 'was stolen'; past 'yesterday'")
+    client.force_login(viewer)
+    response = client.get(INBOX, {"category": "crime"})
+    assert response.status_code == 200
+    assertContains(response, "my bike was stolen yesterday")
+    assertContains(response, "Point the person to the reporting channel")
+    assertContains(response, 'title="Why: crime &#x27;was stolen&#x27;; past &#x27;yesterday&#x27;"')
+    assertNotContains(response, "someone is breaking in next door")
+    assertNotContains(response, "call 911 now")
+    assertContains(response, '<option value="crime" selected>Crime report</option>', html=False)
+    response = client.get(INBOX, {"category": "emergency"})
+    assertContains(response, "someone is breaking in next door")
+    assertContains(response, "call 911 now")
+    assertNotContains(response, "my bike was stolen")
+    rows = read_csv(client.get(reverse("inbox:export"), {"category": "crime"}))
+    assert [(int(row[0]), row[10]) for row in rows[1:]] == [(crime.pk, "crime")]
+    detail = client.get(item_url("item", crime), headers=HTMX)
+    assertContains(detail, "Why: crime &#x27;was stolen&#x27;; past &#x27;yesterday&#x27;")
+    assertContains(detail, 'name="category"')
+
+
+def test_correcting_the_category_is_recorded_audited_and_reranks(client, viewer, outsider, items):
+    item = items["emergency"]
+    client.force_login(viewer)
+    response = client.post(item_url("categorize", item), {"category": "crime", "open": "1"}, headers=HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" not in body and f'id="item-{item.pk}"' in body
+    assert "is now: Crime report" in body
+    item.refresh_from_db()
+    assert (item.category, item.priority, item.category_reason) == ("crime", HIGH, "set by north-supervisor")
+    correction = CategoryCorrection.objects.get()
+    assert (correction.item, correction.previous, correction.category, correction.actor) == (
+        item, "emergency", "crime", viewer
+    )  # fmt: skip
+    assert correction.text == "someone is breaking in next door"
+    event = AuditEvent.objects.get(verb="triage.categorize")
+    assert (event.before, event.after) == (
+        {"category": "emergency", "priority": URGENT},
+        {"category": "crime", "priority": HIGH},
+    )
+
+    # Again with the same category: nothing new. Without JavaScript: back to the inbox.
+    response = client.post(item_url("categorize", item), {"category": "crime", "back": "status=all"})
+    assert response.status_code == 302 and response["Location"] == INBOX + "?status=all"
+    assert CategoryCorrection.objects.count() == 1
+
+    response = client.post(item_url("categorize", item), {"category": "urgent"}, headers=HTMX)
+    assert response.status_code == 200
+    assertContains(response, "Choose one of the categories.")
+    assert CategoryCorrection.objects.count() == 1
+
+    client.force_login(outsider)
+    assert client.post(item_url("categorize", item), {"category": "other"}).status_code == 404
+    assert TriageItem.objects.get(pk=item.pk).category == "crime"

@@ -127,7 +127,7 @@ MATRIX: dict[str, Row] = {
             POST="302 | 302 404 | 302 404 | 302 404 | 302 404 | 302 404 | 302 302",
             HX_POST="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200",
         )
-        for action in ("assign", "handle", "dismiss", "reopen", "note")
+        for action in ("assign", "handle", "dismiss", "reopen", "note", "categorize")
     },
     # --- Insights ------------------------------------------------------------------------------------
     "insights:leaderboard": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),

@@ -228,6 +228,28 @@ class RoleGrant(models.Model):
         return f"{self.user} is {self.get_role_display()} of {self.unit}"
 
 
+class SecurityVerb(models.TextChoices):
+    """Audit verbs of security events: sign-in, second factor, sessions, exports, tokens, refused access.
+
+    The admins' security page lists exactly these (accounts_registry.selectors.visible_security_events).
+    """
+
+    LOGIN = "auth.login", "Signed in"
+    LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
+    LOCKOUT = "auth.lockout", "Sign-in locked out"
+    LOGOUT = "auth.logout", "Signed out"
+    SESSION_EXPIRED = "auth.session_expired", "Session expired"
+    MFA_ENROL = "mfa.enrol", "Second factor added"
+    MFA_REMOVE = "mfa.remove", "Second factor removed"
+    MFA_RESET = "mfa.reset", "Recovery codes regenerated"
+    MFA_FAILED = "mfa.failed", "Second factor code refused"
+    USER_DEACTIVATE = "user.deactivate", "User deactivated"
+    EXPORT = "export.csv", "CSV export"
+    API_TOKEN_CREATE = "api_token.create", "API token created"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+    ACCESS_REFUSED = "access.refused", "Access refused"
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what. Written only through services.audit.audit_record."""
 

@@ -1,8 +1,10 @@
 from django.contrib import admin
 
+from common.admin import ReadOnlyModelAdmin
 from engagement.models import ApiToken, ClassifierRule, Feedback, TriageItem, TriageNote
 
 
+# Classifier rules are tuning configuration with no page of their own yet: still edited here.
 @admin.register(ClassifierRule)
 class ClassifierRuleAdmin(admin.ModelAdmin[ClassifierRule]):
     list_display = ("category", "language", "is_enabled", "updated_at")
@@ -10,19 +12,24 @@ class ClassifierRuleAdmin(admin.ModelAdmin[ClassifierRule]):
 
 
 @admin.register(TriageItem)
-class TriageItemAdmin(admin.ModelAdmin[TriageItem]):
+class TriageItemAdmin(ReadOnlyModelAdmin[TriageItem]):
     list_display = ("message", "account", "status", "category", "priority", "created_at", "assignee")
     list_filter = ("status", "category", "platform")
     list_select_related = ("message", "account", "assignee")
     raw_id_fields = ("message", "account", "assignee", "closed_by", "answer")
 
 
-admin.site.register(TriageNote)
-admin.site.register(Feedback)
+@admin.register(TriageNote)
+class TriageNoteAdmin(ReadOnlyModelAdmin[TriageNote]):
+    pass
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyModelAdmin[Feedback]):
+    pass
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+class ApiTokenAdmin(ReadOnlyModelAdmin[ApiToken]):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     exclude = ("key_hash",)
-    readonly_fields = ("prefix", "created_at", "last_used_at")

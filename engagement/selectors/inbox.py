@@ -36,12 +36,18 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, RoleGrant
-from accounts_registry.selectors import READ_ROLES, unit_paths, user_scope, visible_accounts, visible_units
+from accounts_registry.selectors import (
+    READ_ROLES,
+    refused,
+    unit_paths,
+    user_scope,
+    visible_accounts,
+    visible_units,
+)
 from engagement.models import TriageItem, TriageNote
 from monitoring.models import Message
 from monitoring.selectors import without_private
@@ -221,7 +227,7 @@ def get_triage_item_for_user(*, user: AnyUser, pk: int, write: bool = False) -> 
         .first()
     )
     if item is None:
-        raise Http404("No such item.")
+        raise refused(user=user, target_type="triage_item", pk=pk, message="No such item.")
     return item
 
 
@@ -233,7 +239,8 @@ def get_triage_items_for_user(*, user: AnyUser, pks: Iterable[int], write: bool 
         visible_triage_items(user).select_related("message", "account__unit", "assignee").filter(pk__in=wanted)
     )
     if not wanted or len(items) != len(wanted):
-        raise Http404("No such item.")
+        missing = sorted(wanted - {item.pk for item in items})
+        raise refused(user=user, target_type="triage_item", pk=",".join(map(str, missing)), message="No such item.")
     return sorted(items, key=lambda item: item.pk)
 
 

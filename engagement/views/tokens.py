@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts_registry.signin import reauthentication_prompt
 from engagement.api.selectors import api_tokens_for_user, get_api_token_for_user
 from engagement.models import ApiToken
 from engagement.services.tokens import api_token_create, api_token_revoke
@@ -61,6 +62,9 @@ def _render(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render(request, {"form": ApiTokenForm()})
+    # A new token is a new credential: the password (and second factor) again first.
+    if (prompt := reauthentication_prompt(request)) is not None:
+        return prompt
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         user = _actor(request)

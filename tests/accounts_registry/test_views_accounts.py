@@ -79,7 +79,7 @@ def test_viewer_gets_403_on_writes(client, viewer, north_account):
 def test_anonymous_is_sent_to_login(client, north_account):
     response = client.get(_url("account", north_account))
     assert response.status_code == 302
-    assert reverse("login") in response["Location"]
+    assert reverse("account_login") in response["Location"]
 
 
 def test_writes_need_post(client, owner, north_account):
@@ -425,7 +425,7 @@ def test_supervisor_and_outsider_get_403_on_onboard(client, viewer, outsider, no
 def test_anonymous_onboard_redirects_to_login(client):
     response = client.get(ONBOARD)
     assert response.status_code == 302
-    assert reverse("login") in response["Location"]
+    assert reverse("account_login") in response["Location"]
 
 
 def test_owner_is_offered_only_members_and_units_they_administer(client, owner, org, north_member, south_member):

@@ -67,7 +67,7 @@ def test_anonymous_is_sent_to_login(client, org, north_member, name):
     url = reverse(f"registry:{name}") if name in {"tree", "governance"} else reverse(f"registry:{name}", args=[pk])
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 @pytest.mark.parametrize("name", ["unit", "unit-children", "unit-edit"])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts_registry.models import SecurityVerb
 from accounts_registry.services.security import security_event_record
@@ -31,6 +32,24 @@ SIGNED_IN_AT = "chorus.signed_in_at"
 LAST_SEEN_AT = "chorus.last_seen_at"
 # The last-seen stamp is rewritten at most this often (seconds): not one session write per request.
 LAST_SEEN_RESOLUTION = 60
+# Sent by the page's own periodic htmx requests (hx-headers on the polling element).
+POLL_HEADER = "X-Chorus-Poll"
+
+
+def _redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect; for htmx, a full page load of it (not the sign-in page swapped into a fragment)."""
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _page_path(request: HttpRequest) -> str:
+    """Where to come back to: the page itself, not the fragment an htmx request asked for."""
+    current = request.headers.get("HX-Current-URL", "")
+    if request.headers.get("HX-Request") == "true" and current:
+        parts = urlsplit(current)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.get_full_path()
 
 
 class SessionLimitsMiddleware:
@@ -52,7 +71,9 @@ class SessionLimitsMiddleware:
             idle_limit = settings.CHORUS_SESSION_IDLE_MINUTES * 60
             if now - last_seen_at > idle_limit or now - signed_in_at > settings.CHORUS_SESSION_MAX_HOURS * 3600:
                 return self._expire(request, idle=now - last_seen_at > idle_limit)
-            if LAST_SEEN_AT not in session or now - last_seen_at >= LAST_SEEN_RESOLUTION:
+            # Automatic polls (marked by the page) are not activity: an open inbox alone keeps nobody in.
+            is_poll = request.headers.get(POLL_HEADER) == "true"
+            if not is_poll and (LAST_SEEN_AT not in session or now - last_seen_at >= LAST_SEEN_RESOLUTION):
                 session[LAST_SEEN_AT] = now
         return self.get_response(request)
 
@@ -72,7 +93,7 @@ class SessionLimitsMiddleware:
             else f"{settings.CHORUS_SESSION_MAX_HOURS} hours, the longest a session lasts"
         )
         messages.info(request, f"You were signed out after {reason}. Please sign in again.")
-        return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+        return _redirect(request, f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': _page_path(request)})}")
 
 
 class RequireSecondFactorMiddleware:
@@ -96,9 +117,9 @@ class RequireSecondFactorMiddleware:
             and not session_has_second_factor(request)
             and requires_second_factor(user)
         ):
-            query = urlencode({"next": request.get_full_path()})
+            query = urlencode({"next": _page_path(request)})
             if has_second_factor(user):
-                return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
+                return _redirect(request, f"{reverse('mfa_reauthenticate')}?{query}")
             messages.info(request, "Your role requires a second factor. Set up an authenticator app to continue.")
-            return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+            return _redirect(request, f"{reverse('mfa_activate_totp')}?{query}")
         return self.get_response(request)

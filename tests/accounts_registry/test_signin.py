@@ -234,6 +234,19 @@ def test_a_busy_session_still_ends_twelve_hours_after_sign_in(plain, viewer):
         assert _events(SecurityVerb.SESSION_EXPIRED).get().after["reason"] == "lifetime"
 
 
+def test_automatic_polls_do_not_keep_an_idle_session_alive(plain, viewer):
+    poll = {"HX-Request": "true", "X-Chorus-Poll": "true", "HX-Current-URL": "http://testserver/inbox/?status=open"}
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        _login(plain, viewer.username)
+        for _ in range(3):  # the open inbox polls on its own for 30 minutes
+            traveller.shift(datetime.timedelta(minutes=10))
+            assert plain.get("/inbox/new/", headers=poll).status_code == 200
+        traveller.shift(datetime.timedelta(minutes=1))
+        response = plain.get("/inbox/new/", headers=poll)
+    # htmx loads the sign-in page as a whole page, and comes back to the inbox afterwards.
+    assert response["HX-Redirect"] == f"{LOGIN}?next=%2Finbox%2F%3Fstatus%3Dopen"
+
+
 @override_settings(CHORUS_SESSION_IDLE_MINUTES=5)
 def test_the_idle_timeout_is_configurable(plain, viewer):
     with time_machine.travel(timezone.now(), tick=False) as traveller:

@@ -147,8 +147,10 @@ def test_a_recovery_code_signs_in_once(plain, owner):
     assert _login_with_code(Client(), owner, code).status_code == 200
 
 
+# Transactional: allauth announces the enrolment on commit, inside the request, as in production.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.COMMS_MANAGER])
-def test_admins_and_comms_managers_must_enrol_before_any_page(plain, org, role, django_capture_on_commit_callbacks):
+def test_admins_and_comms_managers_must_enrol_before_any_page(plain, org, role):
     user = UserFactory.create(username=f"new-{role}")
     grant(user, role, org["north"])
     _login(plain, user.username)
@@ -158,8 +160,7 @@ def test_admins_and_comms_managers_must_enrol_before_any_page(plain, org, role, 
     page = plain.get(reverse("mfa_activate_totp"))
     assert page.status_code == 200 and b"data:image/svg+xml" in page.content  # the QR code
     secret = page.context["form"].secret
-    with django_capture_on_commit_callbacks(execute=True):  # allauth signals the enrolment on commit
-        response = plain.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+    response = plain.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
     assert response.status_code == 302
     assert set(Authenticator.objects.filter(user=user).values_list("type", flat=True)) == {"totp", "recovery_codes"}
     assert _events(SecurityVerb.MFA_ENROL).filter(actor=user).exists()

@@ -250,6 +250,12 @@ class SecurityVerb(models.TextChoices):
     ACCESS_REFUSED = "access.refused", "Access refused"
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def changes(self) -> AuditEventQuerySet:
+        """Changes to the organization's records, without the security events (sign-ins, refusals...)."""
+        return self.exclude(verb__in=SecurityVerb.values)
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what. Written only through services.audit.audit_record."""
 
@@ -316,6 +322,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]

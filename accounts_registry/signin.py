@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from allauth.account import app_settings as account_settings
+from allauth.account import signals as account_signals
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records, record_authentication
 from allauth.account.internal.flows.reauthentication import suspend_request
@@ -23,7 +24,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_out
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -226,7 +227,8 @@ _RECEIVERS = {
 
 
 def connect_audit_signals() -> None:
-    user_logged_in.connect(_on_logged_in, dispatch_uid="chorus-audit-login")
+    # allauth's signal, sent by a real sign-in (password, then the code if any) — not by `force_login`.
+    account_signals.user_logged_in.connect(_on_logged_in, dispatch_uid="chorus-audit-login")
     user_logged_out.connect(_on_logged_out, dispatch_uid="chorus-audit-logout")
     mfa_signals.authenticator_added.connect(_RECEIVERS[SecurityVerb.MFA_ENROL], dispatch_uid="chorus-audit-mfa-add")
     mfa_signals.authenticator_removed.connect(_RECEIVERS[SecurityVerb.MFA_REMOVE], dispatch_uid="chorus-audit-mfa-rm")

@@ -42,7 +42,7 @@ def _snapshot():
 
 
 def _printed_logins(output):
-    table = output.split("Demo logins:", 1)[1]
+    table = output.split("Demo logins:", 1)[1].split("\n\n", 1)[0]  # the table ends at the first blank line
     return [match.groups() for line in table.splitlines()[2:] if (match := LOGIN_LINE.match(line))]
 
 

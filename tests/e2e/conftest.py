@@ -14,6 +14,7 @@ fixtures still use the ORM.
 
 import dataclasses
 import os
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,10 @@ def live_server(request):
     # The finders know only unhashed names; let every request reach the middleware (and WhiteNoise).
     server.thread.static_handler = lambda application: application  # type: ignore[assignment]  # any WSGI wrapper works
     server.start()
+    # The first request imports the URLconf (allauth's included) and compiles the base templates: on a
+    # loaded machine that alone can outlast a test's 10 s navigation timeout, so it happens here.
+    with urllib.request.urlopen(f"{server.url}/accounts/login/", timeout=120) as response:
+        assert response.status == 200
     yield server
     server.stop()
 

@@ -19,9 +19,10 @@ def test_a_comms_manager_enrols_then_signs_in_with_a_code(page, page_log, live_s
     page.goto(f"{live_server.url}/inbox/")
     page.fill("#id_login", "new-comms")
     page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    # Straight to enrolment: no page of the app before a second factor.
-    expect(page).to_have_url(re.compile(r"/accounts/2fa/totp/activate/"))
+    # Straight to enrolment: no page of the app before a second factor. (Three hops, a password hash and
+    # the QR code's first rendering: more than the default 10 s on a loaded machine, so a longer wait.)
+    with page.expect_navigation(url=re.compile(r"/accounts/2fa/totp/activate/"), timeout=60_000):
+        page.click("button[type=submit]")
     expect(page.get_by_role("img")).to_be_visible()  # the QR code
     secret = page.locator("#authenticator_secret").input_value()
     page.fill("input[name=code]", totp_code(secret))

@@ -116,11 +116,13 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth sh
         )
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
-        # Enrolling a *first* second factor right after signing in with the password needs no second
-        # password prompt (a forced enrolment would otherwise ask twice); changing or removing one does.
+        # Chorus's rule, for allauth's own sensitive pages too (second factor and recovery codes): the
+        # password, and the code if the person has a second factor, given within the re-authentication
+        # timeout — at sign-in or since. So enrolling right after signing in, and seeing the recovery
+        # codes right after enrolling, ask for nothing twice.
         request = context.request
-        if app == "allauth.mfa" and request.user.is_authenticated and not is_mfa_enabled(request.user):
-            return not _authenticated_recently(request, method="password")
+        if request.user.is_authenticated and recently_confirmed(request):
+            return False
         return bool(super().is_reauthentication_required(app=app, **kwargs))
 
 
@@ -157,6 +159,17 @@ def _authenticated_recently(request: HttpRequest, *, method: str) -> bool:
         record.get("method") == method and now - float(record.get("at", 0)) < account_settings.REAUTHENTICATION_TIMEOUT
         for record in get_authentication_records(request, request.user)
     )
+
+
+def recently_confirmed(request: HttpRequest) -> bool:
+    """The password (if the user has one) and the second factor (if enrolled) were given within
+    settings.ACCOUNT_REAUTHENTICATION_TIMEOUT, at sign-in or at a re-authentication."""
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    if user.has_usable_password() and not _authenticated_recently(request, method="password"):
+        return False
+    return not (is_mfa_enabled(user) and not _authenticated_recently(request, method="mfa"))
 
 
 def reauthentication_prompt(request: HttpRequest) -> HttpResponse | None:

@@ -326,3 +326,14 @@ def test_htmx_requests_are_sent_to_the_prompt_with_a_full_page_load(plain, viewe
         )
     assert response["HX-Redirect"].startswith(reverse("account_reauthenticate"))
     assert "next=%2Faccount%2Ftokens%2F" in response["HX-Redirect"]
+
+
+def test_removing_the_second_factor_asks_for_the_password_again(plain, owner):
+    enrol_totp(owner)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        _login_with_code(plain, owner, totp_code())
+        assert plain.get(reverse("mfa_deactivate_totp")).status_code == 200  # just signed in: no prompt
+        traveller.shift(datetime.timedelta(minutes=6))
+        response = plain.post(reverse("mfa_deactivate_totp"))
+    assert response.status_code == 302 and "reauthenticate" in response["Location"]
+    assert Authenticator.objects.filter(user=owner, type=Authenticator.Type.TOTP).exists()

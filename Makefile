@@ -14,13 +14,13 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # PostgreSQL and Redis on localhost for the test suite (started by scripts/services if installed).
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: help demo demo-reset test lint typecheck migrations shell bench install services browser static clean
+.PHONY: help demo demo-reset test lint typecheck migrations security shell bench install services browser static clean
 
 help:
 	@echo "make demo   - install, migrate, seed a demo organization and serve http://127.0.0.1:8000"
 	@echo "make test   - install, lint, type-check and run the whole suite on PostgreSQL + Redis"
 	@echo "make bench  - scale benchmarks (prints ratios)"
-	@echo "make lint | typecheck | migrations | shell"
+	@echo "make lint | typecheck | migrations | security | shell"
 
 $(UV):
 	@test -n "$(PYTHON)" || exit 1
@@ -59,9 +59,12 @@ static: install
 browser:
 	@scripts/browser
 
+# The import contracts (pyproject.toml [tool.importlinter], docs/architecture.md) fail on a wrong-way import.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/codespell
+	$(VENV)/bin/lint-imports --no-logo
 
 typecheck: install
 	SECRET_KEY=typecheck-only $(VENV)/bin/mypy .
@@ -70,7 +73,13 @@ migrations: install
 	@mkdir -p var
 	DEBUG=true $(RUN) manage.py makemigrations --check --dry-run
 
-test: install services browser lint typecheck migrations static
+# Static security checks beyond `lint` (whose ruff rules include flake8-bandit "S"): the known-vulnerability
+# audit of the locked dependencies. The suite itself holds the access matrix, the browser corpus, the API fuzzing
+# and the template scan (tests/security/, tests/e2e/test_hostile_text.py).
+security: install
+	scripts/audit
+
+test: install services browser lint typecheck migrations security static
 	$(TEST_ENV) $(VENV)/bin/pytest
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://:example-password@127.0.0.1:6379/0 DEBUG=false CHORUS_HTTPS=true SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=') \
 		CHORUS_FERNET_KEYS=$$($(RUN) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \

@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts_registry.models import SecurityVerb
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import (
     client_ip,
@@ -80,7 +80,7 @@ class SessionLimitsMiddleware:
     def _expire(self, request: HttpRequest, *, idle: bool) -> HttpResponse:
         user = request.user
         security_event_record(
-            verb=SecurityVerb.SESSION_EXPIRED,
+            verb=AuditEvent.Verb.SESSION_EXPIRED,
             actor=user,
             target=user,  # type: ignore[arg-type]  # authenticated: a User
             ip=client_ip(request),

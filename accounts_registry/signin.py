@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts_registry.models import Role, SecurityVerb
+from accounts_registry.models import AuditEvent, Role
 from accounts_registry.selectors import user_scope
 from accounts_registry.services.security import security_event_record
 
@@ -93,7 +93,7 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth sh
             marker = f"chorus:lockout-recorded:{login.lower()}@{ip}"
             if cache.add(marker, 1, timeout=settings.CHORUS_LOGIN_LOCKOUT_MINUTES * 60):
                 security_event_record(
-                    verb=SecurityVerb.LOCKOUT,
+                    verb=AuditEvent.Verb.LOCKOUT,
                     actor=None,
                     subject=_user_for_login(login),
                     target_type="login",
@@ -106,7 +106,7 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth sh
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         login = _login_of(credentials)
         security_event_record(
-            verb=SecurityVerb.LOGIN_FAILED,
+            verb=AuditEvent.Verb.LOGIN_FAILED,
             actor=None,
             subject=_user_for_login(login),
             target_type="login",
@@ -206,16 +206,16 @@ def _reauthenticate(request: HttpRequest, url_name: str) -> HttpResponse:
 def _on_logged_in(sender: object, request: HttpRequest, user: User, **kwargs: Any) -> None:
     methods = sorted({str(record.get("method")) for record in get_authentication_records(request, user)})
     security_event_record(
-        verb=SecurityVerb.LOGIN, actor=user, target=user, ip=client_ip(request), details={"methods": methods}
+        verb=AuditEvent.Verb.LOGIN, actor=user, target=user, ip=client_ip(request), details={"methods": methods}
     )
 
 
 def _on_logged_out(sender: object, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
     if user is not None:
-        security_event_record(verb=SecurityVerb.LOGOUT, actor=user, target=user, ip=client_ip(request))
+        security_event_record(verb=AuditEvent.Verb.LOGOUT, actor=user, target=user, ip=client_ip(request))
 
 
-def _mfa_receiver(verb: SecurityVerb) -> Callable[..., None]:
+def _mfa_receiver(verb: AuditEvent.Verb) -> Callable[..., None]:
     def receiver(sender: object, request: HttpRequest, user: User, authenticator: Authenticator, **kwargs: Any) -> None:
         security_event_record(
             verb=verb,
@@ -224,7 +224,7 @@ def _mfa_receiver(verb: SecurityVerb) -> Callable[..., None]:
             ip=client_ip(request),
             details={"authenticator": authenticator.type},
         )
-        if verb == SecurityVerb.MFA_ENROL and authenticator.type in SECOND_FACTOR_TYPES:
+        if verb == AuditEvent.Verb.MFA_ENROL and authenticator.type in SECOND_FACTOR_TYPES:
             # Enrolling proved a fresh code: this session now has its second factor.
             record_authentication(request, user, "mfa", id=authenticator.pk, type=authenticator.type)
 
@@ -232,10 +232,10 @@ def _mfa_receiver(verb: SecurityVerb) -> Callable[..., None]:
 
 
 _RECEIVERS = {
-    SecurityVerb.MFA_ENROL: _mfa_receiver(SecurityVerb.MFA_ENROL),
-    SecurityVerb.MFA_REMOVE: _mfa_receiver(SecurityVerb.MFA_REMOVE),
-    SecurityVerb.MFA_RESET: _mfa_receiver(SecurityVerb.MFA_RESET),
-    SecurityVerb.MFA_FAILED: _mfa_receiver(SecurityVerb.MFA_FAILED),
+    AuditEvent.Verb.MFA_ENROL: _mfa_receiver(AuditEvent.Verb.MFA_ENROL),
+    AuditEvent.Verb.MFA_REMOVE: _mfa_receiver(AuditEvent.Verb.MFA_REMOVE),
+    AuditEvent.Verb.MFA_RESET: _mfa_receiver(AuditEvent.Verb.MFA_RESET),
+    AuditEvent.Verb.MFA_FAILED: _mfa_receiver(AuditEvent.Verb.MFA_FAILED),
 }
 
 
@@ -243,7 +243,13 @@ def connect_audit_signals() -> None:
     # allauth's signal, sent by a real sign-in (password, then the code if any) — not by `force_login`.
     account_signals.user_logged_in.connect(_on_logged_in, dispatch_uid="chorus-audit-login")
     user_logged_out.connect(_on_logged_out, dispatch_uid="chorus-audit-logout")
-    mfa_signals.authenticator_added.connect(_RECEIVERS[SecurityVerb.MFA_ENROL], dispatch_uid="chorus-audit-mfa-add")
-    mfa_signals.authenticator_removed.connect(_RECEIVERS[SecurityVerb.MFA_REMOVE], dispatch_uid="chorus-audit-mfa-rm")
-    mfa_signals.authenticator_reset.connect(_RECEIVERS[SecurityVerb.MFA_RESET], dispatch_uid="chorus-audit-mfa-reset")
-    mfa_signals.authentication_failed.connect(_RECEIVERS[SecurityVerb.MFA_FAILED], dispatch_uid="chorus-audit-mfa-fail")
+    mfa_signals.authenticator_added.connect(_RECEIVERS[AuditEvent.Verb.MFA_ENROL], dispatch_uid="chorus-audit-mfa-add")
+    mfa_signals.authenticator_removed.connect(
+        _RECEIVERS[AuditEvent.Verb.MFA_REMOVE], dispatch_uid="chorus-audit-mfa-rm"
+    )
+    mfa_signals.authenticator_reset.connect(
+        _RECEIVERS[AuditEvent.Verb.MFA_RESET], dispatch_uid="chorus-audit-mfa-reset"
+    )
+    mfa_signals.authentication_failed.connect(
+        _RECEIVERS[AuditEvent.Verb.MFA_FAILED], dispatch_uid="chorus-audit-mfa-fail"
+    )

@@ -1,6 +1,6 @@
 """The world the sweep benchmarks poll: the platform API doubles, a fleet of accounts, and the sweep driver.
 
-The doubles (tests/doubles) run in this process on loopback; the Celery workers reach them over HTTP
+The doubles (doubles) run in this process on loopback; the Celery workers reach them over HTTP
 through the real connectors and client libraries, exactly as in the integration tests. Every account gets
 a small history (two own posts, a question, the org's answer, an unanswered reply or comment).
 """
@@ -24,16 +24,16 @@ from django.utils import timezone
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.models import OrgUnit, SocialAccount
 from benchmarks.harness import broker_backlog, wait_for, wait_for_idle_broker
+from doubles.bluesky import BlueskyDouble, post_uri
+from doubles.facebook import FacebookDouble
+from doubles.mastodon import MastodonDouble, status_id
+from doubles.scenario import Item, Person, Scenario
+from doubles.x import DEFAULT_LIMITS, XDouble, snowflake
 from monitoring.models import DailyActivity, JobRun, Message, PlatformUsage, PollRun, PollState
 from monitoring.tasks import poll_due_accounts
-from tests.doubles.bluesky import BlueskyDouble, post_uri
-from tests.doubles.facebook import FacebookDouble
-from tests.doubles.mastodon import MastodonDouble, status_id
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.x import DEFAULT_LIMITS, XDouble, snowflake
 
 if TYPE_CHECKING:
-    from tests.doubles.server import Request, Response
+    from doubles.server import Request, Response
 
 X_APP_BEARER = "bench-x-app-bearer"
 FACEBOOK_APP_SECRET = "bench-facebook-app-secret"

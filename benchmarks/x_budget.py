@@ -24,8 +24,8 @@ from benchmarks.world import (
     seed_fleet,
     sweep_with_workers,
 )
+from doubles.x import DEFAULT_LIMITS, WINDOW_SECONDS, XDouble
 from monitoring.models import Message
-from tests.doubles.x import DEFAULT_LIMITS, WINDOW_SECONDS, XDouble
 
 if TYPE_CHECKING:
     from pathlib import Path

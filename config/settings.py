@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "monitoring",
     "engagement",
     "policies",
+    "demo",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -326,13 +328,16 @@ CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claime
 CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
 # Functions run on new message ids inside the ingest transaction (engagement, policies).
 CHORUS_INGEST_HOOKS: list[str] = [
-    "engagement.services.triage.triage_on_ingest",
+    "engagement.services.auto_triage.triage_on_ingest",
     "policies.services.evaluate.policies_on_ingest",
 ]
 # Outbound destinations users configure (Mastodon instances, the alert webhook) must be https and public
 # (common/outbound.py). Origins listed here (`scheme://host[:port]`, no port: any) are exempt: only for the
 # loopback API doubles of the demo and the tests; leave it empty in production.
 CHORUS_OUTBOUND_ALLOWLIST: list[str] = env.list("CHORUS_OUTBOUND_ALLOWLIST", default=[])
+# Where engagement and policies meet without importing each other (see monitoring/extensions.py).
+CHORUS_COACHING_GIVE = "engagement.services.feedback.coaching_give"
+CHORUS_OPEN_FLAG_EXISTS = "policies.selectors.open_flag_exists"
 # Critical policy flags are also posted here (a Slack/Teams-compatible incoming webhook); empty: email only.
 CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") or ""
 
@@ -405,4 +410,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.document_errors_and_id_bounds",
+    ],
 }

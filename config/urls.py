@@ -21,6 +21,6 @@ urlpatterns = [
     path("api/v1/policy-flags/", PolicyFlagList.as_view(), name="api-policy-flags"),
     path("api/v1/", include("engagement.api.urls")),
     path("account/tokens/", include("engagement.urls_tokens")),
-    path("hooks/", include("monitoring.webhook_urls")),
+    path("hooks/", include("monitoring.webhooks.urls")),
     path("admin/", admin.site.urls),
 ]

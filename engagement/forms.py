@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 
 from accounts_registry.models import OrgUnit, Platform
-from accounts_registry.selectors import visible_units
+from accounts_registry.selectors import get_unit_for_user
+from common.cursors import InvalidCursor
 from engagement.models import TriageItem
-from engagement.selectors.inbox import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
-from engagement.services.inbox import BulkAction
+from engagement.selectors.inbox_filters import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
+from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -49,12 +50,15 @@ class InboxFilterForm(forms.Form):
         user: AnyUser,
         unit_choices: list[tuple[int, str]] | None = None,
         account_choices: list[tuple[int, str]] | None = None,
+        is_back_link: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
         self.user = user
+        self.is_back_link = is_back_link
         # The choices only matter for rendering: a unit id is checked against the user's scope in
-        # clean_unit, and an account id needs no check (the listing only ever holds visible accounts).
+        # clean_unit (404 outside it), and an account id needs no check (the listing only ever holds
+        # visible accounts).
         self.fields["unit"].widget = forms.Select(choices=[("", "All units"), *(unit_choices or [])])
         self.fields["account"].widget = forms.Select(choices=[("", "All accounts"), *(account_choices or [])])
 
@@ -78,10 +82,14 @@ class InboxFilterForm(forms.Form):
         unit_id = self.cleaned_data.get("unit")
         if unit_id is None:
             return None
-        unit = visible_units(self.user).filter(pk=unit_id).first()
-        if unit is None:
-            raise forms.ValidationError("Choose one of your units.")
-        return unit
+        # A unit the user cannot see is a 404, as on the policy queue and in the API (not silently ignored).
+        # Except in the filters an action form carries back: the action is done, the link just loses it.
+        try:
+            return get_unit_for_user(user=self.user, pk=unit_id)
+        except Http404:
+            if self.is_back_link:
+                raise forms.ValidationError("Choose one of your units.") from None
+            raise
 
     def clean_after(self) -> Cursor | None:
         token = self.cleaned_data.get("after") or ""
@@ -89,7 +97,7 @@ class InboxFilterForm(forms.Form):
             return None
         try:
             return Cursor.decode(token)
-        except ValueError as error:
+        except InvalidCursor as error:
             raise forms.ValidationError("This page link is no longer valid.") from error
 
     def parsed(self) -> tuple[InboxFilters, Cursor | None]:
@@ -203,5 +211,5 @@ class BulkForm(forms.Form):
 
 def back_query(raw: str, *, user: AnyUser) -> str:
     """The inbox filters carried by an action form, re-encoded from their parsed values (never echoed)."""
-    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user).parsed()
+    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user, is_back_link=True).parsed()
     return urlencode(filters.params())

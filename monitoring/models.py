@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.models import Platform, SocialAccount
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 
 class Message(models.Model):
@@ -105,6 +109,41 @@ class MessageEdit(models.Model):
 
     def __str__(self) -> str:
         return f"edit of {self.message_id} at {self.replaced_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MessageAddressee(models.Model):
+    """Another org account an inbound message addresses (an @mention, a reply to one of its posts), besides
+    the account it is stored under (`Message.account`, whose poll read it first).
+
+    A message belongs to its account and to every addressee: each of them sees it in scope, and each
+    of them counts it in its per-account figures. Rows exist only for messages addressing several org
+    accounts, so the scoping join stays small. Filled on ingest (the upsert adds, never removes).
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="addressees")
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="addressed_messages")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["account", "message"], name="message_addressee_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} also addresses {self.account_id}"
+
+
+def addressed_to(
+    accounts: models.QuerySet[SocialAccount] | Collection[int],
+    *,
+    account_field: str = "account",
+    message_field: str = "pk",
+) -> Q:
+    """The filter "belongs to any of `accounts`" on messages (or on rows that copy a message's account and
+    point at it, like triage items): stored under one of them, or addressing one of them. A filter, not a
+    join, so a row matches once however many of the accounts it addresses."""
+    also = MessageAddressee.objects.filter(account__in=accounts).values("message_id")
+    return Q(**{f"{account_field}__in": accounts}) | Q(**{f"{message_field}__in": also})
 
 
 class PollState(models.Model):

@@ -163,8 +163,12 @@ class Thread:
 
 
 def account_threads(account: SocialAccount, *, limit: int = 200) -> list[Thread]:
-    """The account's recent messages grouped by conversation: newest thread first, oldest message first."""
-    recent = list(Message.objects.filter(account=account).order_by("-created_at")[:limit])
+    """The account's recent messages (those addressing it too, stored under another account) grouped by
+    conversation: newest thread first, oldest message first."""
+    # Two index-ordered reads rather than one OR, which would sort every message of a busy account.
+    own = Message.objects.filter(account=account).order_by("-created_at")[:limit]
+    also = Message.objects.filter(addressees__account=account).order_by("-created_at")[:limit]
+    recent = sorted([*own, *also], key=lambda message: message.created_at, reverse=True)[:limit]
     threads: dict[str, Thread] = {}
     for message in reversed(recent):
         key = message.conversation_id or message.external_id

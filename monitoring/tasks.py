@@ -5,9 +5,9 @@ from __future__ import annotations
 from monitoring.jobs import retrying_task
 from monitoring.services.polling import account_poll
 from monitoring.services.retention import records_prune
-from monitoring.services.sweep import sweep_due_accounts
-from monitoring.services.webhooks import webhook_event_process
+from monitoring.services.sweep import TickWork, sweep_due_accounts
 from monitoring.services.x_sweep import x_sweep_run
+from monitoring.webhooks.services import webhook_event_process
 
 
 @retrying_task()
@@ -17,11 +17,7 @@ def poll_account(account_id: int) -> None:
 
 @retrying_task(max_retries=3)
 def poll_due_accounts() -> None:
-    sweep_due_accounts(
-        enqueue=poll_account.delay,
-        enqueue_x_sweep=poll_x_sweep.delay,
-        enqueue_webhook_event=process_webhook_event.delay,
-    )
+    sweep_due_accounts(work=QUEUED)
 
 
 @retrying_task()
@@ -37,3 +33,9 @@ def process_webhook_event(event_id: int) -> None:
 @retrying_task()
 def prune_records() -> None:
     records_prune()
+
+
+# The beat tick's work, through the queue. The demo hands the same tick its in-process equivalent.
+QUEUED = TickWork(
+    poll_account=poll_account.delay, x_sweep=poll_x_sweep.delay, webhook_event=process_webhook_event.delay
+)

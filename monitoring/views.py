@@ -9,10 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from accounts_registry.selectors import get_account_for_user, sees_whole_organization, user_scope
+from common.htmx import render_page
 from monitoring import selectors
 
 if TYPE_CHECKING:
@@ -41,11 +41,7 @@ def health(request: HttpRequest) -> HttpResponse:
         # Platform usage and cost are organization-wide figures: only for who sees the whole organization.
         "budget": selectors.read_budget() if sees_whole_organization(request.user) else None,
     }
-    is_htmx = request.headers.get("HX-Request") == "true"
-    template = "monitoring/health.html#accounts" if is_htmx else "monitoring/health.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, "monitoring/health.html", context, partial="accounts")
 
 
 @require_GET

@@ -1,7 +1,7 @@
 """`/api/v1/policy-flags/`: policy flags in the read-only API, scoped like the token owner's review queue.
 
 Mounted by engagement/api/urls.py; authentication, the IsAuthenticated permission and JSON rendering come
-from settings.REST_FRAMEWORK, and the rules of engagement.api.views apply: GET only; `unit` and `account`
+from settings.REST_FRAMEWORK, and the rules of the API (engagement/api/views.py) apply: GET only; `unit` and `account`
 name objects the owner can see (404 otherwise, like the pages); invalid filter values are 400 naming the
 parameter; cursor pagination (`cursor`, `page_size` ≤ 200) with one query per page.
 """
@@ -18,8 +18,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user
-from engagement.api.pagination import ApiCursorPagination
-from engagement.api.params import QueryParams
+from common.api.pagination import ApiCursorPagination
+from common.api.params import QueryParams
 from policies.models import PolicyFlag, PolicyRule
 from policies.selectors import visible_flags
 

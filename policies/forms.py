@@ -11,8 +11,10 @@ from django import forms
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
+from common.cursors import InvalidCursor
 from policies.detectors import DEFAULT_CASE_NUMBER_PATTERN, DEFAULT_REGION, DETECTORS
 from policies.models import PolicyFlag, PolicyRule
+from policies.selectors import QueueCursor
 from policies.services.governance import CHECKS
 
 if TYPE_CHECKING:
@@ -34,7 +36,16 @@ class QueueFilterForm(forms.Form):
     rule = forms.IntegerField(min_value=1, required=False)
     unit = forms.IntegerField(min_value=1, required=False)
     account = forms.IntegerField(min_value=1, required=False)
-    after = forms.CharField(max_length=60, required=False)
+    after = forms.CharField(max_length=200, required=False)
+
+    def clean_after(self) -> QueueCursor | None:
+        token = self.cleaned_data.get("after") or ""
+        if not token:
+            return None
+        try:
+            return QueueCursor.decode(token)
+        except InvalidCursor as error:
+            raise forms.ValidationError("This page link is no longer valid.") from error
 
     def value(self, name: str) -> Any:
         """The field's clean value, or its default when missing or invalid."""

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, OrgUnit
 from accounts_registry.selectors import refused, sees_whole_organization, user_scope, visible_accounts
+from common.cursors import cursor_decode, cursor_encode, integer, moment
 from monitoring.models import Message
 from policies.models import PolicyFlag, PolicyRule, RescanJob
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from accounts_registry.selectors import AnyUser
 
 QUEUE_PAGE_SIZE = 50
+CURSOR_SALT = "policies.queue.cursor"
 THREAD_LIMIT = 100
 FLAG_HISTORY_LIMIT = 20
 STATS_RECENT_DAYS = 30
@@ -70,6 +72,16 @@ def get_flag_for_user(*, user: AnyUser, pk: int, write: bool = False) -> PolicyF
     return flag
 
 
+def open_flag_exists(message_id: OuterRef) -> Exists:
+    """EXISTS (a flag still to be dealt with, open or acknowledged, on the message): the inbox's
+    "has a policy flag" filter, through monitoring.extensions (CHORUS_OPEN_FLAG_EXISTS)."""
+    return Exists(
+        PolicyFlag.objects.filter(
+            message_id=message_id, status__in=[PolicyFlag.Status.OPEN, PolicyFlag.Status.ACKNOWLEDGED]
+        )
+    )
+
+
 # --- The review queue ----------------------------------------------------------------------------
 
 
@@ -81,24 +93,14 @@ class QueueCursor:
     created_at: datetime.datetime
     pk: int
 
-    EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
     def encode(self) -> str:
-        microseconds = (self.created_at - self.EPOCH) // datetime.timedelta(microseconds=1)
-        return f"{self.rank}.{microseconds}.{self.pk}"
+        return cursor_encode([self.rank, self.created_at, self.pk], salt=CURSOR_SALT)
 
     @classmethod
-    def decode(cls, value: str) -> QueueCursor | None:
-        """None for anything malformed: a hand-edited URL shows the first page rather than an error."""
-        parts = value.split(".")
-        if len(parts) != 3 or not all(part.isdigit() and len(part) <= 18 for part in parts):
-            return None
-        rank, microseconds, pk = (int(part) for part in parts)
-        try:
-            created_at = cls.EPOCH + datetime.timedelta(microseconds=microseconds)
-        except OverflowError:
-            return None
-        return cls(rank=rank, created_at=created_at, pk=pk)
+    def decode(cls, token: str) -> QueueCursor:
+        """Raises InvalidCursor (a ValueError) for anything but a queue cursor this server signed."""
+        rank, created_at, pk = cursor_decode(token, salt=CURSOR_SALT, length=3)
+        return cls(rank=integer(rank), created_at=moment(created_at), pk=integer(pk))
 
 
 @dataclasses.dataclass(frozen=True)

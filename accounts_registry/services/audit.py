@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from accounts_registry.models import AuditEvent, OrgUnit, SecurityVerb
+from accounts_registry.models import AuditEvent, OrgUnit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 def audit_record(
     *,
     actor: User | None,
-    verb: AuditEvent.Verb | SecurityVerb,
+    verb: AuditEvent.Verb,
     target: models.Model | None,
     unit: OrgUnit | None = None,
     before: dict[str, Any] | None = None,

@@ -1,6 +1,6 @@
 """Security events: sign-ins, second factor changes, exports, tokens and refused access, in the audit trail.
 
-Each event is one AuditEvent with a verb from SecurityVerb. Its unit is the unit of the person it is
+Each event is one AuditEvent with a verb from AuditEvent.Verb. Its unit is the unit of the person it is
 about (their member record, else their highest role grant), so a unit's admins see their own people's
 events on the security page and organization-wide admins see all of them.
 """
@@ -14,7 +14,7 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
-from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant, SecurityVerb
+from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant
 from accounts_registry.services.audit import audit_record
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def _unit_of(user: AbstractBaseUser | AnonymousUser | None) -> OrgUnit | None:
 
 def security_event_record(
     *,
-    verb: SecurityVerb,
+    verb: AuditEvent.Verb,
     actor: User | AnonymousUser | None,
     subject: AbstractBaseUser | None = None,
     target: models.Model | None = None,
@@ -67,7 +67,7 @@ def access_refused_record(*, user: User | AnonymousUser, target_type: str, targe
     if not user.is_authenticated:
         return
     security_event_record(
-        verb=SecurityVerb.ACCESS_REFUSED,
+        verb=AuditEvent.Verb.ACCESS_REFUSED,
         actor=user,
         target_type=target_type,
         target_id=str(target_id),
@@ -99,7 +99,7 @@ def user_deactivate(*, user: User, actor: User | None, ip: str = "") -> User:
         user.save(update_fields=["is_active"])
     ended = user_sessions_end(user=user)
     security_event_record(
-        verb=SecurityVerb.USER_DEACTIVATE,
+        verb=AuditEvent.Verb.USER_DEACTIVATE,
         actor=actor,
         subject=user,
         target=user,

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts_registry.forms.accounts import AccountStatusForm, CredentialsForm
@@ -19,9 +18,9 @@ from accounts_registry.models import AuditEvent, SocialAccount, Training
 from accounts_registry.selectors import get_account_for_user, user_can_administer
 from accounts_registry.services.accounts import REQUIRED_CREDENTIALS, account_set_credentials, account_set_status
 from accounts_registry.signin import reauthentication_prompt
+from common.htmx import acting_user, render_page, wants_fragment
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
 TEMPLATE = "accounts_registry/account_detail.html"
@@ -64,16 +63,6 @@ def _activity(account: SocialAccount) -> list[ActivityRow]:
     return rows
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # every view here is behind login_required
-    return user
-
-
 def _status_context(
     request: HttpRequest, account: SocialAccount, *, form: AccountStatusForm | None = None, **extra: Any
 ) -> dict[str, Any]:
@@ -113,12 +102,6 @@ def _holder_trainings(account: SocialAccount) -> tuple[list[tuple[Training, Trai
     return covering, account.platform in current_training_platforms(account.holder, today=today)
 
 
-def _render_fragment(request: HttpRequest, partial: str, context: dict[str, Any]) -> HttpResponse:
-    response = render(request, f"{TEMPLATE}#{partial}", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 @require_safe
 @login_required
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -131,9 +114,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "holder_is_trained": holder_is_trained,
         "activity": _activity(account),
     }
-    response = render(request, TEMPLATE, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, TEMPLATE, context)
 
 
 @require_POST
@@ -148,7 +129,7 @@ def account_status(request: HttpRequest, pk: int) -> HttpResponse:
                 account=account,
                 status=form.cleaned_data["status"],
                 reason=form.cleaned_data["reason"],
-                actor=_actor(request),
+                actor=acting_user(request),
             )
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
@@ -158,9 +139,9 @@ def account_status(request: HttpRequest, pk: int) -> HttpResponse:
             form = AccountStatusForm(account=account)
     else:
         error = "Choose one of the statuses offered, and keep the reason short."
-    if _is_htmx(request):
+    if wants_fragment(request):
         context = _status_context(request, account, form=form, status_error=error, status_notice=notice)
-        return _render_fragment(request, "status", context)
+        return render_page(request, f"{TEMPLATE}#status", context)
     if error:
         messages.error(request, error)
     else:
@@ -180,7 +161,7 @@ def account_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     error = notice = ""
     if form.is_valid():
         try:
-            account_set_credentials(account=account, credentials=form.credentials(), actor=_actor(request))
+            account_set_credentials(account=account, credentials=form.credentials(), actor=acting_user(request))
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
         else:
@@ -189,13 +170,13 @@ def account_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         needed = ", ".join(REQUIRED_CREDENTIALS.get(account.platform, ())) or "at least one credential"
         error = f"Nothing was stored: enter {needed}."
-    if _is_htmx(request):
+    if wants_fragment(request):
         context = {
             **_status_context(request, account, status_oob=not error),
             # An unbound form: what was typed is never sent back, even when it was refused.
             **_credentials_context(request, account, credentials_error=error, credentials_notice=notice),
         }
-        return _render_fragment(request, "credentials", context)
+        return render_page(request, f"{TEMPLATE}#credentials", context)
     if error:
         messages.error(request, error)
     else:

@@ -17,23 +17,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts_registry.forms.imports import ImportConfirmForm, ImportUploadForm
-from accounts_registry.models import SecurityVerb
+from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import user_can_administer, user_scope, visible_accounts
 from accounts_registry.services.csv_io import REGISTRY_COLUMNS, ImportReport, registry_export, registry_import
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import client_ip
+from common.htmx import acting_user
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.http import HttpRequest
 
 TEMPLATE = "accounts_registry/import.html"
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # the view is behind login_required
-    return user
 
 
 def _writable_paths(user: User) -> list[str] | None:
@@ -70,7 +65,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _render(request)
 
-    user = _actor(request)
+    user = acting_user(request)
     if request.POST.get("step") == "confirm":
         confirm_form = ImportConfirmForm(request.POST)
         if not confirm_form.is_valid():
@@ -105,7 +100,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     if not user_scope(request.user).can_read_units:
         raise PermissionDenied("Only users with a role over a unit may export the registry.")
     security_event_record(
-        verb=SecurityVerb.EXPORT,
+        verb=AuditEvent.Verb.EXPORT,
         actor=request.user,
         target_type="export",
         target_id="registry",

@@ -28,9 +28,9 @@ from accounts_registry.services.accounts import (
     normalize_handle,
     onboarding_errors,
 )
+from common.htmx import acting_user
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
 TEMPLATE = "accounts_registry/onboard.html"
@@ -92,12 +92,6 @@ def _render_confirm(
     return render(request, TEMPLATE, context)
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # the view is behind login_required
-    return user
-
-
 def _initial(request: HttpRequest) -> dict[str, Any]:
     """`?member=<id>` preselects a member (the form only offers members the user administers)."""
     member = request.GET.get("member", "")
@@ -118,7 +112,7 @@ def onboard(request: HttpRequest) -> HttpResponse:
         return _render_details(request, form)  # also "back and change": the values come back as typed
     onboarding = form.onboarding_request()
     if step == "review":
-        refusals = onboarding_errors(onboarding, actor=_actor(request))
+        refusals = onboarding_errors(onboarding, actor=acting_user(request))
         if refusals:
             return _render_details(request, form, refusals=refusals)
         return _render_confirm(request, form, onboarding)
@@ -130,7 +124,7 @@ def onboard(request: HttpRequest) -> HttpResponse:
         )
     onboarding.credentials = credentials_form.credentials()
     try:
-        account = account_onboard(request=onboarding, actor=_actor(request))
+        account = account_onboard(request=onboarding, actor=acting_user(request))
     except ValidationError as refusal:
         return _render_details(request, form, refusals=refusal.messages)
     messages.success(

@@ -12,18 +12,16 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts_registry import selectors, selectors_pages
+from accounts_registry import selectors
 from accounts_registry.forms.units import UnitMoveForm, UnitRenameForm
+from accounts_registry.selectors import pages as selectors_pages
 from accounts_registry.services import units as unit_services
+from common.htmx import wants_fragment
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, QueryDict
 
     from accounts_registry.models import OrgUnit
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 @require_GET
@@ -45,7 +43,7 @@ def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
     """The children of a unit with their counts: the htmx fragment a collapsed tree branch loads when opened."""
     unit = selectors.get_unit_for_user(user=request.user, pk=pk)
     response: HttpResponse
-    if _is_htmx(request):
+    if wants_fragment(request):
         node = selectors_pages.unit_node(request.user, unit)
         response = render(request, "accounts_registry/tree.html#children", {"nodes": node.children})
     else:

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts_registry.models import SecurityVerb
+from accounts_registry.models import SECURITY_VERB_CHOICES, SECURITY_VERBS
 from accounts_registry.selectors import SECURITY_EVENTS_SHOWN, user_scope, visible_security_events
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ def security_events(request: HttpRequest) -> HttpResponse:
     if not user_scope(request.user).can_administer:
         raise PermissionDenied("Security events are shown to admins.")
     kind = request.GET.get("kind", "")
-    if kind not in SecurityVerb.values:
+    if kind not in SECURITY_VERBS:
         kind = ""
     events = list(visible_security_events(request.user, verb=kind).select_related("unit")[:SECURITY_EVENTS_SHOWN])
-    context = {"events": events, "kind": kind, "kinds": SecurityVerb.choices, "shown": SECURITY_EVENTS_SHOWN}
+    context = {"events": events, "kind": kind, "kinds": SECURITY_VERB_CHOICES, "shown": SECURITY_EVENTS_SHOWN}
     return render(request, "accounts_registry/security_events.html", context)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from accounts_registry.selectors import refused, visible_accounts, visible_units
 from engagement.models import ApiToken, TriageItem
+from monitoring.models import addressed_to
 from monitoring.selectors import without_private
 
 if TYPE_CHECKING:
@@ -38,17 +39,19 @@ def api_triage_items(
 ) -> QuerySet[TriageItem]:
     """The user's triage items with what a list row needs joined in (one query per page). Private (direct)
     messages are left out unless `include_private`."""
+    accounts = visible_accounts(user)
+    if unit is not None:
+        accounts = accounts.filter(unit__path__startswith=unit.path)
+    if account is not None:
+        accounts = accounts.filter(pk=account.pk)
+    if platform is not None:
+        accounts = accounts.filter(platform=platform)
+    # Items of every message belonging to those accounts, including those stored under another account.
     items = without_private(
-        TriageItem.objects.filter(account__in=visible_accounts(user)), include_private=include_private
+        TriageItem.objects.filter(addressed_to(accounts, message_field="message_id")), include_private=include_private
     )
     if status is not None:
         items = items.filter(status=status)
-    if unit is not None:
-        items = items.filter(account__unit__path__startswith=unit.path)
-    if account is not None:
-        items = items.filter(account=account)
-    if platform is not None:
-        items = items.filter(platform=platform)
     if is_question is not None:
         items = items.filter(is_question=is_question)
     if since is not None:

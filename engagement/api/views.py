@@ -1,7 +1,7 @@
 """The read-only JSON API: parse the query → authorize the unit/account asked for → scoped selector → JSON.
 
 Rules every endpoint follows:
-- Token authentication only (engagement.api.auth), GET only; the schema alone is public (it holds no data).
+- Token authentication only (common.api.auth), GET only; the schema alone is public (it holds no data).
 - Everything is scoped like the token owner's pages (engagement.api.selectors).
 - `unit` and `account` filters name an object the owner must be able to see: otherwise 404, exactly
   as the pages answer for it, so an id outside the scope is indistinguishable from one that does not exist.
@@ -22,9 +22,9 @@ from rest_framework.views import APIView
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user, unit_paths
+from common.api.pagination import ApiCursorPagination
+from common.api.params import QueryParams
 from engagement.api import serializers
-from engagement.api.pagination import AccountPagination, TriageItemPagination, UnitPagination
-from engagement.api.params import QueryParams
 from engagement.api.selectors import api_accounts, api_triage_items, api_units
 from engagement.models import TriageItem
 from engagement.selectors.metrics import DEFAULT_PERIOD, PERIODS, response_metrics
@@ -44,6 +44,18 @@ def _unit_param(description: str) -> OpenApiParameter:
 
 UNIT_FILTER = _unit_param("A unit id: its whole subtree. 404 if you cannot see the unit.")
 PLATFORM_FILTER = OpenApiParameter("platform", OpenApiTypes.STR, enum=Platform.values)
+
+
+class TriageItemPagination(ApiCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class AccountPagination(ApiCursorPagination):
+    ordering = ("id",)
+
+
+class UnitPagination(ApiCursorPagination):
+    ordering = ("path",)
 
 
 class _ScopedListView[ModelT: Model](ListAPIView[ModelT]):

@@ -2,7 +2,10 @@
 the whole organization, and the units leaderboard. Reads only, always scoped to the acting user.
 
 Definitions (the period is [now - period_days, now]; an item is "of the period" when the inbound
-message that opened it was posted in the period):
+message that opened it was posted in the period; an item is in a scope when its message belongs to an
+account of the scope — stored under it or addressing it (see monitoring.models.MessageAddressee) — so a
+message addressing two accounts counts once for each account, once for each unit whose subtree holds
+either, and once in the organization's total):
 - inbound: items of the period (one per inbound message that opened a triage item);
 - questions: items of the period detected as questions;
 - answered: items of the period with a public reply recorded (`answered_at`), whatever their status
@@ -44,6 +47,7 @@ from accounts_registry.selectors import (
     visible_units,
 )
 from engagement.models import TriageItem
+from monitoring.models import MessageAddressee, addressed_to
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -143,8 +147,9 @@ class _Window:
         return self.in_period | Q(status=TriageItem.Status.WAITING)
 
 
-def _aggregates(window: _Window, *, with_percentiles: bool) -> dict[str, Aggregate]:
-    period = window.in_period
+def _aggregates(window: _Window, *, with_percentiles: bool, within: Q | None = None) -> dict[str, Aggregate]:
+    """The aggregates of Metrics, over the rows matching `within` when given (one unit of a leaderboard)."""
+    period = window.in_period if within is None else window.in_period & within
     responded = period & Q(first_response_seconds__isnull=False)
     aggregates: dict[str, Aggregate] = {
         "inbound": Count("pk", filter=period),
@@ -152,7 +157,9 @@ def _aggregates(window: _Window, *, with_percentiles: bool) -> dict[str, Aggrega
         "answered": Count("pk", filter=period & Q(answered_at__isnull=False)),
         "within_target": Count("pk", filter=responded & Q(first_response_seconds__lte=window.target_seconds)),
         "waiting": Count("pk", filter=period & Q(status=TriageItem.Status.WAITING)),
-        "oldest_waiting": Min("created_at", filter=Q(status=TriageItem.Status.WAITING)),
+        "oldest_waiting": Min(
+            "created_at", filter=Q(status=TriageItem.Status.WAITING) & (within if within is not None else Q())
+        ),
     }
     if with_percentiles:
         aggregates["median"] = PercentileCont("first_response_seconds", fraction=0.5, filter=responded)
@@ -187,16 +194,17 @@ def _scoped_items(
 
     Raises Http404 when the unit or account is not visible to the user.
     """
-    items = TriageItem.objects.filter(account__in=visible_accounts(user))
+    accounts = visible_accounts(user)
     if unit is not None:
         unit_pk = unit.pk if isinstance(unit, OrgUnit) else unit
         # Re-checked even for a unit object: visibility is decided here, not by the caller.
         visible_unit = get_unit_for_user(user=user, pk=unit_pk)
-        items = items.filter(account__unit__path__startswith=visible_unit.path)
+        accounts = accounts.filter(unit__path__startswith=visible_unit.path)
     if account is not None:
         account_pk = account.pk if isinstance(account, SocialAccount) else account
-        items = items.filter(account=get_account_for_user(user=user, pk=account_pk))
-    return items
+        accounts = accounts.filter(pk=get_account_for_user(user=user, pk=account_pk).pk)
+    # A message addressing several accounts counts once in every scope holding at least one of them.
+    return TriageItem.objects.filter(addressed_to(accounts, message_field="message_id"))
 
 
 def response_metrics(
@@ -267,11 +275,12 @@ def units_leaderboard(
     """Every visible active unit at `depth` (default: see default_leaderboard_depth), with metrics
     rolled up over its subtree, best first.
 
-    Items are grouped in SQL by the prefix of their account's unit path at that depth (materialized
+    Items are counted in SQL per unit (one FILTER per unit and figure) by the prefix of their account's
+    unit path at that depth, or by an addressed account in the unit's subtree (materialized
     paths: a unit's subtree shares its path as prefix), so the percentiles are exact per subtree.
     Accounts that sit above the chosen depth (e.g. the corporate account on the service itself) belong
     to no listed unit and are left out. Queries: the scope (memoized), the depths when `depth` is not
-    given, the units, their labels, one grouped aggregate — plus one on SQLite. None grow with data.
+    given, the units, their labels, one aggregate — plus two on SQLite. None grow with data.
     """
     window = _Window.of(period_days=period_days, now=now)
     if depth is None:
@@ -281,30 +290,55 @@ def units_leaderboard(
     units = list(visible_units(user).filter(is_active=True, depth=depth).order_by("path"))
     if not units:
         return []
+    # A unit's items: those of the messages belonging to an account of its subtree (stored under it or
+    # addressing it), so a message addressing accounts of two units counts in both, once in each. Home
+    # accounts are matched by their unit path's prefix; the few messages addressing further accounts
+    # through the addressee table. A listed unit is visible, so is every account of its subtree.
     prefix_length = depth * OrgUnit.steplen
     items = (
-        TriageItem.objects.filter(account__in=visible_accounts(user))
+        TriageItem.objects.filter(addressed_to(visible_accounts(user), message_field="message_id"))
         .filter(window.rows)
         .annotate(unit_prefix=Substr("account__unit__path", 1, prefix_length))
-        .filter(unit_prefix__in=[unit.path for unit in units])
     )
     in_sql = _database_has_percentiles()
+    aggregates = {
+        f"{index}_{name}": aggregate
+        for index, unit in enumerate(units)
+        for name, aggregate in _aggregates(
+            window,
+            with_percentiles=in_sql,
+            within=Q(unit_prefix=unit.path)
+            | Q(
+                message_id__in=MessageAddressee.objects.filter(account__unit__path__startswith=unit.path).values(
+                    "message_id"
+                )
+            ),
+        ).items()
+    }
+    totals = items.aggregate(**aggregates)
     rows = {
-        row["unit_prefix"]: row
-        for row in items.values("unit_prefix")
-        .annotate(**_aggregates(window, with_percentiles=in_sql))
-        .order_by("unit_prefix")
+        unit.path: {name.split("_", 1)[1]: value for name, value in totals.items() if name.startswith(f"{index}_")}
+        for index, unit in enumerate(units)
     }
     response_seconds: dict[str, list[int]] | None = None
-    if not in_sql:
-        response_seconds = defaultdict(list)
-        for prefix, seconds in (
-            items.filter(window.in_period, first_response_seconds__isnull=False)
-            .order_by("first_response_seconds")
-            .values_list("unit_prefix", "first_response_seconds")
+    if not in_sql:  # SQLite (the demo): the period's response times, each under every unit it counts in
+        answered = items.filter(window.in_period, first_response_seconds__isnull=False)
+        also: defaultdict[int, set[str]] = defaultdict(set)
+        for message_id, prefix in (
+            MessageAddressee.objects.filter(message_id__in=answered.values("message_id"))
+            .annotate(prefix=Substr("account__unit__path", 1, prefix_length))
+            .values_list("message_id", "prefix")
         ):
-            if seconds is not None:
-                response_seconds[prefix].append(seconds)
+            also[message_id].add(prefix)
+        response_seconds = defaultdict(list)
+        for message_id, home_prefix, seconds in answered.values_list(
+            "message_id", "unit_prefix", "first_response_seconds"
+        ):
+            for prefix in {home_prefix} | also[message_id]:
+                if seconds is not None:
+                    response_seconds[prefix].append(seconds)
+        for values in response_seconds.values():
+            values.sort()
     labels = unit_paths(units)
     board = [
         LeaderboardRow(

@@ -1,1 +1,2 @@
-"""Writes of the engagement app: triage on ingest, human triage actions, feedback, API tokens."""
+"""Writes of the engagement app: automatic triage on ingest (`auto_triage`), people's triage actions
+(`triage_actions`), feedback, API tokens."""

@@ -21,6 +21,7 @@ from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from engagement.models import Feedback
 from engagement.selectors.feedback import user_can_give_feedback
+from monitoring.extensions import FeedbackGiven
 from monitoring.models import Message
 
 if TYPE_CHECKING:
@@ -104,3 +105,10 @@ def feedback_give(*, message: Message, kind: str, text: str, actor: User, site_u
                 lambda: _send_feedback_email(feedback=feedback, member=member, message=message, actor=actor, link=link)
             )
     return feedback
+
+
+def coaching_give(*, message: Message, text: str, actor: User, site_url: str = "") -> FeedbackGiven:
+    """feedback_give with kind coaching, for the policy review (CHORUS_COACHING_GIVE; see
+    monitoring/extensions.py). Same rules, refusals and audit event."""
+    feedback = feedback_give(message=message, kind=Feedback.Kind.COACHING, text=text, actor=actor, site_url=site_url)
+    return FeedbackGiven(pk=feedback.pk, member_id=feedback.member_id, member_name=feedback.member.full_name)

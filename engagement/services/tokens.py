@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts_registry.models import SecurityVerb
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.security import security_event_record
 from engagement.models import ApiToken
 
@@ -44,7 +44,7 @@ def api_token_create(*, user: User, name: str, actor: User | None = None) -> tup
     token.full_clean()
     token.save()
     security_event_record(
-        verb=SecurityVerb.API_TOKEN_CREATE,
+        verb=AuditEvent.Verb.API_TOKEN_CREATE,
         actor=actor,
         subject=user,
         target=token,
@@ -64,7 +64,7 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     security_event_record(
-        verb=SecurityVerb.API_TOKEN_REVOKE,
+        verb=AuditEvent.Verb.API_TOKEN_REVOKE,
         actor=actor,
         subject=token.user,
         target=token,

@@ -17,17 +17,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts_registry.models import SecurityVerb
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.csv_io import neutralise_cell
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import client_ip
+from common.htmx import acting_user, render_page, wants_fragment
 from engagement.forms import (
     BULK_ACTIONS,
     AssignForm,
@@ -40,12 +40,12 @@ from engagement.forms import (
 )
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
-from engagement.services import inbox as services
+from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
+from engagement.services import triage_actions as services
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from django.contrib.auth.models import User
     from django.http import HttpRequest
 
 TEMPLATE = "engagement/inbox.html"
@@ -69,26 +69,9 @@ EXPORT_COLUMNS = (
 )
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    # A history restore wants the whole page even though htmx sent it.
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # every view here is behind login_required
-    return user
-
-
 def _require_inbox(request: HttpRequest) -> None:
-    if not selectors.inbox_available(request.user):
+    if not triage_access.inbox_available(request.user):
         raise PermissionDenied("The inbox is for comms managers, supervisors, admins and account holders.")
-
-
-def _render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _inbox_url(query: str) -> str:
@@ -120,9 +103,9 @@ class _Echo:
         return value
 
 
-def _status_tabs(filters: selectors.InboxFilters, summary: selectors.InboxSummary) -> list[dict[str, Any]]:
+def _status_tabs(filters: inbox_filters.InboxFilters, summary: selectors.InboxSummary) -> list[dict[str, Any]]:
     tabs = []
-    for value, label in selectors.StatusFilter.CHOICES:
+    for value, label in inbox_filters.StatusFilter.CHOICES:
         params = {**filters.params(), "status": value}
         if value == TriageItem.Status.WAITING:
             params.pop("status")
@@ -145,7 +128,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     """The inbox page; for htmx (the "N new" link) only its `results` fragment."""
     _require_inbox(request)
     now = timezone.now()
-    full_page = not _is_htmx(request)
+    full_page = not wants_fragment(request)
     filters, cursor = InboxFilterForm(request.GET, user=request.user).parsed()
     accounts = selectors.inbox_accounts(request.user, filters)
     page = selectors.inbox_page(request.user, filters, after=cursor, now=now, accounts=accounts)
@@ -163,10 +146,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "new_count": 0,
         **_row_extras(request, query),
         "bulk_actions": BULK_ACTIONS,
-        "target_hours": selectors.response_target().total_seconds() / 3600,
+        "target_hours": inbox_filters.response_target().total_seconds() / 3600,
     }
     if not full_page:
-        return _render(request, f"{TEMPLATE}#results", context)
+        return render_page(request, f"{TEMPLATE}#results", context)
     unit_choices, account_choices = selectors.inbox_filter_choices(request.user)
     context["has_unit_choices"] = bool(unit_choices)
     context["filter_form"] = InboxFilterForm(
@@ -175,7 +158,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         unit_choices=unit_choices,
         account_choices=account_choices,
     )
-    return _render(request, TEMPLATE, context)
+    return render_page(request, TEMPLATE, context)
 
 
 @require_GET
@@ -183,14 +166,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def new_items(request: HttpRequest) -> HttpResponse:
     """The "N new" fragment, polled every 30 seconds: items matching the filters added since the page."""
     _require_inbox(request)
-    if not _is_htmx(request):
+    if not wants_fragment(request):
         return redirect(_inbox_url(urlencode(request.GET)))
     filters, _cursor = InboxFilterForm(request.GET, user=request.user).parsed()
     since_raw = request.GET.get("since", "")
     since = int(since_raw) if since_raw.isdigit() else None
     count = selectors.new_items_count(request.user, filters, since_id=since) if since is not None else 0
     context = {"query": urlencode(filters.params()), "since": since or 0, "new_count": count}
-    return _render(request, f"{TEMPLATE}#new", context)
+    return render_page(request, f"{TEMPLATE}#new", context)
 
 
 @require_GET
@@ -208,7 +191,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
         include_private=request.GET.get("include_private") == "1",  # private messages only when asked for
     )
     security_event_record(
-        verb=SecurityVerb.EXPORT,
+        verb=AuditEvent.Verb.EXPORT,
         actor=request.user,
         target_type="export",
         target_id="inbox",
@@ -254,7 +237,7 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _row_context(
     request: HttpRequest, item: TriageItem, *, query: str, with_detail: bool, **extra: Any
 ) -> dict[str, Any]:
-    (row,) = selectors.inbox_rows([item], now=timezone.now())
+    (row,) = inbox_display.inbox_rows([item], now=timezone.now())
     context: dict[str, Any] = {
         "row": row,
         "query": query,
@@ -271,10 +254,10 @@ def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> di
     return {
         "item": item,
         "query": query,
-        "thread": selectors.item_thread(request.user, item),
-        "notes": selectors.item_notes(item),
-        "candidates": selectors.assignable_users(item),
-        "others": services.presence_touch(item_id=item.pk, user=_actor(request)),
+        "thread": triage_item.item_thread(request.user, item),
+        "notes": triage_item.item_notes(item),
+        "candidates": triage_item.assignable_users(item),
+        "others": services.presence_touch(item_id=item.pk, user=acting_user(request)),
         "note_form": NoteForm(auto_id=f"item-{item.pk}-%s"),
     }
 
@@ -284,21 +267,21 @@ def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> di
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An item opened: its conversation, notes, assignment and who else has it open. htmx loads the
     `detail` fragment into the row; without JavaScript this is a page of its own."""
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk)
     query = back_query(request.GET.get("back", ""), user=request.user)
-    if _is_htmx(request):
-        return _render(request, f"{TEMPLATE}#detail", _detail_context(request, item, query=query))
+    if wants_fragment(request):
+        return render_page(request, f"{TEMPLATE}#detail", _detail_context(request, item, query=query))
     context = _row_context(request, item, query=query, with_detail=True, inbox_url=_inbox_url(query))
-    return _render(request, ITEM_TEMPLATE, context)
+    return render_page(request, ITEM_TEMPLATE, context)
 
 
 @require_GET
 @login_required
 def item_presence(request: HttpRequest, pk: int) -> HttpResponse:
     """Polled by an open item: refreshes the user's presence and lists who else has it open."""
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk)
-    context = {"item": item, "others": services.presence_touch(item_id=item.pk, user=_actor(request))}
-    return _render(request, f"{TEMPLATE}#presence", context)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk)
+    context = {"item": item, "others": services.presence_touch(item_id=item.pk, user=acting_user(request))}
+    return render_page(request, f"{TEMPLATE}#presence", context)
 
 
 def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str = "") -> HttpResponse:
@@ -306,9 +289,9 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
     the action came from, keeping the inbox filters."""
     query = back_query(request.POST.get("back", ""), user=request.user)
     is_open = request.POST.get("open") == "1"
-    if _is_htmx(request):
+    if wants_fragment(request):
         context = _row_context(request, item, query=query, with_detail=is_open, row_error=error, row_notice=notice)
-        return _render(request, f"{TEMPLATE}#row", context)
+        return render_page(request, f"{TEMPLATE}#row", context)
     if error:
         messages.error(request, error)
     else:
@@ -319,10 +302,10 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
 @require_POST
 @login_required
 def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
-    actor = _actor(request)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    actor = acting_user(request)
     wants_someone_else = request.POST.get("assignee", "") not in {"", AssignForm.ME, str(actor.pk)}
-    candidates = selectors.assignable_users(item) if wants_someone_else else []
+    candidates = triage_item.assignable_users(item) if wants_someone_else else []
     form = AssignForm(request.POST, actor=actor, candidates=candidates)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose someone who can see this item.")
@@ -338,27 +321,27 @@ def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     form = HandleForm(request.POST)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose one of the reasons offered.")
-    services.triage_handle(item=item, reason=form.cleaned_data["reason"], actor=_actor(request))
+    services.triage_handle(item=item, reason=form.cleaned_data["reason"], actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is handled ({item.get_handled_reason_display()}).")
 
 
 @require_POST
 @login_required
 def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
-    services.triage_dismiss(item=item, actor=_actor(request))
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    services.triage_dismiss(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is dismissed.")
 
 
 @require_POST
 @login_required
 def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
-    services.triage_reopen(item=item, actor=_actor(request))
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    services.triage_reopen(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is waiting again.")
 
 
@@ -366,24 +349,24 @@ def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_note(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an internal note. htmx: the opened item again (with the form's errors, status 200)."""
-    item = selectors.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
     form = NoteForm(request.POST, auto_id=f"item-{item.pk}-%s")
     query = back_query(request.POST.get("back", ""), user=request.user)
     error = ""
     if form.is_valid():
         try:
-            services.triage_note_add(item=item, text=form.cleaned_data["text"], actor=_actor(request))
+            services.triage_note_add(item=item, text=form.cleaned_data["text"], actor=acting_user(request))
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
     else:
         error = "Write a note of at most 4000 characters."
-    if _is_htmx(request):
+    if wants_fragment(request):
         context = _detail_context(request, item, query=query)
         if error:
             context["note_form"] = form
         else:
             context["note_notice"] = "Note added."
-        return _render(request, f"{TEMPLATE}#detail", context)
+        return render_page(request, f"{TEMPLATE}#detail", context)
     if error:
         messages.error(request, error)
     else:
@@ -401,22 +384,22 @@ def bulk(request: HttpRequest) -> HttpResponse:
     query = back_query(request.POST.get("back", ""), user=request.user)
     if not form.is_valid():
         error = " ".join(str(message) for errors in form.errors.values() for message in errors)
-        if _is_htmx(request):
-            return _render(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
+        if wants_fragment(request):
+            return render_page(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
         messages.error(request, error)
         return redirect(_inbox_url(query))
-    items = selectors.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], write=True)
+    items = triage_access.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], write=True)
     updated = services.triage_bulk(
-        items=items, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"], actor=_actor(request)
+        items=items, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"], actor=acting_user(request)
     )
     notice = f"{len(updated)} item{'s' if len(updated) != 1 else ''} updated."
-    if _is_htmx(request):
+    if wants_fragment(request):
         context = {
             "bulk_notice": notice,
-            "updated": selectors.inbox_rows(updated, now=timezone.now()),
+            "updated": inbox_display.inbox_rows(updated, now=timezone.now()),
             "query": query,
             **_row_extras(request, query),
         }
-        return _render(request, f"{TEMPLATE}#bulk-result", context)
+        return render_page(request, f"{TEMPLATE}#bulk-result", context)
     messages.success(request, notice)
     return redirect(_inbox_url(query))

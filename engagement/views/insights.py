@@ -15,12 +15,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts_registry.selectors import get_account_for_user, get_member_for_user, get_unit_for_user, user_scope
+from common.htmx import acting_user, render_page, wants_fragment
 from engagement.models import Feedback
 from engagement.selectors.feedback import get_message_for_feedback, member_feedback, message_feedback
 from engagement.selectors.metrics import (
@@ -35,7 +35,6 @@ from engagement.selectors.metrics import (
 from engagement.services.feedback import TEXT_MAX_LENGTH, feedback_give
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
     from engagement.selectors.metrics import Metrics
@@ -89,25 +88,6 @@ class MetricsDisplay:
         return format_duration(self.metrics.p90_first_response_seconds)
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    # A history restore (back button after hx-push-url) needs the whole page, not the fragment.
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
-
-
-def _render(request: HttpRequest, template: str, context: dict[str, Any], *, partial: str) -> HttpResponse:
-    """The full page, or only `partial` for htmx; both vary on HX-Request."""
-    response = render(request, f"{template}#{partial}" if _is_htmx(request) else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    if not user.is_authenticated:  # login_required has sent anonymous users away already
-        raise PermissionDenied
-    return user
-
-
 def _period_context(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     period_days = period_days_from(request.GET.get("period"))
     context = {
@@ -136,7 +116,7 @@ def unit_metrics(request: HttpRequest, pk: int) -> HttpResponse:
         "url": reverse("insights:unit-metrics", args=[unit.pk]),
         "back_url": reverse("registry:unit", args=[unit.pk]),
     }
-    return _render(request, "engagement/metrics.html", context, partial="metrics")
+    return render_page(request, "engagement/metrics.html", context, partial="metrics")
 
 
 @require_GET
@@ -154,7 +134,7 @@ def account_metrics(request: HttpRequest, pk: int) -> HttpResponse:
         "url": reverse("insights:account-metrics", args=[account.pk]),
         "back_url": reverse("registry:account", args=[account.pk]),
     }
-    return _render(request, "engagement/metrics.html", context, partial="metrics")
+    return render_page(request, "engagement/metrics.html", context, partial="metrics")
 
 
 @require_GET
@@ -177,7 +157,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "levels": [(level, ", ".join(kinds)) for level, kinds in levels.items()],
         "level": depth,
     }
-    return _render(request, "engagement/leaderboard.html", context, partial="board")
+    return render_page(request, "engagement/leaderboard.html", context, partial="board")
 
 
 # --- Feedback to members ----------------------------------------------------------------------
@@ -206,14 +186,14 @@ def message_feedback_give(request: HttpRequest, pk: int) -> HttpResponse:
                 message=message,
                 kind=form.cleaned_data["kind"],
                 text=form.cleaned_data["text"],
-                actor=_actor(request),
+                actor=acting_user(request),
                 site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
             notice = f"{feedback.get_kind_display()} sent to {feedback.member.full_name}."
-            if not _is_htmx(request):
+            if not wants_fragment(request):
                 messages.success(request, notice)
                 return redirect("insights:message-feedback", pk=message.pk)
             form = FeedbackForm()
@@ -225,7 +205,7 @@ def message_feedback_give(request: HttpRequest, pk: int) -> HttpResponse:
         "notice": notice,
         "given": list(message_feedback(message)),
     }
-    return _render(request, "engagement/feedback.html", context, partial="feedback-panel")
+    return render_page(request, "engagement/feedback.html", context, partial="feedback-panel")
 
 
 @require_GET
@@ -234,4 +214,4 @@ def member_feedback_list(request: HttpRequest, pk: int) -> HttpResponse:
     """A member's feedback: for the member themself and whoever oversees their unit (others 404)."""
     member = get_member_for_user(user=request.user, pk=pk)
     context = {"member": member, "feedback": member_feedback(member)}
-    return _render(request, "engagement/member_feedback.html", context, partial="feedback-list")
+    return render_page(request, "engagement/member_feedback.html", context, partial="feedback-list")

@@ -14,18 +14,18 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts_registry.signin import reauthentication_prompt
+from common.htmx import acting_user, render_page, wants_fragment
 from engagement.api.selectors import api_tokens_for_user, get_api_token_for_user
 from engagement.models import ApiToken
 from engagement.services.tokens import api_token_create, api_token_revoke
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
 TEMPLATE = "engagement/tokens.html"
@@ -38,21 +38,10 @@ class ApiTokenForm(forms.Form):
     )
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # behind login_required
-    return user
-
-
 def _render(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
-    user = _actor(request)
+    user = acting_user(request)
     context = {"tokens": api_tokens_for_user(user), "api_root": reverse("api:triage-items"), **context}
-    response = render(request, f"{TEMPLATE}#tokens" if _is_htmx(request) else TEMPLATE, context)
-    patch_vary_headers(response, ["HX-Request"])
+    response = render_page(request, TEMPLATE, context, partial="tokens")
     add_never_cache_headers(response)  # a new key must not stay in any cache
     return response
 
@@ -67,7 +56,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         return prompt
     form = ApiTokenForm(request.POST)
     if form.is_valid():
-        user = _actor(request)
+        user = acting_user(request)
         try:
             token, key = api_token_create(user=user, name=form.cleaned_data["name"], actor=user)
         except ValidationError as error:
@@ -81,11 +70,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _actor(request)
+    user = acting_user(request)
     token = get_api_token_for_user(user=user, pk=pk)
     api_token_revoke(token=token, actor=user)
     notice = f"Token “{token.name}” revoked: it no longer works."
-    if _is_htmx(request):
+    if wants_fragment(request):
         return _render(request, {"form": ApiTokenForm(), "notice": notice})
     messages.success(request, notice)
     return redirect("tokens:list")

@@ -65,6 +65,11 @@ class NormalizedMessage:
     url: str = ""
     metrics: dict[str, int] = dataclasses.field(default_factory=dict)
     visibility: str = Visibility.PUBLIC
+    # Whom an inbound item addresses besides the polled account: the platform user ids and the handles of
+    # the accounts it @mentions or replies to, as the payload names them. The ingest matches them against
+    # the registered org accounts: a message belongs to every org account it addresses.
+    addressed_ids: tuple[str, ...] = ()
+    addressed_handles: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

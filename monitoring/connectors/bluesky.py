@@ -400,6 +400,19 @@ def _post_url(handle: str, uri: str) -> str:
     return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
 
 
+def _addressed_dids(record: Any) -> tuple[str, ...]:
+    """The DIDs a post addresses: its mention facets and the author of the post it replies to."""
+    dids = [
+        str(feature.did)
+        for facet in record.facets or []
+        for feature in facet.features or []
+        if isinstance(feature, models.AppBskyRichtextFacet.Mention)
+    ]
+    if record.reply is not None and str(record.reply.parent.uri).startswith("at://"):
+        dids.append(str(record.reply.parent.uri).removeprefix("at://").split("/", 1)[0])
+    return tuple(dict.fromkeys(dids))
+
+
 def _post_message(
     *, uri: str, author: Any, record: Any, indexed_at: Any, direction: str, kind: str, metrics: dict[str, int]
 ) -> tuple[datetime.datetime, NormalizedMessage]:
@@ -422,6 +435,7 @@ def _post_message(
         in_reply_to_id=str(reply.parent.uri) if reply else "",
         url=_post_url(str(author.handle), str(uri)),
         metrics=metrics,
+        addressed_ids=_addressed_dids(record),
     )
     return created_at, message
 

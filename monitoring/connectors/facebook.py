@@ -21,7 +21,7 @@ costs about 36 calls per poll. Meta's `feed` webhook is the scalable way to lear
 Instagram comments have no `since`: their whole first level is re-listed and filtered by time here, and
 replies come nested in it (their first page only: enough for a dashboard, not an archive).
 
-pyfacebook pitfalls guarded here (see PLATFORMS.md §2.5): explicit `fields` on every call (default comment
+pyfacebook pitfalls guarded here (see docs/platforms.md §2.5): explicit `fields` on every call (default comment
 fields omit `from` and `parent`), `count=None` to follow every page (the default stops after 10 items),
 `sleep_on_rate_limit=False` (the library would sleep inside the poll), a `base_url` that must end in
 "/", rate-limit headers with keys the library does not know (it raises TypeError from inside every

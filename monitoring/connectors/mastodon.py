@@ -361,6 +361,10 @@ def _message(status: Any, *, direction: str, kind: str) -> NormalizedMessage:
         text = f"{status['spoiler_text']}\n\n{text}"
     status_id = str(_required(status, "id"))
     in_reply_to = str(status["in_reply_to_id"] or "")
+    mentions = [mention for mention in status.get("mentions") or [] if isinstance(mention, dict)]
+    addressed_ids = [str(mention["id"]) for mention in mentions if mention.get("id")]
+    if status.get("in_reply_to_account_id"):
+        addressed_ids.append(str(status["in_reply_to_account_id"]))
     return NormalizedMessage(
         platform=PLATFORM,
         external_id=status_id,
@@ -376,6 +380,10 @@ def _message(status: Any, *, direction: str, kind: str) -> NormalizedMessage:
         in_reply_to_id=in_reply_to,
         url=str(status.get("url") or status.get("uri") or ""),
         visibility=_visibility(status.get("visibility")),
+        # Account ids are those of the instance polled, as the accounts' own external ids are; `acct` is
+        # `user` for a local account and `user@domain` for a remote one.
+        addressed_ids=tuple(dict.fromkeys(addressed_ids)),
+        addressed_handles=tuple(str(mention["acct"]) for mention in mentions if mention.get("acct")),
         metrics={
             "likes": int(status.get("favourites_count") or 0),
             "reposts": int(status.get("reblogs_count") or 0),

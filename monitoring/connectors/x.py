@@ -1,6 +1,6 @@
 """X (API v2) connector: an account's own posts and its mentions, read through tweepy's `Client`.
 
-Pitfalls of tweepy 4.17 this module guards against (PLATFORMS.md §1):
+Pitfalls of tweepy 4.17 this module guards against (docs/platforms.md §1):
 - The host `https://api.twitter.com` is hard-coded: `_XAdapter`, mounted on `client.session`, rewrites it to
   `CHORUS_X_API_BASE` and applies `CHORUS_HTTP_TIMEOUT` (tweepy sends every request without a timeout).
 - The default return type drops response headers: a session response hook reads the rate-limit headers.
@@ -371,6 +371,21 @@ def tweet_roles(tweet: dict[str, Any], page: _Page, org: OrgAccounts) -> list[Ro
     return roles
 
 
+def _addressed(tweet: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The user ids and handles a tweet addresses: its `entities.mentions` (a long post's are in its note's
+    entities) and the user it replies to."""
+    note = tweet.get("note_tweet") or tweet.get("note_post")
+    entities = note.get("entities") if isinstance(note, dict) and note.get("entities") else tweet.get("entities")
+    mentions = entities.get("mentions") if isinstance(entities, dict) else None
+    mentions = [mention for mention in mentions if isinstance(mention, dict)] if isinstance(mentions, list) else []
+    ids = [str(mention["id"]) for mention in mentions if mention.get("id")]
+    replied_user = tweet.get("in_reply_to_user_id")
+    if isinstance(replied_user, str | int) and replied_user:
+        ids.append(str(replied_user))
+    handles = [str(mention["username"]) for mention in mentions if mention.get("username")]
+    return tuple(dict.fromkeys(ids)), tuple(dict.fromkeys(handles))
+
+
 def _metrics(tweet: dict[str, Any]) -> dict[str, int]:
     metrics = tweet.get("public_metrics") or {}
     if not isinstance(metrics, dict):
@@ -392,6 +407,7 @@ def _message(
         text = note["text"]
     if not isinstance(text, str):
         raise MalformedPayload(f"X sent tweet {tweet_id} without text")
+    addressed_ids, addressed_handles = _addressed(tweet)
     return NormalizedMessage(
         platform=XConnector.platform,
         external_id=tweet_id,
@@ -406,6 +422,8 @@ def _message(
         in_reply_to_id=_replied_to(tweet),
         url=f"https://x.com/{handle}/status/{tweet_id}" if handle else f"https://x.com/i/web/status/{tweet_id}",
         metrics=_metrics(tweet),
+        addressed_ids=addressed_ids,
+        addressed_handles=addressed_handles,
     )
 
 

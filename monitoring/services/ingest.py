@@ -17,10 +17,12 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from monitoring.models import DailyActivity, Message, MessageEdit
+from accounts_registry.models import SocialAccount
+from monitoring.models import DailyActivity, Message, MessageAddressee, MessageEdit
 
 if TYPE_CHECKING:
     import datetime
@@ -57,6 +59,8 @@ MUTABLE = ("author_handle", "author_name", "text", "metrics", "url", "content_ha
 class UpsertResult:
     new_ids: list[int]
     updated: int
+    # (message id, account id): org accounts this upsert found an inbound message also addresses.
+    addressees_added: list[tuple[int, int]] = dataclasses.field(default_factory=list)
 
     @property
     def new(self) -> int:
@@ -115,7 +119,7 @@ def _upsert_postgresql(rows: list[tuple[object, ...]], now: datetime.datetime) -
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in MUTABLE)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS chorus_ingest AS SELECT {columns} FROM {table} WITH NO DATA"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS chorus_ingest AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608 — identifiers from model metadata, no input
         )
         cursor.execute("TRUNCATE chorus_ingest")
         with cursor.cursor.copy(f"COPY chorus_ingest ({columns}) FROM STDIN") as copy:
@@ -124,13 +128,13 @@ def _upsert_postgresql(rows: list[tuple[object, ...]], now: datetime.datetime) -
         # The texts about to be replaced, locked until the transaction ends: the upsert below rewrites
         # exactly these rows (a changed text changes the content hash).
         cursor.execute(
-            f"SELECT m.id, m.text FROM {table} m JOIN chorus_ingest i "
+            f"SELECT m.id, m.text FROM {table} m JOIN chorus_ingest i "  # noqa: S608 — table name from model metadata
             "ON m.platform = i.platform AND m.external_id = i.external_id "
             "WHERE m.text IS DISTINCT FROM i.text ORDER BY m.id FOR UPDATE OF m"
         )
         replaced = cursor.fetchall()
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM chorus_ingest "
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM chorus_ingest "  # noqa: S608 — identifiers from model metadata; rows go through COPY
             f"ON CONFLICT (platform, external_id) DO UPDATE SET {updates} "
             f"WHERE {table}.content_hash IS DISTINCT FROM EXCLUDED.content_hash "
             "RETURNING id, (xmax = 0) AS inserted"
@@ -183,20 +187,128 @@ def _upsert_portable(messages: list[NormalizedMessage], account_id: int, now: da
 
 
 def messages_upsert(*, account_id: int, messages: Iterable[NormalizedMessage]) -> UpsertResult:
-    """Insert new messages and update changed ones for one account. Idempotent. Call inside a transaction
-    (the poll advances its cursor in the same one)."""
+    """Insert new messages and update changed ones for one account, and record every other org account an
+    inbound message addresses (see `addressees_add`). Idempotent. Call inside a transaction (the poll
+    advances its cursor in the same one)."""
     now = timezone.now()
     unique = _dedupe(messages)
     if not unique:
         return UpsertResult(new_ids=[], updated=0)
     if connection.vendor == "postgresql":
-        return _upsert_postgresql([_row(message, account_id, now) for message in unique], now)
-    return _upsert_portable(unique, account_id, now)
+        result = _upsert_postgresql([_row(message, account_id, now) for message in unique], now)
+    else:
+        result = _upsert_portable(unique, account_id, now)
+    added = addressees_add(account_id=account_id, messages=unique)
+    return dataclasses.replace(result, addressees_added=added)
 
 
-def activity_record_new(*, message_ids: list[int]) -> None:
-    """Add newly ingested messages to the per-account daily statistics (incremental, one upsert per day)."""
-    if not message_ids:
+def _handle_key(platform: str, handle: str) -> tuple[str, str]:
+    """Handles compare case-insensitively on every platform, without a leading @."""
+    return platform, handle.strip().lstrip("@").lower()
+
+
+def addressees_add(*, account_id: int, messages: list[NormalizedMessage]) -> list[tuple[int, int]]:
+    """Record which org accounts the stored inbound messages among `messages` address, besides the account
+    each is stored under: the polled account itself (a message another account's poll stored first), the
+    org accounts it @mentions (matched by platform user id, or by handle case-insensitively) and the
+    account whose post it replies to. Only adds (a later poll never removes an addressee); outbound
+    messages belong to their author alone. At most four queries, whatever the batch size.
+
+    Returns the (message id, account id) pairs added."""
+    inbound = [message for message in messages if message.direction == Message.Direction.INBOUND]
+    if not inbound:
+        return []
+    stored = {
+        (platform, external_id): (pk, home)
+        for pk, platform, external_id, home in Message.objects.filter(
+            platform__in={message.platform for message in inbound},
+            external_id__in=[message.external_id for message in inbound],
+            direction=Message.Direction.INBOUND,
+        ).values_list("pk", "platform", "external_id", "account_id")
+    }
+    by_id, by_handle = _org_accounts(inbound)
+    parents = _parent_owners(inbound)
+    wanted: set[tuple[int, int]] = set()
+    for message in inbound:
+        found = stored.get((message.platform, message.external_id))
+        if found is None:
+            continue
+        message_id, home = found
+        accounts = {account_id}
+        accounts |= {
+            by_id[(message.platform, user_id)]
+            for user_id in message.addressed_ids
+            if (message.platform, user_id) in by_id
+        }
+        accounts |= {
+            by_handle[key]
+            for key in (_handle_key(message.platform, handle) for handle in message.addressed_handles)
+            if key in by_handle
+        }
+        if message.in_reply_to_id and (message.platform, message.in_reply_to_id) in parents:
+            accounts.add(parents[(message.platform, message.in_reply_to_id)])
+        wanted |= {(message_id, account) for account in accounts if account != home}
+    if not wanted:
+        return []
+    existing = set(
+        MessageAddressee.objects.filter(message_id__in={message_id for message_id, _ in wanted}).values_list(
+            "message_id", "account_id"
+        )
+    )
+    added = sorted(wanted - existing)
+    MessageAddressee.objects.bulk_create(
+        [MessageAddressee(message_id=message_id, account_id=account) for message_id, account in added],
+        ignore_conflicts=True,
+    )
+    return added
+
+
+def _org_accounts(messages: list[NormalizedMessage]) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """The registered (not retired) org accounts the messages name, by (platform, user id) and by
+    (platform, lower-cased handle). One query, none when nothing is named."""
+    ids = {user_id for message in messages for user_id in message.addressed_ids}
+    handles = {_handle_key("", handle)[1] for message in messages for handle in message.addressed_handles}
+    if not ids and not handles:
+        return {}, {}
+    accounts = (
+        SocialAccount.objects.exclude(status=SocialAccount.Status.RETIRED)
+        .filter(platform__in={message.platform for message in messages})
+        .annotate(handle_key=Lower("handle"))
+        .filter(Q(external_id__in=ids) | Q(handle_key__in=handles))
+        .values_list("pk", "platform", "external_id", "handle_key")
+    )
+    by_id: dict[tuple[str, str], int] = {}
+    by_handle: dict[tuple[str, str], int] = {}
+    for pk, platform, external_id, handle_key in accounts:
+        if external_id:
+            by_id[(platform, external_id)] = pk
+        by_handle[(platform, handle_key)] = pk
+    return by_id, by_handle
+
+
+def _parent_owners(messages: list[NormalizedMessage]) -> dict[tuple[str, str], int]:
+    """(platform, external id) -> org account, for the org posts the messages reply to. One query at most."""
+    parent_ids = {message.in_reply_to_id for message in messages if message.in_reply_to_id}
+    if not parent_ids:
+        return {}
+    return {
+        (platform, external_id): account_id
+        for platform, external_id, account_id in Message.objects.filter(
+            platform__in={message.platform for message in messages},
+            external_id__in=parent_ids,
+            direction=Message.Direction.OUTBOUND,
+        ).values_list("platform", "external_id", "account_id")
+    }
+
+
+def activity_record_new(*, message_ids: list[int], addressees: Iterable[tuple[int, int]] = ()) -> None:
+    """Add newly ingested messages to the per-account daily statistics (incremental, one upsert per day).
+
+    `addressees` are the (message id, account id) pairs an upsert added (`UpsertResult.addressees_added`):
+    each counts as inbound for that account too, so a message addressing two accounts counts once for each.
+    """
+    addressees = list(addressees)
+    if not message_ids and not addressees:
         return
     counts: Counter[tuple[int, datetime.date, str]] = Counter()
     for account_id, created_at, direction, kind in Message.objects.filter(pk__in=message_ids).values_list(
@@ -209,6 +321,12 @@ def activity_record_new(*, message_ids: list[int]) -> None:
             counts[(account_id, day, "replies")] += 1
         else:
             counts[(account_id, day, "posts")] += 1
+    if addressees:
+        posted = dict(
+            Message.objects.filter(pk__in={message_id for message_id, _ in addressees}).values_list("pk", "created_at")
+        )
+        for message_id, account_id in addressees:
+            counts[(account_id, timezone.localdate(posted[message_id]), "inbound")] += 1
     with transaction.atomic():
         for (account_id, day, field), number in sorted(counts.items()):
             DailyActivity.objects.get_or_create(account_id=account_id, day=day)

@@ -41,9 +41,9 @@ from monitoring.connectors.base import (
     RateLimited,
     TransientError,
 )
-from monitoring.hooks import run_ingest_hooks
 from monitoring.models import ErrorKind, PlatformUsage, PollRun, PollState, SkippedItem
 from monitoring.services.ingest import activity_record_new, messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,13 +66,13 @@ def poll_interval(account: SocialAccount) -> datetime.timedelta:
         else settings.CHORUS_POLL_INTERVAL
     )
     stretch = budget_stretch(account.platform)
-    return datetime.timedelta(seconds=seconds * stretch * random.uniform(0.9, 1.1))
+    return datetime.timedelta(seconds=seconds * stretch * random.uniform(0.9, 1.1))  # noqa: S311 — jitter, not a secret
 
 
 def failure_backoff(failures: int) -> datetime.timedelta:
     """Exponential backoff with full jitter, capped: 30 s, 60 s, 120 s ... up to 30 minutes."""
     ceiling = min(30 * 2 ** max(failures - 1, 0), 30 * 60)
-    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 — jitter, not a secret
 
 
 # Poll states of the accounts the combined X sweep covers (services/x_sweep.py): X accounts read with
@@ -183,6 +183,17 @@ class PollSummary:
     items_updated: int = 0
     pages: int = 0
     error: str = ""
+    platform: str = ""
+    error_class: str = ""  # the connector's failure class (AuthError, TransientError, ...) when it failed
+
+    @property
+    def is_failure(self) -> bool:
+        """Anything but a completed poll: refused, failed, or not even tried while rate-limited."""
+        return self.outcome != Outcome.OK
+
+    def failure_line(self) -> str:
+        reason = " ".join(self.error.split())  # one line per failure
+        return f"{self.handle} ({self.account_id}, {self.platform}): {self.outcome}, {self.error_class}: {reason}"
 
     def line(self) -> str:
         detail = f"{self.items_new} new, {self.items_updated} updated, {self.pages} pages"
@@ -233,7 +244,7 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
     """Write everything a successful fetch produced, in one transaction. Returns the new message ids."""
     with transaction.atomic():
         upsert = messages_upsert(account_id=account.pk, messages=result.messages)
-        activity_record_new(message_ids=upsert.new_ids)
+        activity_record_new(message_ids=upsert.new_ids, addressees=upsert.addressees_added)
         skipped_items_record(account_id=account.pk, platform=account.platform, records=result.skipped)
         state.cursors = {**state.cursors, **result.cursors}
         state.rate_limit_remaining = result.rate_limit.remaining if result.rate_limit else None
@@ -297,12 +308,26 @@ def account_poll(*, account_id: int) -> PollSummary | None:
             next_poll_at=timezone.now(),
             error_kind=ErrorKind.MISSING_CREDENTIALS,
         )
-        return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error="credentials unreadable")
+        return PollSummary(
+            account.pk,
+            account.handle,
+            Outcome.UNAUTHORIZED,
+            error="credentials unreadable",
+            platform=account.platform,
+            error_class=CredentialsUnavailable.__name__,
+        )
 
     gate = rate_limit_gate(ref)
     if gate is not None:
         _finish(run, state, outcome=Outcome.RATE_LIMITED, error="waiting for rate-limit reset", next_poll_at=gate)
-        return PollSummary(account.pk, account.handle, Outcome.RATE_LIMITED, error=f"until {gate:%H:%M:%S}")
+        return PollSummary(
+            account.pk,
+            account.handle,
+            Outcome.RATE_LIMITED,
+            error=f"waiting for the rate-limit reset at {gate:%H:%M:%S}",
+            platform=account.platform,
+            error_class=RateLimited.__name__,
+        )
 
     backfill_since = timezone.now() - datetime.timedelta(days=settings.CHORUS_BACKFILL_DAYS)
     try:
@@ -313,7 +338,9 @@ def account_poll(*, account_id: int) -> PollSummary | None:
     if result.rate_limit and result.rate_limit.remaining == 0 and result.rate_limit.reset_at:
         rate_limit_close(ref, result.rate_limit.reset_at)
     new_ids = _store(account, state, run, result)
-    return PollSummary(account.pk, account.handle, Outcome.OK, len(new_ids), run.items_updated, result.pages)
+    return PollSummary(
+        account.pk, account.handle, Outcome.OK, len(new_ids), run.items_updated, result.pages, platform=account.platform
+    )
 
 
 def _credentials_store(account: SocialAccount, updates: dict[str, Any]) -> None:
@@ -329,10 +356,13 @@ def _failed(
 ) -> PollSummary:
     """Record a failed poll by failure class: wait for a rate-limit reset, stop on refused credentials,
     back off on transient errors, and carry on at the normal interval after a malformed payload."""
+    failed = functools.partial(
+        PollSummary, account.pk, account.handle, platform=account.platform, error_class=_failure_class(error)
+    )
     if isinstance(error, RateLimited):
         rate_limit_close(ref, error.reset_at)
         _finish(run, state, outcome=Outcome.RATE_LIMITED, error=str(error), next_poll_at=error.reset_at)
-        return PollSummary(account.pk, account.handle, Outcome.RATE_LIMITED, error=str(error))
+        return failed(Outcome.RATE_LIMITED, error=str(error))
     if isinstance(error, AuthError | MissingCredentials):
         reason = f"The platform refused the credentials: {error}"
         if isinstance(error, PermissionMissing):
@@ -346,7 +376,7 @@ def _failed(
             next_poll_at=timezone.now(),
             error_kind=error.kind,
         )
-        return PollSummary(account.pk, account.handle, Outcome.UNAUTHORIZED, error=str(error))
+        return failed(Outcome.UNAUTHORIZED, error=str(error))
     kind = error.kind
     message = f"{kind}: {error}"
     logger.warning("poll of account %s failed: %s", account.pk, message)
@@ -354,7 +384,13 @@ def _failed(
         failure_backoff(state.consecutive_failures + 1) if isinstance(error, TransientError) else poll_interval(account)
     )
     _finish(run, state, outcome=Outcome.FAILED, error=message, next_poll_at=retry_at, error_kind=error.kind)
-    return PollSummary(account.pk, account.handle, Outcome.FAILED, error=message)
+    return failed(Outcome.FAILED, error=message)
+
+
+def _failure_class(error: ConnectorError) -> str:
+    """The connector interface's class of a failure (AuthError, TransientError, ...), not a connector's own
+    subclass of it."""
+    return next(kind.__name__ for kind in type(error).__mro__ if kind.__module__ == ConnectorError.__module__)
 
 
 def _mark_needs_reconnect(account: SocialAccount, reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import logging
@@ -44,34 +45,41 @@ def webhook_events_stale(*, now: datetime.datetime | None = None) -> list[int]:
     )
 
 
-def sweep_due_accounts(
-    *,
-    enqueue: Callable[[int], object],
-    enqueue_x_sweep: Callable[[], object] | None = None,
-    enqueue_webhook_event: Callable[[int], object] | None = None,
-) -> list[int]:
-    """One beat tick. Idempotent: a second sweeper finds the leased accounts locked or not yet due.
+@dataclasses.dataclass(frozen=True)
+class TickWork:
+    """Where one beat tick hands the work it claims: Celery's queue in production (`monitoring.tasks`), the
+    demo's own process in `make demo`. Every kind of work is required, so no caller can leave one out."""
 
-    Tasks are enqueued only after the claim commits; if the queue loses them, the leases expire and a
-    later sweep claims the accounts again.
+    poll_account: Callable[[int], object]  # an account id
+    x_sweep: Callable[[], object]
+    webhook_event: Callable[[int], object]  # a stored webhook event id
+
+
+def sweep_due_accounts(*, work: TickWork) -> list[int]:
+    """One beat tick: poll states for new accounts, stale runs closed, due accounts leased and handed to
+    `work.poll_account`, the combined X sweep (when due) to `work.x_sweep`, lost webhook events to
+    `work.webhook_event`. Idempotent: a second sweeper finds the leased accounts locked or not yet due.
+
+    Work is handed over only after the claims commit (at once outside a transaction); if the queue
+    loses it, the leases expire and a later tick claims the accounts again.
     """
     with job_run("poll_due_accounts") as job:
         created = poll_states_ensure()
         abandoned = poll_runs_abandon_stale()
         claimed = poll_claim_due(limit=settings.CHORUS_POLL_BATCH)
         for account_id in claimed:
-            transaction.on_commit(functools.partial(enqueue, account_id))
-        if enqueue_x_sweep is not None and x_sweep_claim():
-            transaction.on_commit(enqueue_x_sweep)
-        requeued: list[int] = []
-        if enqueue_webhook_event is not None:
-            requeued = webhook_events_stale()
-            for event_id in requeued:
-                transaction.on_commit(functools.partial(enqueue_webhook_event, event_id))
+            transaction.on_commit(functools.partial(work.poll_account, account_id))
+        is_x_sweep_due = x_sweep_claim()
+        if is_x_sweep_due:
+            transaction.on_commit(work.x_sweep)
+        requeued = webhook_events_stale()
+        for event_id in requeued:
+            transaction.on_commit(functools.partial(work.webhook_event, event_id))
         job.detail = {
             "claimed": len(claimed),
             "poll_states_created": created,
             "abandoned_runs": abandoned,
             "webhook_events_requeued": len(requeued),
+            "x_sweep": is_x_sweep_due,
         }
     return claimed

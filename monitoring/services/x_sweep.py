@@ -26,10 +26,10 @@ from django.utils import timezone
 from accounts_registry.models import Platform, SocialAccount
 from monitoring.connectors.base import ConnectorError, RateLimited
 from monitoring.connectors.x import XConnector
-from monitoring.hooks import run_ingest_hooks
 from monitoring.jobs import JobRecord, job_run
 from monitoring.models import PollState, SweepState
 from monitoring.services.ingest import activity_record_new, messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 from monitoring.services.polling import SWEPT_STATES, budget_stretch, skipped_items_record, usage_record
 
 if TYPE_CHECKING:
@@ -112,12 +112,17 @@ def x_sweep_run() -> dict[str, int]:
             return figures
         with transaction.atomic():
             new_ids: list[int] = []
+            addressees: list[tuple[int, int]] = []
             for account_id, messages in found.items():
-                new_ids += messages_upsert(account_id=account_id, messages=messages).new_ids
+                # A post mentioning two swept accounts is found for each: the first upsert stores it, the
+                # second records the other account as an addressee.
+                upsert = messages_upsert(account_id=account_id, messages=messages)
+                new_ids += upsert.new_ids
+                addressees += upsert.addressees_added
                 figures["reads"] += len(messages)
             for handle, records in connector.skipped.items():
                 skipped_items_record(account_id=by_handle[handle], platform=Platform.X, records=records)
-            activity_record_new(message_ids=new_ids)
+            activity_record_new(message_ids=new_ids, addressees=addressees)
             run_ingest_hooks(new_ids)
             figures["new"] = len(new_ids)
             state.cursors = cursors

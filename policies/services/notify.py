@@ -4,7 +4,7 @@ Recipients: the active users holding a supervisor role grant on the account's un
 who have an email address; each gets one email listing their flags. The webhook, when
 settings.CHORUS_POLICY_WEBHOOK_URL is set, receives one JSON `{"text": ...}` POST (the format of Slack and
 Microsoft Teams incoming webhooks). Only that configured URL is ever fetched — never a URL taken from a
-post (SECURITY.md #36) — without following redirects, with a timeout.
+post (no SSRF: see docs/architecture.md) — without following redirects, with a timeout.
 
 Best effort: a failing mail server or webhook is logged, never raised (this runs after the ingest
 commits, from a task). Not deduplicated: a retried task may send twice, so the task does not retry.

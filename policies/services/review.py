@@ -26,8 +26,7 @@ from django.utils import timezone
 
 from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
-from engagement.models import Feedback
-from engagement.services.feedback import feedback_give
+from monitoring.extensions import FeedbackGiven, coaching_give
 from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
@@ -140,20 +139,19 @@ def flag_reopen(*, flag: PolicyFlag, actor: User) -> PolicyFlag:
 
 
 @transaction.atomic
-def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") -> Feedback:
+def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") -> FeedbackGiven:
     """Send coaching to the member who holds the account, on the flagged post, and acknowledge an open flag.
 
-    Through engagement's feedback_give, which refuses (ValidationError) inbound messages and accounts
-    without a holder, and emails the member after commit. Account-level flags have no post to coach on:
-    refused too. Writes feedback.give (engagement) and policy_flag.coach audit events.
+    Through monitoring.extensions.coaching_give (engagement's feedback_give), which refuses
+    (ValidationError) inbound messages and accounts without a holder, and emails the member after commit.
+    Account-level flags have no post to coach on: refused too.
+    Writes feedback.give (engagement) and policy_flag.coach audit events.
     """
     if flag.message is None:
         raise ValidationError(
             "Coaching is left on a post; this flag is about the account itself. Contact the holder directly."
         )
-    feedback = feedback_give(
-        message=flag.message, kind=Feedback.Kind.COACHING, text=text, actor=actor, site_url=site_url
-    )
+    feedback = coaching_give(message=flag.message, text=text, actor=actor, site_url=site_url)
     audit_record(
         actor=actor,
         verb=AuditEvent.Verb.POLICY_FLAG_COACH,

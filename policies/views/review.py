@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user, unit_paths, user_scope, visible_units
+from common.htmx import acting_user, render_page, wants_fragment
 from monitoring.models import Message
 from policies import selectors
 from policies.forms import CoachingForm, FalsePositiveForm, QueueFilterForm
@@ -27,28 +27,11 @@ from policies.models import PolicyFlag, PolicyRule
 from policies.services import review
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
 QUEUE = "policies/queue.html"
 FLAG = "policies/flag.html"
 CHANGED_EVENT = "policy-flag-changed"
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # every view here is behind login_required
-    return user
-
-
-def _render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 # --- The queue -----------------------------------------------------------------------------------
@@ -71,7 +54,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         unit=None if unit_id is None else get_unit_for_user(user=user, pk=unit_id),
         account=None if account_id is None else get_account_for_user(user=user, pk=account_id),
     )
-    after = selectors.QueueCursor.decode(form.value("after") or "")
+    after = form.value("after")
     page = selectors.flag_queue(user, filters, after=after)
     counts = selectors.flag_status_counts(user, filters)
     units = list(visible_units(user).filter(is_active=True).order_by("path")) if scope.can_read_units else []
@@ -88,7 +71,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "units": [(unit.pk, paths[unit.pk]) for unit in units],
         "next_url": request.get_full_path(),
     }
-    return _render(request, f"{QUEUE}#queue" if _is_htmx(request) else QUEUE, context)
+    return render_page(request, f"{QUEUE}#queue" if wants_fragment(request) else QUEUE, context)
 
 
 # --- One flag ------------------------------------------------------------------------------------
@@ -131,7 +114,7 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "thread": selectors.flag_thread(request.user, flag),
         "history": [(event, HISTORY_LABELS.get(event.verb, event.verb)) for event in selectors.flag_history(flag)],
     }
-    return _render(request, FLAG, context)
+    return render_page(request, FLAG, context)
 
 
 def _back(request: HttpRequest, flag: PolicyFlag, *, anchor: str = "") -> HttpResponse:
@@ -145,7 +128,7 @@ def _respond(
     request: HttpRequest, flag: PolicyFlag, *, notice: str = "", error: str = "", **forms: Any
 ) -> HttpResponse:
     """The row (from the queue), the review panel (from the flag's page), or a redirect without htmx."""
-    if not _is_htmx(request):
+    if not wants_fragment(request):
         if error:
             messages.error(request, error)
             return redirect(f"{reverse('policies:flag', args=[flag.pk])}#review")
@@ -159,10 +142,10 @@ def _respond(
             "row_error": error,
             "row_notice": notice,
         }
-        response = _render(request, f"{QUEUE}#flag-row", context)
+        response = render_page(request, f"{QUEUE}#flag-row", context)
     else:
         context = _review_context(request, flag, review_error=error, review_notice=notice, **forms)
-        response = _render(request, f"{FLAG}#review", context)
+        response = render_page(request, f"{FLAG}#review", context)
     if not error:
         response["HX-Trigger"] = CHANGED_EVENT
     return response
@@ -190,7 +173,7 @@ def flag_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise PermissionDenied("Unknown action.")
     flag = selectors.get_flag_for_user(user=request.user, pk=pk, write=True)
-    actor = _actor(request)
+    actor = acting_user(request)
     forms: dict[str, Any] = {}
     try:
         if action == "acknowledge":
@@ -221,10 +204,10 @@ def flag_coach(request: HttpRequest, pk: int) -> HttpResponse:
             raise ValidationError(list(form.errors["text"]))
         feedback = review.flag_coach(
             flag=flag,
-            actor=_actor(request),
+            actor=acting_user(request),
             text=form.cleaned_data["text"],
             site_url=request.build_absolute_uri("/"),
         )
     except ValidationError as refusal:
         return _respond(request, flag, error=" ".join(refusal.messages), coaching_form=form)
-    return _respond(request, flag, notice=f"Coaching sent to {feedback.member.full_name}.")
+    return _respond(request, flag, notice=f"Coaching sent to {feedback.member_name}.")

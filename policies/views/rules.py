@@ -12,42 +12,25 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from common.htmx import acting_user, render_page, wants_fragment
 from policies import selectors
 from policies.forms import RULE_FORMS, RescanForm, RuleForm
 from policies.models import PolicyRule
 from policies.services import rescan, rules
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
 RULES = "policies/rules.html"
 RULE_FORM = "policies/rule_form.html"
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert user.is_authenticated  # every view here is behind login_required
-    return user
-
-
 def _require_rule_admin(request: HttpRequest) -> None:
     if not selectors.user_can_manage_rules(request.user):
         raise PermissionDenied("Rules are managed by admins.")
-
-
-def _render(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 # --- The list ------------------------------------------------------------------------------------
@@ -68,7 +51,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         "kinds": PolicyRule.Kind.choices,
         "stats_days": selectors.STATS_RECENT_DAYS,
     }
-    return _render(request, RULES, context)
+    return render_page(request, RULES, context)
 
 
 @require_POST
@@ -77,12 +60,12 @@ def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     """Enable or disable (POST is_enabled=1 or 0); htmx gets the rule's row back."""
     rule = selectors.get_rule_for_user(user=request.user, pk=pk, write=True)
     is_enabled = request.POST.get("is_enabled") == "1"
-    rules.rule_set_enabled(rule=rule, is_enabled=is_enabled, actor=_actor(request))
+    rules.rule_set_enabled(rule=rule, is_enabled=is_enabled, actor=acting_user(request))
     notice = f"{rule.name} is {'enabled' if is_enabled else 'disabled'}."
-    if _is_htmx(request):
+    if wants_fragment(request):
         stats = selectors.rule_stats(request.user, [rule.pk]).get(rule.pk, selectors.RuleStats())
         context = {"rule": rule, "stats": stats, "can_manage": True, "row_notice": notice}
-        return _render(request, f"{RULES}#rule-row", context)
+        return render_page(request, f"{RULES}#rule-row", context)
     messages.success(request, notice)
     return redirect("policies:rules")
 
@@ -131,8 +114,8 @@ def _save(request: HttpRequest, form: RuleForm, *, rule: PolicyRule | None) -> P
     }
     try:
         if rule is None:
-            return rules.rule_create(actor=_actor(request), **fields)
-        return rules.rule_update(rule=rule, actor=_actor(request), **fields)
+            return rules.rule_create(actor=acting_user(request), **fields)
+        return rules.rule_update(rule=rule, actor=acting_user(request), **fields)
     except ValidationError as refusal:
         _apply_errors(form, refusal)
         return None
@@ -145,7 +128,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
     _require_rule_admin(request)
     kind = request.GET.get("kind", "")
     if kind not in RULE_FORMS:
-        return _render(request, RULE_FORM, {"kinds": PolicyRule.Kind.choices, "rule": None})
+        return render_page(request, RULE_FORM, {"kinds": PolicyRule.Kind.choices, "rule": None})
     form = _form(request, kind, data=request.POST if request.method == "POST" else None)
     if request.method == "POST":
         rule = _save(request, form, rule=None)
@@ -153,7 +136,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Rule “{rule.name}” created. Rescan history below to flag past posts.")
             return redirect("policies:rule", pk=rule.pk)
     context = {"form": form, "rule": None, "kind_label": PolicyRule.Kind(kind).label}
-    return _render(request, RULE_FORM, context)
+    return render_page(request, RULE_FORM, context)
 
 
 def _rule_context(request: HttpRequest, rule: PolicyRule, **extra: Any) -> dict[str, Any]:
@@ -185,7 +168,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not selectors.user_can_manage_rule(request.user, rule):
         for field in form.fields.values():
             field.disabled = True
-    return _render(request, RULE_FORM, _rule_context(request, rule, form=form))
+    return render_page(request, RULE_FORM, _rule_context(request, rule, form=form))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -195,11 +178,11 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     rule = selectors.get_rule_for_user(user=request.user, pk=pk, write=True)
     if request.method == "POST":
         name = rule.name
-        rules.rule_delete(rule=rule, actor=_actor(request))
+        rules.rule_delete(rule=rule, actor=acting_user(request))
         messages.success(request, f"Rule “{name}” and its flags were deleted.")
         return redirect("policies:rules")
     context = {"rule": rule, "flag_count": rule.flags.count(), "confirm_delete": True}
-    return _render(request, "policies/rule_delete.html", context)
+    return render_page(request, "policies/rule_delete.html", context)
 
 
 # --- Rescans -------------------------------------------------------------------------------------
@@ -215,14 +198,14 @@ def rule_rescan(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         since, until = form.period()
         try:
-            rescan.rescan_request(rule=rule, since=since, until=until, actor=_actor(request))
+            rescan.rescan_request(rule=rule, since=since, until=until, actor=acting_user(request))
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
     else:
         error = "Choose one of the periods offered."
-    if _is_htmx(request):
+    if wants_fragment(request):
         context = _rule_context(request, rule, rescan_error=error, rescan_form=form)
-        return _render(request, f"{RULE_FORM}#rescan", context)
+        return render_page(request, f"{RULE_FORM}#rescan", context)
     if error:
         messages.error(request, error)
     else:
@@ -236,6 +219,6 @@ def rescan_progress(request: HttpRequest, pk: int, job_pk: int) -> HttpResponse:
     """The one polled fragment: a <progress> bar, polling every 2 s while the job is queued or running."""
     rule = selectors.get_rule_for_user(user=request.user, pk=pk)
     job = selectors.get_rescan(user=request.user, rule=rule, pk=job_pk)
-    if not _is_htmx(request):
+    if not wants_fragment(request):
         return redirect("policies:rule", pk=rule.pk)
-    return _render(request, f"{RULE_FORM}#rescan-progress", {"rule": rule, "job": job})
+    return render_page(request, f"{RULE_FORM}#rescan-progress", {"rule": rule, "job": job})

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.test import RequestFactory
 
-from accounts_registry.models import AuditEvent, SecurityVerb
+from accounts_registry.models import AuditEvent
 from engagement.models import ClassifierRule
 from engagement.services.tokens import api_token_create, api_token_revoke
 
@@ -87,6 +87,6 @@ def test_deactivating_a_user_in_the_admin_ends_their_sessions(staff_client, view
     assert response.status_code == 302, response.content.decode()[:3000]
     viewer.refresh_from_db()
     assert not viewer.is_active
-    event = AuditEvent.objects.get(verb=SecurityVerb.USER_DEACTIVATE)
+    event = AuditEvent.objects.get(verb=AuditEvent.Verb.USER_DEACTIVATE)
     assert event.after["sessions_ended"] == 1
     assert officer.get("/org/").status_code == 302  # signed out

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from accounts_registry.models import AuditEvent, Role, SecurityVerb
+from accounts_registry.models import AuditEvent, Role
 from accounts_registry.services.security import security_event_record
 from tests.factories import MemberFactory, UserFactory, grant
 
@@ -17,7 +17,7 @@ def test_a_refused_object_is_recorded_with_who_asked(client, outsider, org, nort
     client.force_login(outsider)
     assert client.get(reverse("registry:unit", args=[org["north"].pk])).status_code == 404
     assert client.get(reverse("registry:account", args=[north_account.pk])).status_code == 404
-    events = AuditEvent.objects.filter(verb=SecurityVerb.ACCESS_REFUSED, actor=outsider)
+    events = AuditEvent.objects.filter(verb=AuditEvent.Verb.ACCESS_REFUSED, actor=outsider)
     assert sorted((event.target_type, event.target_id) for event in events) == [
         ("account", str(north_account.pk)),
         ("unit", str(org["north"].pk)),
@@ -27,7 +27,7 @@ def test_a_refused_object_is_recorded_with_who_asked(client, outsider, org, nort
 def test_a_refused_triage_item_is_recorded(client, outsider):
     client.force_login(outsider)
     assert client.get(reverse("inbox:item", args=[987654])).status_code == 404
-    assert AuditEvent.objects.filter(verb=SecurityVerb.ACCESS_REFUSED, target_type="triage_item").exists()
+    assert AuditEvent.objects.filter(verb=AuditEvent.Verb.ACCESS_REFUSED, target_type="triage_item").exists()
 
 
 @pytest.mark.parametrize(("url", "export"), [("registry:export", "registry"), ("inbox:export", "inbox")])
@@ -35,16 +35,16 @@ def test_every_csv_export_is_recorded(client, viewer, north_account, url, export
     client.force_login(viewer)
     response = client.get(reverse(url))
     assert response.status_code == 200
-    event = AuditEvent.objects.get(verb=SecurityVerb.EXPORT)
+    event = AuditEvent.objects.get(verb=AuditEvent.Verb.EXPORT)
     assert event.actor == viewer and event.target_id == export
 
 
 def test_token_creation_and_revocation_are_security_events(client, viewer):
     client.force_login(viewer)
     client.post(reverse("tokens:list"), {"name": "report"})
-    token_event = AuditEvent.objects.get(verb=SecurityVerb.API_TOKEN_CREATE)
+    token_event = AuditEvent.objects.get(verb=AuditEvent.Verb.API_TOKEN_CREATE)
     client.post(reverse("tokens:revoke", args=[token_event.target_id]))
-    assert AuditEvent.objects.filter(verb=SecurityVerb.API_TOKEN_REVOKE).count() == 1
+    assert AuditEvent.objects.filter(verb=AuditEvent.Verb.API_TOKEN_REVOKE).count() == 1
 
 
 @pytest.fixture
@@ -54,13 +54,13 @@ def events(org, viewer, outsider):
     MemberFactory.create(full_name="South Sup", unit=org["south"], user=outsider)
     for user in (viewer, outsider):
         security_event_record(
-            verb=SecurityVerb.LOGIN_FAILED, actor=None, subject=user, target_type="login",
+            verb=AuditEvent.Verb.LOGIN_FAILED, actor=None, subject=user, target_type="login",
             target_id=user.username, target_repr=user.username, ip="203.0.113.9",
         )  # fmt: skip
     security_event_record(
-        verb=SecurityVerb.LOGIN_FAILED, actor=None, target_type="login", target_id="nobody", target_repr="nobody"
+        verb=AuditEvent.Verb.LOGIN_FAILED, actor=None, target_type="login", target_id="nobody", target_repr="nobody"
     )
-    security_event_record(verb=SecurityVerb.LOGIN, actor=viewer, target=viewer)
+    security_event_record(verb=AuditEvent.Verb.LOGIN, actor=viewer, target=viewer)
 
 
 def test_an_organization_admin_sees_every_security_event_and_filters_by_kind(client, admin_user, events):
@@ -68,7 +68,7 @@ def test_an_organization_admin_sees_every_security_event_and_filters_by_kind(cli
     response = client.get(PAGE)
     for name in ("north-supervisor", "south-supervisor", "nobody", "203.0.113.9"):
         assertContains(response, name)
-    filtered = client.get(PAGE, {"kind": SecurityVerb.LOGIN})
+    filtered = client.get(PAGE, {"kind": AuditEvent.Verb.LOGIN})
     assertContains(filtered, "<code>auth.login</code>")
     assertNotContains(filtered, "<code>auth.login_failed</code>")
     assertNotContains(filtered, "nobody")
@@ -92,7 +92,7 @@ def test_supervisors_and_members_are_refused_the_page(client, viewer, outsider, 
 
 def test_untrusted_login_names_are_escaped(client, admin_user):
     security_event_record(
-        verb=SecurityVerb.LOGIN_FAILED, actor=None, target_type="login", target_id="x",
+        verb=AuditEvent.Verb.LOGIN_FAILED, actor=None, target_type="login", target_id="x",
         target_repr="<script>alert(1)</script>",
     )  # fmt: skip
     client.force_login(admin_user)

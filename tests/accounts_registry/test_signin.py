@@ -17,7 +17,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts_registry.models import AuditEvent, Role, SecurityVerb
+from accounts_registry.models import AuditEvent, Role
 from accounts_registry.services.security import user_deactivate
 from engagement.models import ApiToken
 from tests.factories import UserFactory, enrol_totp, grant, totp_code
@@ -60,8 +60,8 @@ def test_after_five_failures_even_the_right_password_is_refused_with_a_message(p
     assert response.status_code == 200  # the form again, not a redirect into the app
     assert "Too many failed sign-ins" in response.content.decode()
     assert plain.get(TREE).status_code == 302
-    assert _events(SecurityVerb.LOGIN_FAILED).count() == 5
-    lockout = _events(SecurityVerb.LOCKOUT).get()
+    assert _events(AuditEvent.Verb.LOGIN_FAILED).count() == 5
+    lockout = _events(AuditEvent.Verb.LOCKOUT).get()
     assert lockout.target_repr == viewer.username and lockout.after["ip"] == "127.0.0.1"
     assert lockout.unit is not None  # filed under the officer's unit, for that unit's admins
 
@@ -87,7 +87,7 @@ def test_behind_the_proxy_the_real_client_address_is_throttled_and_recorded(plai
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
     for _ in range(6):
         _login(plain, viewer.username, "wrong", HTTP_X_FORWARDED_FOR="203.0.113.9", **proxy)
-    assert _events(SecurityVerb.LOCKOUT).get().after["ip"] == "203.0.113.9"
+    assert _events(AuditEvent.Verb.LOCKOUT).get().after["ip"] == "203.0.113.9"
     # Another client behind the same proxy is not caught by the attacker's lockout.
     officer = Client()
     assert _login(officer, viewer.username, HTTP_X_FORWARDED_FOR="198.51.100.20", **proxy).status_code == 302
@@ -96,10 +96,10 @@ def test_behind_the_proxy_the_real_client_address_is_throttled_and_recorded(plai
 def test_username_or_email_signs_in_and_the_events_are_recorded(plain, viewer):
     assert _login(plain, viewer.email).status_code == 302
     assert plain.get(TREE).status_code == 200
-    login = _events(SecurityVerb.LOGIN).get()
+    login = _events(AuditEvent.Verb.LOGIN).get()
     assert login.actor == viewer and login.after["methods"] == ["password"]
     plain.post(reverse("account_logout"))
-    assert _events(SecurityVerb.LOGOUT).get().actor == viewer
+    assert _events(AuditEvent.Verb.LOGOUT).get().actor == viewer
     assert plain.get(TREE).status_code == 302
 
 
@@ -124,11 +124,11 @@ def test_an_enrolled_admin_signs_in_with_a_code_that_works_once(plain, owner):
     with time_machine.travel(timezone.now(), tick=False):  # both attempts within the code's 30 seconds
         assert _login_with_code(plain, owner, code).status_code == 302
         assert plain.get(TREE).status_code == 200
-        assert _events(SecurityVerb.LOGIN).get().after["methods"] == ["mfa", "password"]
+        assert _events(AuditEvent.Verb.LOGIN).get().after["methods"] == ["mfa", "password"]
         plain.post(reverse("account_logout"))
         replay = _login_with_code(Client(), owner, code)
     assert replay.status_code == 200 and "Incorrect code" in replay.content.decode()
-    assert _events(SecurityVerb.MFA_FAILED).count() == 1
+    assert _events(AuditEvent.Verb.MFA_FAILED).count() == 1
 
 
 def test_the_password_alone_does_not_open_an_enrolled_account(plain, owner):
@@ -164,7 +164,7 @@ def test_admins_and_comms_managers_must_enrol_before_any_page(plain, org, role):
         response = plain.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
     assert response.status_code == 302
     assert set(Authenticator.objects.filter(user=user).values_list("type", flat=True)) == {"totp", "recovery_codes"}
-    assert _events(SecurityVerb.MFA_ENROL).filter(actor=user).exists()
+    assert _events(AuditEvent.Verb.MFA_ENROL).filter(actor=user).exists()
     assert plain.get(TREE).status_code == 200  # enrolling proved a code: this session is through the gate
 
 
@@ -221,7 +221,7 @@ def test_an_idle_session_ends_after_thirty_minutes(plain, viewer):
         traveller.shift(datetime.timedelta(minutes=31))
         response = plain.get(TREE)
         assert response.status_code == 302 and response["Location"].startswith(LOGIN)
-        assert _events(SecurityVerb.SESSION_EXPIRED).get().after["reason"] == "idle"
+        assert _events(AuditEvent.Verb.SESSION_EXPIRED).get().after["reason"] == "idle"
         assert "without activity" in plain.get(response["Location"]).content.decode()
 
 
@@ -233,7 +233,7 @@ def test_a_busy_session_still_ends_twelve_hours_after_sign_in(plain, viewer):
             assert plain.get(TREE).status_code == 200
         traveller.shift(datetime.timedelta(minutes=21))
         assert plain.get(TREE).status_code == 302
-        assert _events(SecurityVerb.SESSION_EXPIRED).get().after["reason"] == "lifetime"
+        assert _events(AuditEvent.Verb.SESSION_EXPIRED).get().after["reason"] == "lifetime"
 
 
 def test_automatic_polls_do_not_keep_an_idle_session_alive(plain, viewer):

@@ -19,12 +19,12 @@ from django.core.exceptions import ValidationError
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.services.accounts import OnboardingRequest, account_onboard, onboarding_errors
 from common.outbound import UnsafeDestination, destination_check, is_public_address, outbound_session
+from doubles.server import DoubleServer, Response
 from monitoring.connectors.base import AccountRef, RefusedDestination
 from monitoring.connectors.mastodon import MastodonConnector
 from monitoring.models import PollRun
 from monitoring.services.polling import account_poll
 from policies.services.notify import _webhook_post
-from tests.doubles.server import DoubleServer, Response
 from tests.factories import SocialAccountFactory
 
 REFUSED = [

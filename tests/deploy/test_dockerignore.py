@@ -26,7 +26,7 @@ SECRET_BEARING = [
     ".venv/bin/python",
     ".tools/bin/uv",
     "tests/conftest.py",
-    "tests/doubles/x.py",
+    "doubles/x.py",
     "benchmarks/harness.py",
     "node_modules/htmx.org/dist/htmx.js",
     "monitoring/__pycache__/models.cpython-313.pyc",

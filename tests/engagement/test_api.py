@@ -15,8 +15,8 @@ from drf_spectacular.generators import SchemaGenerator
 from accounts_registry.models import Role
 from engagement.services.tokens import api_token_create, api_token_revoke
 from monitoring.connectors.base import NormalizedMessage
-from monitoring.hooks import run_ingest_hooks
 from monitoring.services.ingest import messages_upsert
+from monitoring.services.ingest_hooks import run_ingest_hooks
 from tests.factories import FROZEN_NOW, SocialAccountFactory, UserFactory, grant, inbox_item, make_unit
 
 pytestmark = pytest.mark.django_db

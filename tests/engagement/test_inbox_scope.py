@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from engagement.selectors import inbox as selectors
-from engagement.selectors.inbox import InboxFilters
+from engagement.selectors.inbox_filters import InboxFilters
 from tests.factories import FROZEN_NOW, inbox_item
 
 pytestmark = pytest.mark.django_db

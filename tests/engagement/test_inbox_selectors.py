@@ -12,7 +12,8 @@ from accounts_registry.models import Role
 from accounts_registry.selectors import user_scope
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
-from engagement.selectors.inbox import InboxFilters
+from engagement.selectors import inbox_filters, triage_access, triage_item
+from engagement.selectors.inbox_filters import InboxFilters
 from monitoring.models import Message
 from policies.models import PolicyFlag, PolicyRule
 from tests.factories import FROZEN_NOW, SocialAccountFactory, UserFactory, grant, inbox_item
@@ -121,12 +122,12 @@ def test_an_item_crossing_the_target_while_paging_is_not_repeated_or_skipped(vie
 
 
 def test_cursor_round_trip_and_tampering():
-    cursor = selectors.Cursor(segment=2, created_at=NOW, pk=42, cutoff=NOW - datetime.timedelta(hours=4))
-    assert selectors.Cursor.decode(cursor.encode()) == cursor
+    cursor = inbox_filters.Cursor(segment=2, created_at=NOW, pk=42, cutoff=NOW - datetime.timedelta(hours=4))
+    assert inbox_filters.Cursor.decode(cursor.encode()) == cursor
     with pytest.raises(ValueError, match="cursor"):
-        selectors.Cursor.decode(cursor.encode()[:-2] + "xx")
+        inbox_filters.Cursor.decode(cursor.encode()[:-2] + "xx")
     with pytest.raises(ValueError, match="cursor"):
-        selectors.Cursor.decode("garbage")
+        inbox_filters.Cursor.decode("garbage")
 
 
 # --- Rows ----------------------------------------------------------------------------------------
@@ -233,20 +234,20 @@ def test_member_sees_the_items_of_the_accounts_they_hold(frozen, org, north_memb
 
     assert page_ids(user)[0] == [held.pk]
     assert selectors.inbox_summary(user, InboxFilters(), now=NOW).counts["waiting"] == 1
-    assert selectors.inbox_available(user)
+    assert triage_access.inbox_available(user)
 
 
 def test_inbox_is_not_for_users_without_a_role_or_an_account(db):
-    assert not selectors.inbox_available(UserFactory.create(username="nobody"))
+    assert not triage_access.inbox_available(UserFactory.create(username="nobody"))
 
 
 def test_access_selector(viewer, outsider, north_account):
     item = inbox_item(north_account)
-    assert selectors.get_triage_item_for_user(user=viewer, pk=item.pk, write=True) == item
+    assert triage_access.get_triage_item_for_user(user=viewer, pk=item.pk, write=True) == item
     with pytest.raises(Http404):
-        selectors.get_triage_item_for_user(user=outsider, pk=item.pk)
+        triage_access.get_triage_item_for_user(user=outsider, pk=item.pk)
     with pytest.raises(Http404):
-        selectors.get_triage_items_for_user(user=outsider, pks=[item.pk])
+        triage_access.get_triage_items_for_user(user=outsider, pks=[item.pk])
 
 
 def test_counts_are_capped_and_report_the_newest_id(frozen, monkeypatch, viewer, north_account):
@@ -296,7 +297,7 @@ def test_thread_holds_the_visible_conversation_in_order(frozen, org, viewer, nor
     )  # fmt: skip
     inbox_item(north_account, conversation="conv-2")
 
-    assert [message.pk for message in selectors.item_thread(viewer, item)] == [item.message_id, reply.pk]
+    assert [message.pk for message in triage_item.item_thread(viewer, item)] == [item.message_id, reply.pk]
 
 
 def test_assignable_users_have_a_role_over_the_unit_or_hold_the_account(
@@ -309,7 +310,7 @@ def test_assignable_users_have_a_role_over_the_unit_or_hold_the_account(
     grant(traffic_supervisor, Role.SUPERVISOR, org["traffic"])
     item = inbox_item(north_account)
 
-    names = [user.username for user in selectors.assignable_users(item)]
+    names = [user.username for user in triage_item.assignable_users(item)]
 
     assert names == ["alex", "north-admin", "north-supervisor", "service-admin"]
 

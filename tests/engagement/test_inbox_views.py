@@ -204,12 +204,12 @@ def test_invalid_filters_fall_back_to_defaults(client, viewer, items, params):
     assertContains(response, "<h1>Inbox</h1>", html=False)
 
 
-def test_a_unit_outside_the_scope_is_ignored(client, viewer, org, items):
+def test_a_unit_outside_the_scope_is_404_like_on_the_queue_and_in_the_api(client, viewer, org, items):
     client.force_login(viewer)
-    response = client.get(INBOX, {"unit": org["south"].pk})
-    assert response.status_code == 200
-    assertContains(response, "Is the front desk open on Sunday?")  # the default: every visible unit
-    assertNotContains(response, "South Division")
+    assert client.get(INBOX, {"unit": org["south"].pk}).status_code == 404
+    assert client.get(INBOX, {"unit": org["south"].pk}, headers=HTMX).status_code == 404
+    assert client.get(reverse("inbox:export"), {"unit": org["south"].pk}).status_code == 404
+    assert client.get(INBOX, {"unit": org["north"].pk}).status_code == 200
 
 
 def test_results_fragment_for_htmx(client, viewer, items):

@@ -6,12 +6,12 @@ import time
 import pytest
 from django.utils import timezone
 
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.models import Message, PollRun
 from monitoring.services.sweep import sweep_due_accounts
-from monitoring.tasks import poll_account
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
+from monitoring.tasks import QUEUED
 from tests.factories import SocialAccountFactory, make_unit
 
 APP_BEARER = "worker-test-bearer"
@@ -63,7 +63,7 @@ def stored(account):
 def test_a_worker_polls_what_the_sweep_enqueues(world, start_worker):
     scenario, double, person, account = world
     start_worker(**worker_settings(double))
-    assert sweep_due_accounts(enqueue=poll_account.delay) == [account.pk]
+    assert sweep_due_accounts(work=QUEUED) == [account.pk]
     assert wait_for(lambda: PollRun.objects.filter(outcome="ok").exists(), timeout=30)
     assert stored(account) == scenario.expected("x", person.id)
     assert Message.objects.count() == 40
@@ -73,7 +73,7 @@ def test_worker_killed_mid_poll_loses_and_duplicates_nothing(world, start_worker
     scenario, double, person, account = world
     worker = start_worker(**worker_settings(double))
     double.inject(Fault("slow", path="/mentions", delay=4))
-    sweep_due_accounts(enqueue=poll_account.delay)
+    sweep_due_accounts(work=QUEUED)
     assert wait_for(lambda: double.requests_to("/mentions"), timeout=30), "the poll never reached the API"
     worker.kill()  # SIGKILL mid-request: the ingest transaction never started
     assert not Message.objects.exists()
@@ -84,7 +84,7 @@ def test_worker_killed_mid_poll_loses_and_duplicates_nothing(world, start_worker
         lambda: stored(account) == scenario.expected("x", person.id),
         timeout=60,
         interval=0.5,
-        tick=lambda: sweep_due_accounts(enqueue=poll_account.delay),
+        tick=lambda: sweep_due_accounts(work=QUEUED),
     ), f"stored {len(stored(account))} of {len(scenario.expected('x', person.id))}"
     assert Message.objects.count() == 40  # nothing duplicated
     assert PollRun.objects.filter(outcome="ok").exists()

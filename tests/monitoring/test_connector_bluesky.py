@@ -5,6 +5,9 @@ import time
 
 import pytest
 
+from doubles.bluesky import BlueskyDouble, post_uri
+from doubles.scenario import Item, Scenario
+from doubles.server import Fault
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -14,9 +17,6 @@ from monitoring.connectors.base import (
     TransientError,
 )
 from monitoring.connectors.bluesky import BlueskyConnector
-from tests.doubles.bluesky import BlueskyDouble, post_uri
-from tests.doubles.scenario import Item, Scenario
-from tests.doubles.server import Fault
 
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 ORG_DID = "did:plc:acmecoffee4q7x2k9m3n5p8r"

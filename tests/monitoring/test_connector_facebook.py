@@ -10,6 +10,9 @@ import time
 import pyfacebook  # type: ignore[import-untyped]  # no py.typed in python-facebook-api 0.24
 import pytest
 
+from doubles.facebook import FacebookDouble
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -21,9 +24,6 @@ from monitoring.connectors.base import (
     TransientError,
 )
 from monitoring.connectors.facebook import FacebookConnector
-from tests.doubles.facebook import FacebookDouble
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
 
 NOW = datetime.datetime(2026, 8, 20, 12, 0, tzinfo=datetime.UTC)
 BACKFILL = NOW - datetime.timedelta(days=30)

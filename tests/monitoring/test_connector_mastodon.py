@@ -5,6 +5,9 @@ import time
 
 import pytest
 
+from doubles.mastodon import MastodonDouble, status_id
+from doubles.scenario import Item, Scenario
+from doubles.server import Fault
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -14,9 +17,6 @@ from monitoring.connectors.base import (
     TransientError,
 )
 from monitoring.connectors.mastodon import MastodonConnector, html_to_text
-from tests.doubles.mastodon import MastodonDouble, status_id
-from tests.doubles.scenario import Item, Scenario
-from tests.doubles.server import Fault
 
 TOKEN = "Zp3kY8qL2mN5vB7xC1dF4gH6jK9wR0tS_uE-aI2oQ"
 ORG_ID = "109000000000000001"

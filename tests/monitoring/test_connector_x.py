@@ -10,6 +10,9 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.connectors.base import (
     AccountRef,
     AuthError,
@@ -19,9 +22,6 @@ from monitoring.connectors.base import (
     TransientError,
 )
 from monitoring.connectors.x import MAX_QUERY_LENGTH, XConnector, mention_queries
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
 
 BASE = datetime.datetime(2026, 8, 20, 9, 0, tzinfo=datetime.UTC)
 BACKFILL_SINCE = BASE - datetime.timedelta(days=1)

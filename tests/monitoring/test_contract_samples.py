@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.doubles.bluesky import BlueskyDouble, post_uri
-from tests.doubles.facebook import FacebookDouble
-from tests.doubles.mastodon import MastodonDouble, status_id
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.x import XDouble, snowflake
+from doubles.bluesky import BlueskyDouble, post_uri
+from doubles.facebook import FacebookDouble
+from doubles.mastodon import MastodonDouble, status_id
+from doubles.scenario import Item, Person, Scenario
+from doubles.x import XDouble, snowflake
 
 SAMPLES = Path(__file__).resolve().parent.parent / "contract_samples"
 T0 = datetime.datetime(2026, 8, 20, 9, 0, tzinfo=datetime.UTC)

@@ -13,14 +13,14 @@ from django.utils import timezone
 
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.models import SocialAccount
+from doubles.facebook import FacebookDouble
+from doubles.mastodon import MastodonDouble, status_id
+from doubles.scenario import Item, Scenario
+from doubles.server import Fault
 from engagement.models import TriageItem
 from engagement.services.tokens import api_token_create
 from monitoring.models import Message, PollState, SkippedItem
 from monitoring.services.polling import account_poll
-from tests.doubles.facebook import FacebookDouble
-from tests.doubles.mastodon import MastodonDouble, status_id
-from tests.doubles.scenario import Item, Scenario
-from tests.doubles.server import Fault
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db

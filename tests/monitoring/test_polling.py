@@ -5,15 +5,16 @@ import datetime
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, SocialAccount
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.models import DailyActivity, Message, PlatformUsage, PollRun, PollState
 from monitoring.services.polling import PollSummary, account_poll, poll_claim_due, poll_states_ensure
-from monitoring.services.sweep import sweep_due_accounts
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
+from monitoring.services.sweep import TickWork, sweep_due_accounts
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -172,10 +173,12 @@ def test_malformed_payload_fails_the_run_and_the_next_account_is_still_polled(sc
 def test_sweep_claims_each_due_account_once_and_leases_it(station, org, django_capture_on_commit_callbacks):
     _, account = station
     enqueued: list[int] = []
+    work = TickWork(poll_account=enqueued.append, x_sweep=lambda: None, webhook_event=lambda pk: None)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweep_due_accounts(enqueue=enqueued.append) == [account.pk]
-    assert enqueued == [account.pk]  # enqueued only once the claim committed
-    assert sweep_due_accounts(enqueue=enqueued.append) == []  # leased
+        assert sweep_due_accounts(work=work) == [account.pk]
+        assert enqueued == []  # handed over only once the claim committed
+    assert enqueued == [account.pk]
+    assert sweep_due_accounts(work=work) == []  # leased
     lease_until = PollState.objects.get(account=account).lease_until
     assert lease_until is not None and lease_until > timezone.now()
     # A lost task: once the lease expires, the account is claimed again.
@@ -187,7 +190,12 @@ def test_paused_and_pending_accounts_are_not_polled(station):
     _, account = station
     account.status = SocialAccount.Status.PAUSED
     account.save()
-    assert sweep_due_accounts(enqueue=lambda pk: None) == []
+    assert (
+        sweep_due_accounts(
+            work=TickWork(poll_account=lambda pk: None, x_sweep=lambda: None, webhook_event=lambda pk: None)
+        )
+        == []
+    )
     assert account_poll(account_id=account.pk) is None
     assert not PollRun.objects.exists()
 
@@ -201,6 +209,29 @@ def test_poll_command_sync_prints_a_summary_per_account(scenario, station, capsy
     assert stored(account) == scenario.expected("x", person.id)
 
 
+def test_poll_command_sync_fails_naming_each_failed_account(scenario, station, org, settings, capsys):
+    _, account = station
+    other = SocialAccountFactory.create(platform="x", handle="MPSTraffic", unit=org["traffic"], kind="unit")
+    settings.CHORUS_X_BEARER_TOKEN = "a-revoked-bearer"  # every X request gets a 401
+    with pytest.raises(CommandError) as raised:
+        call_command("poll", "--all", "--sync")
+    assert raised.value.returncode == 1  # what `manage.py poll --sync` exits with
+    assert str(raised.value).startswith("2 of 2 poll(s) failed:")
+    for failed in (account, other):
+        assert f"{failed.handle} ({failed.pk}, x): unauthorized, AuthError: " in str(raised.value)
+    assert "Polled 2 account(s): 0 new message(s); 2 unauthorized" in capsys.readouterr().out
+
+
+def test_poll_command_sync_names_only_the_failures_of_a_partly_failed_run(scenario, station, org, double):
+    _, account = station
+    other = SocialAccountFactory.create(platform="x", handle="MPSGone", unit=org["traffic"], kind="unit")
+    with pytest.raises(CommandError) as raised:
+        call_command("poll", "--account", str(account.pk), str(other.pk), "--sync")
+    assert str(raised.value).splitlines()[0] == "1 of 2 poll(s) failed:"
+    assert f"MPSGone ({other.pk}, x): unauthorized, AuthError: X knows no user @MPSGone" in str(raised.value)
+    assert "MPS11Div" not in str(raised.value)
+
+
 def test_sweep_requeues_webhook_events_whose_task_was_lost(django_capture_on_commit_callbacks):
     from monitoring.models import WebhookEvent
 
@@ -210,5 +241,7 @@ def test_sweep_requeues_webhook_events_whose_task_was_lost(django_capture_on_com
     WebhookEvent.objects.create(source="x", event_id="done", payload={}, received_at=old, processed_at=old)
     requeued: list[int] = []
     with django_capture_on_commit_callbacks(execute=True):
-        sweep_due_accounts(enqueue=lambda pk: None, enqueue_webhook_event=requeued.append)
+        sweep_due_accounts(
+            work=TickWork(poll_account=lambda pk: None, x_sweep=lambda: None, webhook_event=requeued.append)
+        )
     assert requeued == [lost.pk]

@@ -13,7 +13,7 @@ from engagement.models import TriageItem
 from monitoring.connectors.x import activity_post_message
 from monitoring.models import Message, MessageEdit, WebhookEvent
 from monitoring.services.ingest import messages_upsert
-from monitoring.webhooks import x_crc_token_ok
+from monitoring.webhooks.deliveries import x_crc_token_ok
 from tests.monitoring.test_webhooks import (
     X_SECRET,
     encode,

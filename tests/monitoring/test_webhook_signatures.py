@@ -1,10 +1,10 @@
-"""Known vectors from ../shared/PLATFORMS.md §5, plus tampering."""
+"""Known vectors from docs/platforms.md §5, plus tampering."""
 
 import base64
 import hashlib
 import hmac
 
-from monitoring.webhooks import meta_signature_ok, x_crc_response, x_signature_ok
+from monitoring.webhooks.deliveries import meta_signature_ok, x_crc_response, x_signature_ok
 
 
 def test_x_crc_matches_the_documented_vector():

@@ -1,6 +1,6 @@
 """The X Activity API and Meta webhook receivers: verification, storage, processing into messages, replays.
 
-Deliveries are signed here exactly as the platforms sign them (PLATFORMS.md §5). Most tests capture the
+Deliveries are signed here exactly as the platforms sign them (docs/platforms.md §5). Most tests capture the
 on-commit enqueue without running it and call the processing service directly; one test checks the task
 really lands on the Redis broker. The poll-after-webhook tests go through the real connectors and the doubles.
 """
@@ -23,15 +23,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts_registry.crypto import encrypt_credentials
-from monitoring import hooks
+from doubles.facebook import FacebookDouble
+from doubles.scenario import Item, Person, Scenario
+from doubles.x import XDouble, iso, snowflake
 from monitoring.models import DailyActivity, Message, WebhookEvent
+from monitoring.services import ingest_hooks as hooks
 from monitoring.services.polling import account_poll
-from monitoring.services.webhooks import webhook_event_process
 from monitoring.tasks import process_webhook_event
-from monitoring.views_webhooks import meta_webhook, x_webhook
-from tests.doubles.facebook import FacebookDouble
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.x import XDouble, iso, snowflake
+from monitoring.webhooks.services import webhook_event_process
+from monitoring.webhooks.views import meta_webhook, x_webhook
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,13 +6,13 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from doubles.scenario import Item, Person, Scenario
+from doubles.server import Fault
+from doubles.x import XDouble, snowflake
 from monitoring.models import JobRun, Message, PollState, SweepState
 from monitoring.services.polling import account_poll, poll_claim_due, poll_states_ensure
-from monitoring.services.sweep import sweep_due_accounts
+from monitoring.services.sweep import TickWork, sweep_due_accounts
 from monitoring.services.x_sweep import SWEEP_NAME, x_sweep_claim, x_sweep_run
-from tests.doubles.scenario import Item, Person, Scenario
-from tests.doubles.server import Fault
-from tests.doubles.x import XDouble, snowflake
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,8 @@ def test_the_sweep_lease_is_taken_once(stations):
 def test_sweep_due_accounts_enqueues_the_x_sweep_after_commit(stations, django_capture_on_commit_callbacks):
     calls: list[object] = []
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweep_due_accounts(enqueue=calls.append, enqueue_x_sweep=lambda: calls.append("x-sweep")) == []
+        work = TickWork(poll_account=calls.append, x_sweep=lambda: calls.append("x-sweep"), webhook_event=calls.append)
+        assert sweep_due_accounts(work=work) == []
     assert calls == ["x-sweep"]
 
 

@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from accounts_registry.models import AuditEvent
+from doubles.server import DoubleServer, Response
 from monitoring.connectors.base import NormalizedMessage
 from monitoring.models import Message
 from monitoring.services.ingest import messages_upsert
@@ -19,7 +20,6 @@ from policies.services.notify import critical_flags_notify
 from policies.services.rescan import rescan_request, rescan_run
 from policies.services.rules import rule_create, rule_delete, rule_set_enabled, rule_update, rule_validate
 from policies.tasks import rescan_history
-from tests.doubles.server import DoubleServer, Response
 from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db

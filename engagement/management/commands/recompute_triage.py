@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from engagement.services.triage import triage_recompute
+from engagement.services.auto_triage import triage_recompute
 
 
 def _date(value: str) -> datetime.datetime:

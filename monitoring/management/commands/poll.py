@@ -9,7 +9,10 @@ from monitoring.tasks import poll_account
 
 
 class Command(BaseCommand):
-    help = "Poll accounts now: --all or --account ID ...; in the foreground with --sync, else via the workers."
+    help = (
+        "Poll accounts now: --all or --account ID ...; in the foreground with --sync (exit status 1 when any "
+        "poll failed, each failure named), else via the workers."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         target = parser.add_mutually_exclusive_group(required=True)
@@ -36,3 +39,7 @@ class Command(BaseCommand):
         new = sum(summary.items_new for summary in summaries)
         by_outcome = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
         self.stdout.write(f"Polled {len(summaries)} account(s): {new} new message(s); {by_outcome}")
+        failures = [summary for summary in summaries if summary.is_failure]
+        if failures:  # exit status 1: scripts and CI notice, and each failure is named
+            lines = "\n".join(f"  {summary.failure_line()}" for summary in failures)
+            raise CommandError(f"{len(failures)} of {len(summaries)} poll(s) failed:\n{lines}")

@@ -1,0 +1,78 @@
+"""`manage.py demo`: migrate, seed the demo organization, print the logins and serve it, monitored live.
+
+Run by `make demo`, which also provides the demo's Fernet key (CHORUS_FERNET_KEYS_FILE) and points the
+platform settings at loopback (CHORUS_X_API_BASE, CHORUS_FACEBOOK_API_BASE, CHORUS_BLUESKY_API_BASE,
+CHORUS_DEMO_MASTODON_URL, CHORUS_X_BEARER_TOKEN). The serving process starts the platform API doubles
+there, fed with generated traffic, and a scheduler thread that polls them through the real connectors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
+
+from demo import data as demo_data
+from demo.platforms import SCHEDULER_INTERVAL, DemoUnavailable, start_demo_platforms, start_demo_scheduler
+
+DEFAULT_ADDRPORT = "127.0.0.1:8000"
+STARTER_POLICY = Path(__file__).resolve().parents[3] / "policies" / "starter_policy.json"
+PLATFORM_LABELS = {"x": "X", "facebook": "Facebook, Instagram", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed the demo organization (once), print the demo logins and run the dev server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--addrport", default=DEFAULT_ADDRPORT, help=f"Where to serve (default {DEFAULT_ADDRPORT})."
+        )
+        parser.add_argument("--no-serve", action="store_true", help="Migrate and seed only; do not run the server.")
+        parser.add_argument("--noreload", action="store_true", help="Run the server without the autoreloader.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        addrport: str = options["addrport"]
+        # The autoreloader runs this command again in a child process: only the parent prepares the data,
+        # and only the process that serves (the child, or the one process with --noreload) runs the platforms.
+        is_reloader_child = os.environ.get(DJANGO_AUTORELOAD_ENV) == "true"
+        if not is_reloader_child:
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("seed_demo", "--no-logins", stdout=self.stdout, stderr=self.stderr)
+            self._install_starter_policy()
+            host, _, port = addrport.rpartition(":")
+            url = f"http://{host or '127.0.0.1'}:{port}/"
+            self.stdout.write(self.style.SUCCESS(f"\nChorus demo: {url}"))
+            self.stdout.write(f"Log in as any of:\n{demo_data.logins_table()}\n")
+        if options["no_serve"]:
+            return
+        if is_reloader_child or options["noreload"]:
+            self._start_live_platforms()
+        call_command("runserver", addrport, use_reloader=not options["noreload"])
+
+    def _install_starter_policy(self) -> None:
+        """The realistic starter policy; rules are matched by name, so a second import changes nothing
+        (and leaves an admin's edits to other rules alone)."""
+        call_command("import_policies", str(STARTER_POLICY), stdout=self.stdout, stderr=self.stderr)
+        call_command("check_governance", stdout=self.stdout, stderr=self.stderr)
+
+    def _start_live_platforms(self) -> None:
+        try:
+            platforms = start_demo_platforms()
+        except DemoUnavailable as error:
+            self.stderr.write(
+                self.style.WARNING(f"Live monitoring is off: {error}. `make demo` sets these for the platform doubles.")
+            )
+            return
+        except OSError as error:
+            raise CommandError(f"Cannot start the platform API doubles: {error}. Is another demo running?") from error
+        start_demo_scheduler()
+        self.stdout.write("Platform API doubles, fed with generated traffic:")
+        for name, label in PLATFORM_LABELS.items():
+            self.stdout.write(f"  {label:<20} {platforms.url(name)}")
+        self.stdout.write(
+            f"Due accounts are polled every {SCHEDULER_INTERVAL:.0f}s in this process (one log line per sweep).\n"
+        )

@@ -1,0 +1,63 @@
+"""SECURITY.md #14: no template or Python module switches Django's autoescaping off for user data.
+
+Every `|safe`, `|safeseq`, `{% autoescape off %}`, `mark_safe`, `format_html`, `SafeString` or
+`is_safe=True` in the project's templates and code must be in ALLOWED with the reason it is safe there.
+Today the list is empty: untrusted text (posts, names, rules, notes) always goes through autoescaping.
+"""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SKIPPED_DIRS = {".venv", ".tools", "var", "node_modules", ".git", "tests", "typings", "static"}
+PATTERNS = {
+    ".html": re.compile(r"\|\s*safe(seq)?\b|\{%\s*autoescape\s+off\b"),
+    ".txt": re.compile(r"\|\s*safe(seq)?\b|\{%\s*autoescape\s+off\b"),
+    ".py": re.compile(r"\bmark_safe\b|\bformat_html(_join)?\b|\bSafeString\b|\bSafeText\b|is_safe\s*=\s*True"),
+}
+# path relative to the repository → why the unescaped output there cannot carry user data.
+ALLOWED: dict[str, str] = {}
+
+
+def findings(text: str, suffix: str) -> list[str]:
+    pattern = PATTERNS[suffix]
+    return [line.strip() for line in text.splitlines() if pattern.search(line)]
+
+
+def project_files():
+    for path in ROOT.rglob("*"):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in SKIPPED_DIRS or path.suffix not in PATTERNS or not path.is_file():
+            continue
+        yield relative.as_posix(), path
+
+
+def test_no_file_turns_escaping_off():
+    hits = {}
+    for relative, path in project_files():
+        lines = findings(path.read_text(encoding="utf-8"), path.suffix)
+        if lines and relative not in ALLOWED:
+            hits[relative] = lines
+    assert hits == {}, f"unescaped output outside the allowlist (add a reason to ALLOWED or escape): {hits}"
+
+
+def test_allowlist_is_not_stale():
+    files = dict(project_files())
+    for relative in ALLOWED:
+        assert relative in files and findings(files[relative].read_text(encoding="utf-8"), files[relative].suffix), (
+            f"{relative} is allowlisted but no longer turns escaping off: remove it from ALLOWED"
+        )
+
+
+def test_the_scan_sees_every_form():
+    html = ["{{ note.text|safe }}", "{{ names | safeseq }}", "{% autoescape off %}{{ x }}{% endautoescape %}"]
+    python = [
+        "return mark_safe(text)",
+        "format_html('<b>{}</b>', name)",
+        "SafeString(x)",
+        "@register.filter(is_safe=True)",
+    ]
+    assert findings("\n".join(html), ".html") == html
+    assert findings("\n".join(python), ".py") == python
+    assert findings("{{ text|linebreaksbr }} {{ safety }}", ".html") == []
+    assert any(relative.startswith("templates/") for relative, _ in project_files()), "the scan found no template"

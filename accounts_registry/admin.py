@@ -1,32 +1,33 @@
-"""Django admin for every registry model. Writes go through the services, so the audit trail holds;
-credentials are never shown, and audit events are read-only."""
+"""Django admin for every registry model: a read-only window (common.admin). Changes are made in the
+app's pages, through the services, so the rules and the audit trail hold; credentials are never shown."""
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 from treebeard.admin import TreeAdmin
-from treebeard.forms import movenodeform_factory
 
 from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant, SocialAccount, Training
-from accounts_registry.services.audit import audit_record
+from accounts_registry.services.security import user_deactivate
+from accounts_registry.signin import client_ip
+from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 
 
 @admin.register(OrgUnit)
-class OrgUnitAdmin(TreeAdmin):
-    form = movenodeform_factory(OrgUnit)
+class OrgUnitAdmin(ReadOnlyAdminMixin, TreeAdmin):
     list_display = ("name", "kind", "is_active")
     search_fields = ("name",)
 
 
-class TrainingInline(admin.TabularInline[Training, Member]):
+class TrainingInline(ReadOnlyAdminMixin, admin.TabularInline[Training, Member]):
     model = Training
     extra = 0
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin[Member]):
+class MemberAdmin(ReadOnlyModelAdmin[Member]):
     list_display = ("full_name", "badge_number", "rank", "unit", "left_on")
     list_filter = ("left_on",)
     search_fields = ("full_name", "badge_number", "email")
@@ -36,7 +37,7 @@ class MemberAdmin(admin.ModelAdmin[Member]):
 
 
 @admin.register(Training)
-class TrainingAdmin(admin.ModelAdmin[Training]):
+class TrainingAdmin(ReadOnlyModelAdmin[Training]):
     list_display = ("member", "course", "completed_on", "expires_on")
     search_fields = ("member__full_name", "member__badge_number", "course")
     list_select_related = ("member",)
@@ -44,36 +45,18 @@ class TrainingAdmin(admin.ModelAdmin[Training]):
 
 
 @admin.register(SocialAccount)
-class SocialAccountAdmin(admin.ModelAdmin[SocialAccount]):
+class SocialAccountAdmin(ReadOnlyModelAdmin[SocialAccount]):
     list_display = ("handle", "platform", "kind", "unit", "holder", "status")
     list_filter = ("platform", "kind", "status")
     search_fields = ("handle", "external_id", "holder__full_name")
     list_select_related = ("unit", "holder")
     raw_id_fields = ("unit", "holder", "onboarded_by")
-    # Credentials are write-only through the account page; the ciphertext is not even listed here.
+    # Credentials are write-only through the account page; the ciphertext is not even shown here.
     exclude = ("credentials_ciphertext",)
-    readonly_fields = ("status", "status_reason", "status_changed_at", "onboarded_by", "onboarded_at")
-
-    def save_model(self, request: HttpRequest, obj: SocialAccount, form: Any, change: bool) -> None:  # noqa: FBT001
-        """Edits made here land in the audit trail like the app's own (field names and old/new values)."""
-        super().save_model(request, obj, form, change)
-        changed = [name for name in form.changed_data if name in form.cleaned_data]
-        if change and changed:
-            audit_record(
-                actor=request.user if isinstance(request.user, User) else None,
-                verb=AuditEvent.Verb.ACCOUNT_ADMIN_EDIT,
-                target=obj,
-                unit=obj.unit,
-                before={name: str(form.initial.get(name)) for name in changed},
-                after={name: str(form.cleaned_data[name]) for name in changed},
-            )
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # accounts are retired (audited), never deleted: messages and flags point at them
 
 
 @admin.register(RoleGrant)
-class RoleGrantAdmin(admin.ModelAdmin[RoleGrant]):
+class RoleGrantAdmin(ReadOnlyModelAdmin[RoleGrant]):
     list_display = ("user", "role", "unit", "granted_at")
     list_filter = ("role",)
     search_fields = ("user__username", "unit__name")
@@ -82,17 +65,26 @@ class RoleGrantAdmin(admin.ModelAdmin[RoleGrant]):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(ReadOnlyModelAdmin[AuditEvent]):
     list_display = ("created_at", "actor_name", "verb", "target_repr")
     list_filter = ("verb",)
     search_fields = ("actor_name", "verb", "target_repr", "target_id")
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+admin.site.unregister(User)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin[User]):
+    """Logins stay editable here (names, staff flag, password reset); deactivating one goes through the
+    service, which also ends the user's sessions and records the event."""
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:  # noqa: FBT001  # Django's signature
+        deactivated = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivated:
+            obj.is_active = True  # the service makes the change, so it is recorded once, with the sessions
+        super().save_model(request, obj, form, change)
+        if deactivated:
+            actor = request.user if isinstance(request.user, User) else None
+            user_deactivate(user=obj, actor=actor, ip=client_ip(request))

@@ -228,6 +228,12 @@ class RoleGrant(models.Model):
         return f"{self.user} is {self.get_role_display()} of {self.unit}"
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def changes(self) -> AuditEventQuerySet:
+        """Changes to the organization's records, without the security events (sign-ins, refusals...)."""
+        return self.exclude(verb__in=SECURITY_VERBS)
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what. Written only through services.audit.audit_record."""
 
@@ -259,6 +265,19 @@ class AuditEvent(models.Model):
 
         API_TOKEN_CREATE = "api_token.create", "API token created"
         API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+        # Security events (sign-in, second factor, sessions, exports, refused access): SECURITY_VERBS.
+        LOGIN = "auth.login", "Signed in"
+        LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
+        LOCKOUT = "auth.lockout", "Sign-in locked out"
+        LOGOUT = "auth.logout", "Signed out"
+        SESSION_EXPIRED = "auth.session_expired", "Session expired"
+        MFA_ENROL = "mfa.enrol", "Second factor added"
+        MFA_REMOVE = "mfa.remove", "Second factor removed"
+        MFA_RESET = "mfa.reset", "Recovery codes regenerated"
+        MFA_FAILED = "mfa.failed", "Second factor code refused"
+        USER_DEACTIVATE = "user.deactivate", "User deactivated"
+        EXPORT = "export.csv", "CSV export"
+        ACCESS_REFUSED = "access.refused", "Access refused"
 
         TRIAGE_ASSIGN = "triage.assign", "Triage item assigned"
         TRIAGE_HANDLE = "triage.handle", "Triage item handled"
@@ -296,9 +315,34 @@ class AuditEvent(models.Model):
     after = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["target_type", "target_id"])]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.verb} {self.target_repr}"
+
+
+# The verbs of security events: the admins' security page lists exactly these
+# (accounts_registry.selectors.visible_security_events).
+SECURITY_VERBS: frozenset[str] = frozenset(
+    {
+        AuditEvent.Verb.LOGIN,
+        AuditEvent.Verb.LOGIN_FAILED,
+        AuditEvent.Verb.LOCKOUT,
+        AuditEvent.Verb.LOGOUT,
+        AuditEvent.Verb.SESSION_EXPIRED,
+        AuditEvent.Verb.MFA_ENROL,
+        AuditEvent.Verb.MFA_REMOVE,
+        AuditEvent.Verb.MFA_RESET,
+        AuditEvent.Verb.MFA_FAILED,
+        AuditEvent.Verb.USER_DEACTIVATE,
+        AuditEvent.Verb.EXPORT,
+        AuditEvent.Verb.ACCESS_REFUSED,
+        AuditEvent.Verb.API_TOKEN_CREATE,
+        AuditEvent.Verb.API_TOKEN_REVOKE,
+    }
+)
+SECURITY_VERB_CHOICES = [(verb.value, verb.label) for verb in AuditEvent.Verb if verb in SECURITY_VERBS]

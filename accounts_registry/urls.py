@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts_registry.views import accounts, imports, onboarding, org
+from accounts_registry.views import accounts, imports, onboarding, org, security
 
 app_name = "registry"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("onboard/", onboarding.onboard, name="onboard"),
     path("import/", imports.import_upload, name="import"),
     path("export.csv", imports.export_csv, name="export"),
+    path("security/", security.security_events, name="security"),
 ]

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "treebeard",
     "rest_framework",
     "drf_spectacular",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "accounts_registry",
     "monitoring",
     "engagement",
@@ -71,9 +74,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     # no-store on every signed-in response; Clear-Site-Data on logout.
     "common.cache_control.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle timeout and absolute lifetime first: an expired session never reaches the MFA check or a view.
+    "accounts_registry.middleware.SessionLimitsMiddleware",
+    "accounts_registry.middleware.RequireSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -118,9 +125,57 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# --- Signing in (django-allauth) ----------------------------------------------------------------
+# Officers sign in with their username or e-mail address; there is no self sign-up (admins create
+# users with `grant_role`). allauth's backend resolves both; Django's stays for `manage.py` tools.
+AUTHENTICATION_BACKENDS = [
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+ACCOUNT_ADAPTER = "accounts_registry.signin.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = False  # no "remember me": the session limits below hold for everyone
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# Seconds a password (and second factor) re-entry counts for sensitive actions (tokens, credentials).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("CHORUS_REAUTHENTICATION_SECONDS", default=300)
+# Lockout: after CHORUS_LOGIN_FAILURE_LIMIT failed passwords for one username from one client IP
+# within CHORUS_LOGIN_LOCKOUT_MINUTES, that pair is refused (even the right password) until the
+# window has passed; one IP is also capped across all usernames (password spraying). Keyed on the
+# pair so that nobody can lock an officer out from another address. State lives in the cache (Redis).
+CHORUS_LOGIN_FAILURE_LIMIT = env.int("CHORUS_LOGIN_FAILURE_LIMIT", default=5)
+CHORUS_LOGIN_LOCKOUT_MINUTES = env.int("CHORUS_LOGIN_LOCKOUT_MINUTES", default=15)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": (
+        f"{4 * CHORUS_LOGIN_FAILURE_LIMIT}/{CHORUS_LOGIN_LOCKOUT_MINUTES}m/ip,"
+        f"{CHORUS_LOGIN_FAILURE_LIMIT}/{CHORUS_LOGIN_LOCKOUT_MINUTES}m/key"
+    ),
+}
+# The client IP used for throttling and the audit trail: REMOTE_ADDR, unless the operator says how many
+# reverse proxies append to X-Forwarded-For in front of gunicorn (then the address that many from the
+# right). Never trust the header without a proxy that sets it: a client could pick its own IP.
+CHORUS_TRUSTED_PROXY_COUNT = env.int("CHORUS_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = CHORUS_TRUSTED_PROXY_COUNT
+# Second factor: TOTP apps with recovery codes. Required for admins, comms managers and Django staff
+# (accounts_registry.middleware.RequireSecondFactorMiddleware), offered to everyone. A code is accepted
+# once (allauth remembers used codes in the cache for the code's period; tolerance 0 keeps that exact).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Chorus"
+MFA_TOTP_PERIOD = 30
+MFA_TOTP_TOLERANCE = 0
+# Users are created by admins, not by sign-up, so e-mail addresses are not verified by a link.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+
+# --- Sessions -----------------------------------------------------------------------------------
+# A session ends after CHORUS_SESSION_IDLE_MINUTES without a request, and CHORUS_SESSION_MAX_HOURS
+# after sign-in whatever the activity (accounts_registry.middleware.SessionLimitsMiddleware).
+CHORUS_SESSION_IDLE_MINUTES = env.int("CHORUS_SESSION_IDLE_MINUTES", default=30)
+CHORUS_SESSION_MAX_HOURS = env.int("CHORUS_SESSION_MAX_HOURS", default=12)
 
 LANGUAGE_CODE = "en-ca"
 TIME_ZONE = env.str("TIME_ZONE", default="America/Toronto")
@@ -162,7 +217,7 @@ CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = CHORUS_SESSION_MAX_HOURS * 60 * 60
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

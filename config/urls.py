@@ -1,15 +1,17 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config import views
 from policies.api import PolicyFlagList
 
+# The admin has no password form of its own: it sends people to the one sign-in (lockout, second factor).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]  # allauth's documented way
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("allauth.urls")),
     path("org/", include("accounts_registry.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("inbox/", include("engagement.urls_inbox")),

@@ -159,9 +159,27 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
 )
 
 
+# The demo admin is enrolled with this authenticator-app secret (base32), so a newcomer sees the second
+# step of signing in; `manage.py demo_totp` prints its current code. A demo value: never reuse it.
+DEMO_TOTP_SECRET = "CHORUSDEMOADMINTOTPSECRETBASE32A"  # noqa: S105 — the demo's public secret, printed openly
+DEMO_TOTP_USERNAME = "admin"
+
+
+def totp_uri(secret: str = DEMO_TOTP_SECRET, username: str = DEMO_TOTP_USERNAME) -> str:
+    """The otpauth:// URI an authenticator app imports (as its QR code would carry it)."""
+    return f"otpauth://totp/Chorus:{username}?secret={secret}&issuer=Chorus"
+
+
 def logins_table() -> str:
-    """The demo logins as a plain-text table, for the terminal."""
+    """The demo logins as a plain-text table, for the terminal, with how to sign in as the admin."""
     width = max(len(login.username) for login in DEMO_LOGINS)
     lines = [f"  {'Username':<{width}}  {'Password':<{len(DEMO_PASSWORD)}}  Can see"]
     lines += [f"  {login.username:<{width}}  {DEMO_PASSWORD}  {login.description}" for login in DEMO_LOGINS]
+    lines += [
+        "",
+        f"  Second factor: '{DEMO_TOTP_USERNAME}' is enrolled with an authenticator app. Its current code:",
+        "      .venv/bin/python manage.py demo_totp",
+        f"  or add it to your own app: {totp_uri()}",
+        "  'comms' (a comms manager) must set up an authenticator app at first sign-in; the others may.",
+    ]
     return "\n".join(lines)

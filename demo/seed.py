@@ -413,6 +413,8 @@ class Seeder:
         for login in demo_data.DEMO_LOGINS:
             user = self.actor if login.username == self.actor.username else demo_user(login.username)
             role_grant(username=login.username, role=login.role, unit=self.units[login.unit], actor=self.actor)
+            if login.username == demo_data.DEMO_TOTP_USERNAME:
+                _enrol_demo_totp(user)
             if login.username == "officer":
                 Member.objects.filter(pk=officer.pk).update(user=user)
                 audit_record(
@@ -452,6 +454,18 @@ def demo_user(username: str, *, is_superuser: bool = False) -> User:
     user.set_password(demo_data.DEMO_PASSWORD)
     user.save()
     return user
+
+
+def _enrol_demo_totp(user: User) -> None:
+    """Enrol the demo admin's authenticator app with the documented secret, plus recovery codes."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, demo_data.DEMO_TOTP_SECRET)
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).exists():
+        RecoveryCodes.activate(user)
 
 
 def registry_reset() -> None:

@@ -5,12 +5,14 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.utils import timezone
 
+from common.admin import ReadOnlyModelAdmin
 from engagement.models import ApiToken, CategoryCorrection, ClassifierRule, Feedback, TriageItem, TriageNote
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
 
+# Classifier rules are tuning configuration with no page of their own yet: still edited here.
 @admin.register(ClassifierRule)
 class ClassifierRuleAdmin(admin.ModelAdmin[ClassifierRule]):
     """Tune the classifier here; `manage.py evaluate_classifier` measures the effect on the labelled set,
@@ -26,29 +28,32 @@ class ClassifierRuleAdmin(admin.ModelAdmin[ClassifierRule]):
 
 
 @admin.register(CategoryCorrection)
-class CategoryCorrectionAdmin(admin.ModelAdmin[CategoryCorrection]):
+class CategoryCorrectionAdmin(ReadOnlyModelAdmin[CategoryCorrection]):
+    """Corrections come from the inbox (audited)."""
+
     list_display = ("created_at", "previous", "category", "actor", "text")
     list_filter = ("category", "previous")
-    readonly_fields = ("item", "text", "previous", "category", "actor", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # corrections come from the inbox (audited)
 
 
 @admin.register(TriageItem)
-class TriageItemAdmin(admin.ModelAdmin[TriageItem]):
+class TriageItemAdmin(ReadOnlyModelAdmin[TriageItem]):
     list_display = ("message", "account", "status", "category", "category_reason", "priority", "created_at")
     list_filter = ("status", "category", "platform")
     list_select_related = ("message", "account", "assignee")
     raw_id_fields = ("message", "account", "assignee", "closed_by", "answer")
 
 
-admin.site.register(TriageNote)
-admin.site.register(Feedback)
+@admin.register(TriageNote)
+class TriageNoteAdmin(ReadOnlyModelAdmin[TriageNote]):
+    pass
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyModelAdmin[Feedback]):
+    pass
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+class ApiTokenAdmin(ReadOnlyModelAdmin[ApiToken]):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     exclude = ("key_hash",)
-    readonly_fields = ("prefix", "created_at", "last_used_at")

@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, OrgUnit
-from accounts_registry.selectors import sees_whole_organization, user_scope, visible_accounts
+from accounts_registry.selectors import refused, sees_whole_organization, user_scope, visible_accounts
 from common.cursors import cursor_decode, cursor_encode, integer, moment
 from monitoring.models import Message
 from policies.models import PolicyFlag, PolicyRule, RescanJob
@@ -66,7 +66,7 @@ def get_flag_for_user(*, user: AnyUser, pk: int, write: bool = False) -> PolicyF
         .first()
     )
     if flag is None:
-        raise Http404("No such flag.")
+        raise refused(user=user, target_type="policy_flag", pk=pk, message="No such flag.")
     if write and not user_can_review(user, flag.account):
         raise PermissionDenied("Only admins, comms managers and supervisors of this unit review flags.")
     return flag
@@ -311,7 +311,7 @@ def get_rule_for_user(*, user: AnyUser, pk: int, write: bool = False) -> PolicyR
         raise PermissionDenied("Rules are managed by admins.")
     rule = visible_rules(user).select_related("unit").filter(pk=pk).first()
     if rule is None:
-        raise Http404("No such rule.")
+        raise refused(user=user, target_type="policy_rule", pk=pk, message="No such rule.")
     if write and not user_can_manage_rule(user, rule):
         raise PermissionDenied("Only an admin of the whole organization changes this rule.")
     return rule

@@ -18,6 +18,7 @@ import pytest
 import time_machine
 
 from accounts_registry.models import Role
+from tests.clients import SignedInClient
 from tests.factories import (
     FROZEN_NOW,
     MemberFactory,
@@ -33,6 +34,18 @@ from tests.factories import (
 def frozen_now():
     with time_machine.travel(FROZEN_NOW, tick=False):
         yield FROZEN_NOW
+
+
+@pytest.fixture
+def client():
+    """`force_login` gives a session signed in with password and second factor (tests/clients.py)."""
+    return SignedInClient()
+
+
+@pytest.fixture
+def client_factory():
+    """More signed-in clients in one test (two people, or one person's two browsers)."""
+    return SignedInClient
 
 
 @pytest.fixture

@@ -277,3 +277,25 @@ def ingest(
     result = messages_upsert(account_id=account.pk, messages=[normalized])
     policies_on_ingest(result.new_ids)
     return Message.objects.get(platform=account.platform, external_id=external_id)
+
+
+# A fixed TOTP secret for enrolled test users (base32); codes come from `totp_code`.
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def enrol_totp(user: User, secret: str = TEST_TOTP_SECRET) -> None:
+    """Give `user` an authenticator app (and recovery codes), as allauth stores them after enrolment."""
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+
+
+def totp_code(secret: str = TEST_TOTP_SECRET, *, at: float | None = None) -> str:
+    """The current code of the authenticator app (or the one at a given Unix time)."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return str(format_hotp_value(hotp_value(secret, int(at if at is not None else time.time()) // 30)))

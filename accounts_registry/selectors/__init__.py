@@ -17,7 +17,17 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts_registry import governance
-from accounts_registry.models import Member, OrgUnit, Role, RoleGrant, SocialAccount, Training
+from accounts_registry.models import (
+    SECURITY_VERBS,
+    AuditEvent,
+    Member,
+    OrgUnit,
+    Role,
+    RoleGrant,
+    SocialAccount,
+    Training,
+)
+from accounts_registry.services.security import access_refused_record
 
 if TYPE_CHECKING:
     import datetime
@@ -128,32 +138,46 @@ def visible_accounts(user: AnyUser) -> QuerySet[SocialAccount]:
 # --- Access selectors: 404 for outsiders, 403 for read-only users asking to write ---------------
 
 
-def _authorize(user: AnyUser, path: str, *, write: bool) -> None:
+def refused(*, user: AnyUser, target_type: str, pk: object, message: str) -> Http404:
+    """The 404 every access selector raises for an object the user may not see (or that does not
+    exist: the two are indistinguishable to them), recorded as a security event. `raise refused(...)`."""
+    access_refused_record(user=user, target_type=target_type, target_id=pk)
+    return Http404(message)
+
+
+def refused_write(*, user: AnyUser, target_type: str, pk: object, message: str) -> PermissionDenied:
+    """The 403 for a read-only user asking to write, recorded like `refused`."""
+    access_refused_record(user=user, target_type=target_type, target_id=pk)
+    return PermissionDenied(message)
+
+
+def _authorize(user: AnyUser, path: str, *, write: bool, target_type: str, pk: object) -> None:
     if write and not _scope(user).covers(path, write=True):
-        raise PermissionDenied("Only an admin of this unit may change it.")
+        message = "Only an admin of this unit may change it."
+        raise refused_write(user=user, target_type=target_type, pk=pk, message=message)
 
 
 def get_unit_for_user(*, user: AnyUser, pk: int, write: bool = False) -> OrgUnit:
     unit = visible_units(user).filter(pk=pk).first()
     if unit is None:
-        raise Http404("No such unit.")
-    _authorize(user, unit.path, write=write)
+        raise refused(user=user, target_type="unit", pk=pk, message="No such unit.")
+    _authorize(user, unit.path, write=write, target_type="unit", pk=pk)
     return unit
 
 
 def get_member_for_user(*, user: AnyUser, pk: int, write: bool = False) -> Member:
     member = visible_members(user).select_related("unit", "user").filter(pk=pk).first()
     if member is None:
-        raise Http404("No such member.")
-    _authorize(user, member.unit.path, write=write)
+        raise refused(user=user, target_type="member", pk=pk, message="No such member.")
+    _authorize(user, member.unit.path, write=write, target_type="member", pk=pk)
     return member
 
 
 def get_account_for_user(*, user: AnyUser, pk: int, write: bool = False) -> SocialAccount:
     account = visible_accounts(user).select_related("unit", "holder", "onboarded_by").filter(pk=pk).first()
     if account is None:
-        raise Http404("No such account.")
-    _authorize(user, account.unit.path, write=write)
+        raise refused(user=user, target_type="account", pk=pk, message="No such account.")
+    _authorize(user, account.unit.path, write=write, target_type="account", pk=pk)
     return account
 
 
@@ -175,6 +199,23 @@ def sees_whole_organization(user: AnyUser, *, write: bool = False) -> bool:
     if not (scope.write_paths if write else scope.read_paths):
         return False
     return not OrgUnit.objects.filter(depth=1).exclude(scope.path_q("path", write=write)).exists()
+
+
+SECURITY_EVENTS_SHOWN = 200
+
+
+def visible_security_events(user: AnyUser, *, verb: str = "") -> QuerySet[AuditEvent]:
+    """Security events an admin may see, newest first: those filed under a unit of their subtrees
+    (the unit of the person each is about); organization-wide admins also see events about nobody
+    placed in the tree (unknown usernames). Empty for everyone who administers nothing."""
+    scope = _scope(user)
+    if not scope.can_administer:
+        return AuditEvent.objects.none()
+    condition = scope.path_q("unit__path", write=True)
+    if sees_whole_organization(user, write=True):
+        condition = Q()
+    verbs = [verb] if verb in SECURITY_VERBS else SECURITY_VERBS
+    return AuditEvent.objects.filter(condition, verb__in=verbs).order_by("-created_at", "-id")
 
 
 # --- Tree and roll-ups --------------------------------------------------------------------------

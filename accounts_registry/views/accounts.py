@@ -17,6 +17,7 @@ from accounts_registry.governance import current_training_platforms
 from accounts_registry.models import AuditEvent, SocialAccount, Training
 from accounts_registry.selectors import get_account_for_user, user_can_administer
 from accounts_registry.services.accounts import REQUIRED_CREDENTIALS, account_set_credentials, account_set_status
+from accounts_registry.signin import reauthentication_prompt
 from common.htmx import acting_user, render_page, wants_fragment
 
 if TYPE_CHECKING:
@@ -153,6 +154,9 @@ def account_status(request: HttpRequest, pk: int) -> HttpResponse:
 def account_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     """Store credentials. Neither the response nor any message ever contains a submitted value."""
     account = get_account_for_user(user=request.user, pk=pk, write=True)
+    # Replacing an account's credentials: the password (and second factor) again first.
+    if (prompt := reauthentication_prompt(request)) is not None:
+        return prompt
     form = CredentialsForm(request.POST, platform=account.platform, require_needed=True)
     error = notice = ""
     if form.is_valid():

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.http import Http404
-
-from accounts_registry.selectors import visible_accounts, visible_units
+from accounts_registry.selectors import refused, visible_accounts, visible_units
 from engagement.models import ApiToken, TriageItem
 from monitoring.models import addressed_to
 from monitoring.selectors import without_private
@@ -97,5 +95,5 @@ def get_api_token_for_user(*, user: User, pk: int) -> ApiToken:
     """The user's own token; 404 for anyone else's (an admin revokes others' tokens in the Django admin)."""
     token = ApiToken.objects.filter(user=user, pk=pk).first()
     if token is None:
-        raise Http404("No such token.")
+        raise refused(user=user, target_type="api_token", pk=pk, message="No such token.")
     return token

@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
-from accounts_registry.selectors import user_scope, visible_accounts
+from accounts_registry.selectors import refused, user_scope, visible_accounts
 from engagement.models import Feedback
 from monitoring.models import Message
 
@@ -46,7 +45,7 @@ def get_message_for_feedback(*, user: AnyUser, pk: int) -> Message:
         .first()
     )
     if message is None:
-        raise Http404("No such post.")
+        raise refused(user=user, target_type="message", pk=pk, message="No such post.")
     if not user_can_give_feedback(user, message.account):
         raise PermissionDenied("Only admins, comms managers and supervisors of this unit give feedback.")
     return message

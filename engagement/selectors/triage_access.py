@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.http import Http404
-
-from accounts_registry.selectors import user_scope, visible_accounts
+from accounts_registry.selectors import refused, user_scope, visible_accounts
 from engagement.models import TriageItem
 from monitoring.models import MessageAddressee, addressed_to
 
@@ -60,7 +58,7 @@ def get_triage_item_for_user(*, user: AnyUser, pk: int, write: bool = False) -> 
         .first()
     )
     if item is None:
-        raise Http404("No such item.")
+        raise refused(user=user, target_type="triage_item", pk=pk, message="No such item.")
     return item
 
 
@@ -72,7 +70,8 @@ def get_triage_items_for_user(*, user: AnyUser, pks: Iterable[int], write: bool 
         visible_triage_items(user).select_related("message", "account__unit", "assignee").filter(pk__in=wanted)
     )
     if not wanted or len(items) != len(wanted):
-        raise Http404("No such item.")
+        missing = sorted(wanted - {item.pk for item in items})
+        raise refused(user=user, target_type="triage_item", pk=",".join(map(str, missing)), message="No such item.")
     return sorted(items, key=lambda item: item.pk)
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent
-from accounts_registry.services.audit import audit_record
+from accounts_registry.services.security import security_event_record
 from engagement.models import ApiToken
 
 if TYPE_CHECKING:
@@ -43,11 +43,12 @@ def api_token_create(*, user: User, name: str, actor: User | None = None) -> tup
     token = ApiToken(user=user, name=name.strip(), key_hash=api_key_hash(key), prefix=key[:PREFIX_LENGTH])
     token.full_clean()
     token.save()
-    audit_record(
-        actor=actor,
+    security_event_record(
         verb=AuditEvent.Verb.API_TOKEN_CREATE,
+        actor=actor,
+        subject=user,
         target=token,
-        after={"user": user.get_username(), "name": token.name, "prefix": token.prefix},
+        details={"user": user.get_username(), "name": token.name, "prefix": token.prefix},
     )
     return token, key
 
@@ -62,12 +63,12 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
         return token
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit_record(
-        actor=actor,
+    security_event_record(
         verb=AuditEvent.Verb.API_TOKEN_REVOKE,
+        actor=actor,
+        subject=token.user,
         target=token,
-        before={"revoked_at": None},
-        after={"revoked_at": token.revoked_at.isoformat()},
+        details={"revoked_at": token.revoked_at.isoformat()},
     )
     return token
 

@@ -23,7 +23,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.services.csv_io import neutralise_cell
+from accounts_registry.services.security import security_event_record
+from accounts_registry.signin import client_ip
 from common.htmx import acting_user, render_page, wants_fragment
 from engagement.forms import (
     BULK_ACTIONS,
@@ -187,6 +190,15 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
         now=timezone.now(),
         limit=EXPORT_MAX_ROWS,
         include_private=request.GET.get("include_private") == "1",  # private messages only when asked for
+    )
+    security_event_record(
+        verb=AuditEvent.Verb.EXPORT,
+        actor=request.user,
+        target_type="export",
+        target_id="inbox",
+        target_repr="Inbox CSV",
+        ip=client_ip(request),
+        details={"filters": request.GET.urlencode()[:500]},
     )
     writer = csv.writer(_Echo())
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts_registry.signin import reauthentication_prompt
 from common.htmx import acting_user, render_page, wants_fragment
 from engagement.api.selectors import api_tokens_for_user, get_api_token_for_user
 from engagement.models import ApiToken
@@ -50,6 +51,9 @@ def _render(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
 def tokens(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render(request, {"form": ApiTokenForm()})
+    # A new token is a new credential: the password (and second factor) again first.
+    if (prompt := reauthentication_prompt(request)) is not None:
+        return prompt
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         user = acting_user(request)

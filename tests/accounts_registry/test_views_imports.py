@@ -63,7 +63,7 @@ def registry_counts():
 def test_anonymous_is_sent_to_login(client):
     for url in (IMPORT, EXPORT):
         response = client.get(url)
-        assertRedirects(response, f"{reverse('login')}?next={url}", fetch_redirect_response=False)
+        assertRedirects(response, f"{reverse('account_login')}?next={url}", fetch_redirect_response=False)
     response = client.post(IMPORT, {"step": "confirm", "csv_text": "x"})
     assert response.status_code == 302
 

@@ -33,27 +33,27 @@ def test_the_compose_probe_gets_200_over_plain_http_with_a_loopback_host(client)
 
 @override_settings(**PRODUCTION)
 def test_every_other_path_still_refuses_the_loopback_host(client):
-    assert client.get("/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+    assert client.get("/accounts/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
     assert client.get("/healthz/", HTTP_HOST="127.0.0.1:8000").status_code == 400  # exactly /healthz
     assert client.post("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 400  # and only GET
 
 
 @override_settings(**PRODUCTION)
 def test_other_paths_on_the_public_name_are_still_redirected_to_https(client):
-    response = client.get("/login/", HTTP_HOST="chorus.example.org")
+    response = client.get("/accounts/login/", HTTP_HOST="chorus.example.org")
     assert response.status_code == 301
-    assert response["Location"] == "https://chorus.example.org/login/"
+    assert response["Location"] == "https://chorus.example.org/accounts/login/"
 
 
 @override_settings(**PRODUCTION)
 def test_x_forwarded_proto_is_not_trusted_unless_the_operator_says_a_proxy_sets_it(client):
-    response = client.get("/login/", HTTP_HOST="chorus.example.org", HTTP_X_FORWARDED_PROTO="https")
+    response = client.get("/accounts/login/", HTTP_HOST="chorus.example.org", HTTP_X_FORWARDED_PROTO="https")
     assert response.status_code == 301
 
 
 @override_settings(**BEHIND_PROXY)
 def test_behind_the_documented_proxy_the_forwarded_https_request_is_served_with_hsts(client):
-    response = client.get("/login/", HTTP_HOST="chorus.example.org", HTTP_X_FORWARDED_PROTO="https")
+    response = client.get("/accounts/login/", HTTP_HOST="chorus.example.org", HTTP_X_FORWARDED_PROTO="https")
     assert response.status_code == 200
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
 

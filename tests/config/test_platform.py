@@ -25,8 +25,8 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
 
 
 def test_login_page_has_enforced_csp_with_fresh_nonce(client):
-    first = client.get(reverse("login"))
-    second = client.get(reverse("login"))
+    first = client.get(reverse("account_login"))
+    second = client.get(reverse("account_login"))
     assert first.status_code == 200
     policy = first["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in policy
@@ -36,7 +36,7 @@ def test_login_page_has_enforced_csp_with_fresh_nonce(client):
 
 
 def test_security_headers_on_html_and_error_pages(client):
-    for url in (reverse("login"), "/no-such-page/"):
+    for url in (reverse("account_login"), "/no-such-page/"):
         response = client.get(url)
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Referrer-Policy"] == "same-origin"
@@ -46,7 +46,7 @@ def test_security_headers_on_html_and_error_pages(client):
 
 
 def test_htmx_is_served_from_the_project_not_a_cdn(client):
-    body = client.get(reverse("login")).content.decode()
+    body = client.get(reverse("account_login")).content.decode()
     assert "/static/django_htmx/htmx" in body
     assert "://" not in body.split("<body")[0].replace("http://www.w3.org", "")
 
@@ -54,21 +54,23 @@ def test_htmx_is_served_from_the_project_not_a_cdn(client):
 def test_anonymous_user_is_sent_to_login(client):
     response = client.get(reverse("registry:tree"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_login_and_logout(client, viewer):
-    response = client.post(reverse("login"), {"username": viewer.username, "password": "correct horse battery staple"})
+    response = client.post(
+        reverse("account_login"), {"login": viewer.username, "password": "correct horse battery staple"}
+    )
     assert response.status_code == 302
     assert client.get(reverse("registry:tree")).status_code == 200
-    client.post(reverse("logout"))
+    client.post(reverse("account_logout"))
     assert client.get(reverse("registry:tree")).status_code == 302
 
 
 def test_wrong_password_is_refused_with_a_message(client, viewer):
-    response = client.post(reverse("login"), {"username": viewer.username, "password": "wrong"})
+    response = client.post(reverse("account_login"), {"login": viewer.username, "password": "wrong"})
     assert response.status_code == 200
-    assert "didn't match" in response.content.decode()
+    assert "username and/or password you specified are not correct" in response.content.decode()
 
 
 def _deploy_check_ids(**overrides):

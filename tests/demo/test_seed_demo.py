@@ -9,6 +9,7 @@ import re
 from collections import Counter
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
@@ -42,7 +43,7 @@ def _snapshot():
 
 
 def _printed_logins(output):
-    table = output.split("Demo logins:", 1)[1]
+    table = output.split("Demo logins:", 1)[1].split("\n\n", 1)[0]  # the table ends at the first blank line
     return [match.groups() for line in table.splitlines()[2:] if (match := LOGIN_LINE.match(line))]
 
 
@@ -124,6 +125,13 @@ def test_seed_demo_builds_the_documented_organization_idempotently_and_determini
         assert user is not None, username
         users[username] = user
     assert users["admin"].is_staff and users["admin"].is_superuser
+    # The admin is enrolled with the printed secret; `demo_totp` prints a code it accepts. The comms
+    # manager enrols at first sign-in (the demo shows both flows).
+    assert demo_data.totp_uri() in output
+    code = _run("demo_totp").split()[0]
+    assert Authenticator.objects.get(user=users["admin"], type=Authenticator.Type.TOTP).wrap().validate_code(code)
+    assert Authenticator.objects.filter(user=users["admin"], type=Authenticator.Type.RECOVERY_CODES).exists()
+    assert not Authenticator.objects.filter(user=users["comms"]).exists()
     assert not any(users[name].is_staff for name in ("comms", "super52", "supertraffic", "officer"))
     assert selectors.visible_accounts(users["comms"]).count() == SocialAccount.objects.count()
     division_52 = OrgUnit.objects.get(name="52 Division")

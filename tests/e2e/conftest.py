@@ -14,12 +14,17 @@ fixtures still use the ORM.
 
 import dataclasses
 import os
+import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from playwright.sync_api import sync_playwright
 from pytest_django.live_server_helper import LiveServer
+
+from accounts_registry.signin import has_second_factor, requires_second_factor
+from tests.factories import enrol_totp, totp_code
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -82,6 +87,10 @@ def live_server(request):
     # The finders know only unhashed names; let every request reach the middleware (and WhiteNoise).
     server.thread.static_handler = lambda application: application  # type: ignore[assignment]  # any WSGI wrapper works
     server.start()
+    # The first request imports the URLconf (allauth's included) and compiles the base templates: on a
+    # loaded machine that alone can outlast a test's 10 s navigation timeout, so it happens here.
+    with urllib.request.urlopen(f"{server.url}/accounts/login/", timeout=120) as response:  # noqa: S310 — our live server
+        assert response.status == 200
     yield server
     server.stop()
 
@@ -122,13 +131,24 @@ def page(browser, page_log):
 
 @pytest.fixture
 def login(page, live_server):
-    """Log in through the real login form; returns after the post-login redirect."""
+    """Sign in through the real sign-in pages; returns after the post-sign-in redirect.
+
+    Users whose role requires a second factor (admins, comms managers) are enrolled with the test
+    authenticator secret first, and the code step is completed in the browser like a person would.
+    """
 
     def login_as(username, password):
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", username)
+        user = User.objects.get(username=username)
+        if requires_second_factor(user) and not has_second_factor(user):
+            enrol_totp(user)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_login", username)
         page.fill("#id_password", password)
         with page.expect_navigation():
             page.click("button[type=submit]")
+        if "/accounts/2fa/authenticate/" in page.url:
+            page.fill("input[name=code]", totp_code())
+            with page.expect_navigation():
+                page.click("form[action$='/2fa/authenticate/'] button[type=submit]")
 
     return login_as

@@ -35,8 +35,8 @@ def test_north_supervisor_sees_north_only(page, page_log, live_server, org, acco
 
     # Logged out, the tree sends us to the login form, which brings us back after logging in.
     page.goto(f"{live_server.url}/org/")
-    expect(page).to_have_url(re.compile(r"/login/\?next=/org/$"))
-    page.fill("#id_username", "north-sup")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/org/$"))
+    page.fill("#id_login", "north-sup")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/org/")

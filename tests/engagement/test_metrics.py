@@ -325,7 +325,7 @@ def test_account_metrics_fragment_and_scoping(client, planted, north_account, no
 def test_metrics_pages_need_login(client, org):
     response = client.get(reverse("insights:unit-metrics", args=[org["north"].pk]))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_leaderboard_page(client, planted, viewer, frozen):

@@ -117,7 +117,7 @@ def test_authenticate_rejects_unknown_revoked_and_inactive(viewer):
 
 def test_the_page_needs_a_login(client):
     response = client.get(PAGE)
-    assertRedirects(response, f"{reverse('login')}?next={PAGE}", fetch_redirect_response=False)
+    assertRedirects(response, f"{reverse('account_login')}?next={PAGE}", fetch_redirect_response=False)
     response = client.post(PAGE, {"name": "x"})
     assert response.status_code == 302
     assert not ApiToken.objects.exists()

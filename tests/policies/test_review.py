@@ -132,7 +132,7 @@ def test_member_sees_flags_of_their_own_account_read_only(client, member_user, n
 def test_anonymous_is_sent_to_login(client, north_flag):
     response = client.get(QUEUE)
     assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_users_without_a_role_or_an_account_get_403(client, north_flag):

@@ -71,7 +71,7 @@ def test_supervisors_get_403_everywhere(client, viewer, outsider, org_rule):
 
 
 def test_anonymous_is_sent_to_login(client, org_rule):
-    assert client.get(RULES)["Location"].startswith("/login/")
+    assert client.get(RULES)["Location"].startswith("/accounts/login/")
 
 
 def test_unit_admin_sees_rules_that_apply_to_the_unit_only(client, owner, org_rule, north_rule, south_rule):

@@ -71,10 +71,36 @@ MATRIX: dict[str, Row] = {
     # --- Project pages -------------------------------------------------------------------------------
     "home": R(None, GET="302", POST="302", public=True),  # a redirect to the inbox, or to the login
     "healthz": R(None, GET="200", POST="405", public=True),
-    "login": R(None, GET="200 | 302 302 302 302 302 302", POST="200 | 302 302 302 302 302 302", public=True),
-    "logout": R(None, GET="405", POST="302", public=True),
+    # --- Sign-in (django-allauth): public pages, the signed-in user's own settings --------------------
+    # Sign-up is closed: the page says so (200) and creates nobody. Reauthentication pages answer 403
+    # unless a sensitive action asked for them. Recovery codes and deactivation are 404 until the user
+    # has an authenticator. The e-mailed links with a key nobody was sent show an "invalid link" page.
+    "account_login": R(None, GET="200 | 302 302 302 302 302 302", POST="200 | 302 302 302 302 302 302", public=True),
+    "account_logout": R(None, GET="302 | 200 200 200 200 200 200", POST="302", public=True),
+    "account_inactive": R(None, GET="200", POST="405", public=True),
+    "account_signup": R(None, GET="200 | 302 302 302 302 302 302", POST="200 | 302 302 302 302 302 302", public=True),
+    "account_reauthenticate": R(None, GET="302 | 403 403 403 403 403 403", POST="302 | 403 403 403 403 403 403"),
+    "account_email": R(None, GET="302 | 200 200 200 200 200 200", POST="302"),
+    "account_email_verification_sent": R(None, GET="200", POST="405", public=True),
+    "account_change_password": R(None, GET="302", POST="302"),
+    "account_set_password": R(None, GET="302 | 200 200 200 200 200 200", POST="302 | 200 200 200 200 200 200"),
+    "account_reset_password": R(None, GET="200", POST="200", public=True),
+    "account_reset_password_done": R(None, GET="200", POST="405", public=True),
+    "account_reset_password_from_key": R("reset-key", GET="200", POST="200", public=True),
+    "account_reset_password_from_key_done": R(None, GET="200", POST="405", public=True),
+    "account_confirm_login_code": R(None, GET="302", POST="302"),
+    "account_confirm_email": R("email-key", GET="200", POST="404", public=True),
+    "mfa_index": R(None, GET="302 | 200 200 200 200 200 200", POST="302 | 405 405 405 405 405 405"),
+    "mfa_authenticate": R(None, GET="302", POST="302"),
+    "mfa_reauthenticate": R(None, GET="302 | 403 403 403 403 403 403", POST="302 | 403 403 403 403 403 403"),
+    "mfa_activate_totp": R(None, GET="302 | 200 200 200 200 200 200", POST="302 | 200 200 200 200 200 200"),
+    "mfa_deactivate_totp": R(None, GET="302 | 404 404 404 404 404 404", POST="302 | 404 404 404 404 404 404"),
+    "mfa_view_recovery_codes": R(None, GET="302 | 404 404 404 404 404 404", POST="302 | 405 405 405 405 405 405"),
+    "mfa_generate_recovery_codes": R(None, GET="302 | 200 200 200 200 200 200", POST="302 | 200 200 200 200 200 200"),
+    "mfa_download_recovery_codes": R(None, GET="302 | 404 404 404 404 404 404", POST="302 | 404 404 404 404 404 404"),
     # --- Registry ------------------------------------------------------------------------------------
     "registry:tree": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
+    "registry:security": R(None, GET="302 | 403 403 403 403 200 200", POST="405"),
     "registry:governance": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "registry:onboard": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
     "registry:import": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
@@ -205,7 +231,9 @@ MATRIX: dict[str, Row] = {
 
 # The admin's own sign-in pages (the rest of the admin is a pattern row below).
 MATRIX |= {
-    "admin:login": R(None, GET="200", POST="200", public=True),
+    # Behind the project's sign-in (and second factor): anonymous → the sign-in page; signed in but not
+    # staff → 403.
+    "admin:login": R(None, GET="302 | 403 403 403 403 403 403", POST="302 | 403 403 403 403 403 403"),
     "admin:logout": R(None, GET="302", POST="302", public=True),  # non-staff: sent to the admin login
     # django-treebeard's translation catalogue for the unit admin: static strings, no data.
     "admin:javascript-catalog": R(None, GET="200", POST="405", public=True),

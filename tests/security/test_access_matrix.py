@@ -10,9 +10,9 @@ import re
 import pytest
 from django.conf import settings
 from django.shortcuts import resolve_url
-from django.test import Client
 from django.urls import reverse
 
+from tests.clients import SignedInClient
 from tests.security.access_matrix import MATRIX, PATTERN_ROWS, Row, expected_statuses
 from tests.security.matrix_runner import OBJECT_COLUMNS, PLAIN_COLUMNS, Clients, url_for
 from tests.security.urlconf import all_routes
@@ -50,6 +50,9 @@ def test_every_row_names_the_parameters_of_its_route():
 def world(settings):
     for name, value in WEBHOOK_SECRETS.items():
         setattr(settings, name, value)
+    # The matrix sends each route ~50 requests from one address: allauth's rate limits (tested in
+    # tests/accounts_registry/test_signin.py) would answer 429 to the later cells.
+    settings.ACCOUNT_RATE_LIMITS = False
     return build_world()
 
 
@@ -93,7 +96,7 @@ def test_third_party_routes_are_closed_to_every_role_but_staff(world):
 def test_role_gated_pages_refuse_before_looking_anything_up(world):
     """Decision recorded in the matrix: rule pages answer 403 to a non-admin for ANY id, existing or not,
     so the 403 confirms nothing about other units' rules (no existence oracle)."""
-    client = Client()
+    client = SignedInClient()
     client.force_login(world.users["supervisor_b"])
     for pk in (world.north.rule.pk, world.south.rule.pk, 999_999):
         assert client.get(reverse("policies:rule", kwargs={"pk": pk})).status_code == 403

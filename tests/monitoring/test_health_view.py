@@ -22,7 +22,7 @@ HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 def test_anonymous_is_sent_to_login(client):
     response = client.get(URL)
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_a_user_without_a_role_is_refused(client, org, north_account):

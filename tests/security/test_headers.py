@@ -98,8 +98,8 @@ def test_production_sends_hsts_and_the_hardening_headers(production_settings):
     assert production_settings["SECURE_HSTS_SECONDS"] >= 31_536_000
     assert production_settings["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     with override_settings(**production_settings, ALLOWED_HOSTS=["chorus.example.org"]):
-        response = Client().get(reverse("login"), secure=True, headers={"host": "chorus.example.org"})
-        insecure = Client().get(reverse("login"), headers={"host": "chorus.example.org"})
+        response = Client().get(reverse("account_login"), secure=True, headers={"host": "chorus.example.org"})
+        insecure = Client().get(reverse("account_login"), headers={"host": "chorus.example.org"})
     assert response.status_code == 200
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
     assert "includeSubDomains" in response["Strict-Transport-Security"]
@@ -113,17 +113,17 @@ def test_production_sends_hsts_and_the_hardening_headers(production_settings):
 def test_production_cookies_are_host_prefixed_secure_and_same_site(production_settings, admin_user):
     with override_settings(**production_settings, ALLOWED_HOSTS=["chorus.example.org"]):
         client = Client(enforce_csrf_checks=True)
-        page = client.get(reverse("login"), secure=True, headers={"host": "chorus.example.org"})
+        page = client.get(reverse("account_login"), secure=True, headers={"host": "chorus.example.org"})
         csrf = page.cookies["__Host-csrftoken"]
         response = client.post(
-            reverse("login"),
+            reverse("account_login"),
             {
-                "username": admin_user.username,
+                "login": admin_user.username,
                 "password": "correct horse battery staple",
                 "csrfmiddlewaretoken": csrf.value,
             },
             secure=True,
-            headers={"host": "chorus.example.org", "referer": "https://chorus.example.org/login/"},
+            headers={"host": "chorus.example.org", "referer": "https://chorus.example.org/accounts/login/"},
         )
     assert response.status_code == 302, response.content[:500]
     session = response.cookies["__Host-sessionid"]

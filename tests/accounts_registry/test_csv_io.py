@@ -20,13 +20,12 @@ from accounts_registry.services.csv_io import (
     unneutralise_cell,
 )
 from accounts_registry.services.units import unit_by_path
+from tests.accounts_registry.registry_csv import COURSE, NORTH_11, csv_text, personal, unit_account
 from tests.factories import MemberFactory, SocialAccountFactory, TrainingFactory
 
 pytestmark = pytest.mark.django_db
 
 HEADER = ",".join(REGISTRY_COLUMNS)
-COURSE = "Social Media Spokesperson"
-NORTH_11 = "Metro Police Service/North Division/11 Station"
 
 
 @pytest.fixture(autouse=True)
@@ -34,35 +33,6 @@ def mastodon_example_is_public(settings):
     """The generated Mastodon handles live on mastodon.example, which does not resolve (no DNS in tests):
     the operator allowlist stands in for a public instance. tests/common/test_outbound.py tests the guard."""
     settings.CHORUS_OUTBOUND_ALLOWLIST = ["https://mastodon.example"]
-
-
-def csv_text(*rows: dict[str, str]) -> str:
-    """A CSV file with the full header; each row gives only the columns it needs."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(REGISTRY_COLUMNS)
-    for row in rows:
-        writer.writerow([row.get(column, "") for column in REGISTRY_COLUMNS])
-    return out.getvalue()
-
-
-def personal(handle: str, badge: str, name: str, *, unit: str = NORTH_11, platform: str = "x", **extra: str):
-    row = {
-        "unit_path": unit,
-        "platform": platform,
-        "handle": handle,
-        "kind": "personal",
-        "holder_badge": badge,
-        "holder_name": name,
-        "training_course": COURSE,
-        "training_completed_on": "2026-01-15",
-        "training_expires_on": "2099-01-15",
-    }
-    return row | extra
-
-
-def unit_account(handle: str, *, unit: str = NORTH_11, platform: str = "x", **extra: str):
-    return {"unit_path": unit, "platform": platform, "handle": handle, "kind": "unit"} | extra
 
 
 def table_counts() -> dict[str, int]:

@@ -18,7 +18,7 @@ from accounts_registry.models import OrgUnit, Role, SocialAccount, Training
 from accounts_registry.services.accounts import OUT_OF_SCOPE_HINT
 from accounts_registry.services.csv_io import registry_import
 from accounts_registry.services.units import unit_create, unit_move, unit_rename
-from tests.accounts_registry.test_csv_io import csv_text, personal, unit_account
+from tests.accounts_registry.registry_csv import csv_text, personal, unit_account
 from tests.factories import SocialAccountFactory, UserFactory, grant
 
 pytestmark = pytest.mark.django_db

@@ -14,21 +14,16 @@ from monitoring.connectors.x import activity_post_message
 from monitoring.models import Message, MessageEdit, WebhookEvent
 from monitoring.services.ingest import messages_upsert
 from monitoring.webhooks.deliveries import x_crc_token_ok
-from tests.monitoring.test_webhooks import (
+from tests.monitoring.webhook_payloads import (
     X_SECRET,
     encode,
     feed_change,
     meta_delivery,
-    page_account,
     post_meta,
     post_x,
     process_all,
-    webhook_settings,
-    x_account,
     xaa_event,
 )
-
-__all__ = ["page_account", "webhook_settings", "x_account"]  # fixtures shared with test_webhooks
 
 pytestmark = pytest.mark.django_db
 

@@ -76,6 +76,8 @@ class QueryParams:
                 moment = datetime.datetime.combine(day, datetime.time.min)
             if timezone.is_naive(moment):
                 moment = timezone.make_aware(moment)
+            # In UTC: ISO 8601 admits offsets up to ±23:59, PostgreSQL only up to ±15:59 (a DataError).
+            moment = moment.astimezone(datetime.UTC)
         except (ValueError, OverflowError):
             raise _invalid(name, message) from None
         return moment

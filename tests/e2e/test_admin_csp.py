@@ -4,18 +4,20 @@
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.test import Client
 from playwright.sync_api import expect
 
-from tests.factories import MemberFactory
+from tests.clients import SignedInClient
+from tests.factories import MemberFactory, enrol_totp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_admin_pages_raise_no_csp_violation(page, page_log, live_server, org):
     member = MemberFactory.create(unit=org["north"])
-    client = Client()
-    client.force_login(User.objects.create_superuser("admin-root", "root@example.org", "x" * 24))
+    root = User.objects.create_superuser("admin-root", "root@example.org", "x" * 24)
+    enrol_totp(root)  # staff must hold a second factor; the session below has both factors
+    client = SignedInClient()
+    client.force_login(root)
     page.context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
           "url": live_server.url}]

@@ -56,6 +56,7 @@ class Worker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.2)
+        self.kill()  # never leave a worker behind: it would consume later tests' tasks from the queue
         raise RuntimeError(f"worker did not become ready:\n{self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:

@@ -15,7 +15,7 @@ def connector_for(platform: str) -> Connector:
 
         return XConnector()
     if platform in {"facebook", "instagram"}:
-        from monitoring.connectors.facebook import FacebookConnector
+        from monitoring.connectors.facebook.connector import FacebookConnector
 
         return FacebookConnector(platform=platform)
     if platform == "bluesky":

@@ -23,7 +23,7 @@ from monitoring.connectors.base import (
     RateLimited,
     TransientError,
 )
-from monitoring.connectors.facebook import FacebookConnector
+from monitoring.connectors.facebook.connector import FacebookConnector
 
 NOW = datetime.datetime(2026, 8, 20, 12, 0, tzinfo=datetime.UTC)
 BACKFILL = NOW - datetime.timedelta(days=30)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 def connector_for(platform: str) -> Connector:
     """A connector for the platform, configured from settings (base URLs, app tokens, timeouts)."""
     if platform == "x":
-        from monitoring.connectors.x import XConnector
+        from monitoring.connectors.x.connector import XConnector
 
         return XConnector()
     if platform in {"facebook", "instagram"}:

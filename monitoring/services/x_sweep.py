@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts_registry.models import Platform, SocialAccount
 from monitoring.connectors.base import ConnectorError, RateLimited
-from monitoring.connectors.x import XConnector
+from monitoring.connectors.x.connector import XConnector
 from monitoring.jobs import JobRecord, job_run
 from monitoring.models import PollState, SweepState
 from monitoring.services.ingest import activity_record_new, messages_upsert

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts_registry.models import Platform, SocialAccount
 from monitoring.connectors.base import MalformedPayload
 from monitoring.connectors.facebook.parse import feed_comment_message
-from monitoring.connectors.x import activity_post_message
+from monitoring.connectors.x.tweets import activity_post_message
 from monitoring.models import Message, WebhookEvent
 from monitoring.services.ingest import activity_record_new, messages_upsert
 from monitoring.services.ingest_hooks import run_ingest_hooks

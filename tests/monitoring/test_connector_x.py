@@ -21,7 +21,8 @@ from monitoring.connectors.base import (
     RateLimited,
     TransientError,
 )
-from monitoring.connectors.x import MAX_QUERY_LENGTH, XConnector, mention_queries
+from monitoring.connectors.x.connector import XConnector
+from monitoring.connectors.x.sweep import MAX_QUERY_LENGTH, mention_queries
 
 BASE = datetime.datetime(2026, 8, 20, 9, 0, tzinfo=datetime.UTC)
 BACKFILL_SINCE = BASE - datetime.timedelta(days=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from engagement.models import TriageItem
-from monitoring.connectors.x import activity_post_message
+from monitoring.connectors.x.tweets import activity_post_message
 from monitoring.models import Message, MessageEdit, WebhookEvent
 from monitoring.services.ingest import messages_upsert
 from monitoring.webhooks.deliveries import x_crc_token_ok

@@ -1,6 +1,6 @@
-"""How Chorus reads an X post: the checked fields of a payload, what the post is to each org account
-(`tweet_roles`), and the normalized message. Shared by the timeline and mentions reads, the search sweep and
-the X Activity API webhook (monitoring/connectors/x.py)."""
+"""How Chorus reads an X post: the fields it asks for, the checked fields of a payload, what the post is to
+each org account (`tweet_roles`), and the normalized message. Shared by the timeline and mentions reads
+(`connector`), the search sweep (`sweep`) and the X Activity API webhook (`activity_post_message`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,24 @@ from monitoring.connectors.base import Direction, Kind, MalformedPayload, Normal
 
 PLATFORM = "x"
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,15})\b")
+HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
+TWEET_FIELDS = [
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "public_metrics",
+    "entities",
+    "lang",
+    "edit_history_tweet_ids",
+    "note_tweet",  # the full text of a post longer than 280 characters (`text` is cut short)
+]
+EXPANSIONS = ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]
+USER_FIELDS = ["username", "name", "profile_image_url", "verified"]
 
 
-def _text(value: Any, what: str) -> str:
+def required_text(value: Any, what: str) -> str:
     if isinstance(value, str) and value:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -24,12 +39,12 @@ def _text(value: Any, what: str) -> str:
 
 
 def _optional_text(value: Any, what: str) -> str:
-    return "" if value is None else _text(value, what)
+    return "" if value is None else required_text(value, what)
 
 
 def _created_at(value: Any) -> datetime.datetime:
     try:
-        moment = datetime.datetime.fromisoformat(_text(value, "created_at"))
+        moment = datetime.datetime.fromisoformat(required_text(value, "created_at"))
     except ValueError as error:
         raise MalformedPayload(f"X sent an unreadable created_at: {value!r}") from error
     if moment.tzinfo is None:
@@ -37,7 +52,7 @@ def _created_at(value: Any) -> datetime.datetime:
     return moment.astimezone(datetime.UTC)
 
 
-class _Page:
+class Page:
     """One response of a timeline or search: tweets, the expanded users by id, and meta."""
 
     def __init__(self, payload: dict[str, Any]) -> None:
@@ -54,7 +69,7 @@ class _Page:
         if not isinstance(users, list) or not all(isinstance(user, dict) for user in users):
             raise MalformedPayload("X sent `includes.users` that is not a list of objects")
         self.tweets: list[dict[str, Any]] = data
-        self.users: dict[str, dict[str, Any]] = {_text(user.get("id"), "user id"): user for user in users}
+        self.users: dict[str, dict[str, Any]] = {required_text(user.get("id"), "user id"): user for user in users}
         self.newest_id = _optional_text(meta.get("newest_id"), "newest_id")
         self.next_token = _optional_text(meta.get("next_token"), "next_token")
 
@@ -68,11 +83,11 @@ def _replied_to(tweet: dict[str, Any]) -> str:
         raise MalformedPayload("X sent referenced tweets that are not a list")
     for reference in references:
         if isinstance(reference, dict) and reference.get("type") == "replied_to":
-            return _text(reference.get("id"), "referenced tweet id")
+            return required_text(reference.get("id"), "referenced tweet id")
     return ""
 
 
-def _is_retweet(tweet: dict[str, Any]) -> bool:
+def is_retweet(tweet: dict[str, Any]) -> bool:
     references = tweet.get("referenced_tweets") or tweet.get("referenced_posts") or []
     return any(isinstance(reference, dict) and reference.get("type") == "retweeted" for reference in references)
 
@@ -105,7 +120,7 @@ class Role:
     kind: str
 
 
-def tweet_roles(tweet: dict[str, Any], page: _Page, org: OrgAccounts) -> list[Role]:
+def tweet_roles(tweet: dict[str, Any], page: Page, org: OrgAccounts) -> list[Role]:
     """The one rule for what an X post is to the org accounts, used by the per-account timeline and mentions
     reads and by the combined search sweep alike:
 
@@ -117,9 +132,9 @@ def tweet_roles(tweet: dict[str, Any], page: _Page, org: OrgAccounts) -> list[Ro
       (`quoted`) is read like any post: the org accounts its own text mentions are addressed by it.
     Raises MalformedPayload on fields of the wrong type.
     """
-    if _is_retweet(tweet):
+    if is_retweet(tweet):
         return []
-    author_id = _text(tweet.get("author_id"), "author_id")
+    author_id = required_text(tweet.get("author_id"), "author_id")
     author = org.key(author_id, page.handle(author_id))
     roles: list[Role] = []
     if author:
@@ -166,11 +181,11 @@ def _metrics(tweet: dict[str, Any]) -> dict[str, int]:
     return {name: value for name, value in metrics.items() if isinstance(value, int) and not isinstance(value, bool)}
 
 
-def _message(
-    tweet: dict[str, Any], page: _Page, *, direction: str, kind: str, fallback_handle: str = ""
+def tweet_message(
+    tweet: dict[str, Any], page: Page, *, direction: str, kind: str, fallback_handle: str = ""
 ) -> NormalizedMessage:
-    tweet_id = _text(tweet.get("id"), "tweet id")
-    author_id = _text(tweet.get("author_id"), "author_id")
+    tweet_id = required_text(tweet.get("id"), "tweet id")
+    author_id = required_text(tweet.get("author_id"), "author_id")
     author = page.users.get(author_id, {})
     handle = str(author.get("username") or fallback_handle)
     text = tweet.get("text")
@@ -197,3 +212,44 @@ def _message(
         addressed_ids=addressed_ids,
         addressed_handles=addressed_handles,
     )
+
+
+def timeline_message(
+    tweet: dict[str, Any], page: Page, *, stream: str, user_id: str, handle: str
+) -> NormalizedMessage | None:
+    """The post as the account's own (timeline stream) or as addressed to it (mentions stream), by
+    `tweet_roles`; None when the rule gives it no such role (a retweet, the account mentioning itself)."""
+    wanted = Direction.OUTBOUND if stream == "tweets" else Direction.INBOUND
+    roles = tweet_roles(tweet, page, OrgAccounts.one(user_id=user_id, handle=handle))
+    for role in roles:
+        if role.direction == wanted:
+            fallback = handle.strip().lstrip("@") if wanted == Direction.OUTBOUND else ""
+            return tweet_message(tweet, page, direction=role.direction, kind=role.kind, fallback_handle=fallback)
+    if wanted == Direction.INBOUND and not roles and not is_retweet(tweet):
+        # X lists the post as addressed to the account (mentions timeline, mention event) though neither
+        # the entities it sent nor a reply say so (a mention it does not render): X's word is taken.
+        return tweet_message(tweet, page, direction=Direction.INBOUND, kind=Kind.MENTION)
+    return None
+
+
+def activity_post_message(
+    post: dict[str, Any], *, includes: Any, account_user_id: str, account_handle: str
+) -> NormalizedMessage | None:
+    """A post delivered by the X Activity API (`post.mention.create`, `post.reply.create`) for the org account
+    `account_user_id`, normalized exactly as a poll of that account would (`tweet_roles`): its own posts
+    outbound (post or reply), anyone else's inbound (reply when it answers the account, else mention), and
+    None for a retweet, which is neither. `in_reply_to_tweet_id` is read when a payload carries no
+    `referenced_tweets`. Raises MalformedPayload."""
+    if is_retweet(post):
+        return None
+    replied_to = post.get("in_reply_to_tweet_id")
+    if replied_to and not (post.get("referenced_tweets") or post.get("referenced_posts")):
+        post = {**post, "referenced_tweets": [{"type": "replied_to", "id": replied_to}]}
+    page = Page({"data": [post], "includes": includes if isinstance(includes, dict) else {}, "meta": {}})
+    is_own = required_text(post.get("author_id"), "author_id") == account_user_id
+    message = timeline_message(
+        post, page, stream="tweets" if is_own else "mentions", user_id=account_user_id, handle=account_handle
+    )
+    if message is None:  # only a self-mention read as a mention is dropped, and own posts are read as tweets
+        raise MalformedPayload("X activity post could not be classified")
+    return message

@@ -28,7 +28,8 @@ from doubles.bluesky import BlueskyDouble, post_uri
 from doubles.facebook import FacebookDouble
 from doubles.mastodon import MastodonDouble, status_id
 from doubles.scenario import Item, Person, Scenario
-from doubles.x import DEFAULT_LIMITS, XDouble, snowflake
+from doubles.x import XDouble, snowflake
+from doubles.x.server import DEFAULT_LIMITS
 from monitoring.models import DailyActivity, JobRun, Message, PlatformUsage, PollRun, PollState
 from monitoring.tasks import poll_due_accounts
 

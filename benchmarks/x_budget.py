@@ -24,7 +24,8 @@ from benchmarks.world import (
     seed_fleet,
     sweep_with_workers,
 )
-from doubles.x import DEFAULT_LIMITS, WINDOW_SECONDS, XDouble
+from doubles.x import XDouble
+from doubles.x.server import DEFAULT_LIMITS, WINDOW_SECONDS
 from monitoring.models import Message
 
 if TYPE_CHECKING:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from doubles.bluesky import BlueskyDouble
     from doubles.facebook import FacebookDouble
-    from doubles.generator import DemoAccount, PastItem, ScenarioGenerator
+    from doubles.generator.traffic import DemoAccount, PastItem, ScenarioGenerator
     from doubles.mastodon import MastodonDouble
     from doubles.scenario import Scenario
     from doubles.server import DoubleServer
@@ -142,7 +142,7 @@ def demo_accounts(*, mastodon_url: str) -> list[DemoAccount]:
     """Every account that can receive traffic: not retired, holding the credential its double checks (X
     accounts are read with the app bearer and need none) and, on Mastodon, polled at `mastodon_url`.
     Credentials stay in memory."""
-    from doubles.generator import DemoAccount
+    from doubles.generator.traffic import DemoAccount
 
     officer_badge = demo_data.DEMO_OFFICER.badge_number
     mastodon_url = mastodon_url.rstrip("/")
@@ -189,7 +189,7 @@ def _display_name(account: SocialAccount) -> str:
 
 def demo_history(*, now: datetime.datetime | None = None) -> list[PastItem]:
     """The messages earlier runs stored, to serve again: the connectors' cursors point past them."""
-    from doubles.generator import PastItem
+    from doubles.generator.traffic import PastItem
 
     since = (now or timezone.now()) - datetime.timedelta(days=HISTORY_DAYS)
     rows = Message.objects.filter(created_at__gte=since, account__external_id__isnull=False).values_list(
@@ -257,7 +257,7 @@ def build_demo_platforms(
     """
     from doubles.bluesky import BlueskyDouble
     from doubles.facebook import FacebookDouble
-    from doubles.generator import ScenarioGenerator
+    from doubles.generator.traffic import ScenarioGenerator
     from doubles.mastodon import MastodonDouble
     from doubles.scenario import Scenario
     from doubles.x import XDouble

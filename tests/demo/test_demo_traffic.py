@@ -26,7 +26,7 @@ from demo.platforms import (
     demo_settings_problems,
     demo_sweep,
 )
-from doubles.generator import DemoAccount, ScenarioGenerator
+from doubles.generator.traffic import DemoAccount, ScenarioGenerator
 from doubles.scenario import Item, Person, Scenario
 from doubles.x import snowflake
 from monitoring.models import Message, PollState

@@ -159,7 +159,7 @@ DEMO_TOPICS = {
 
 
 def test_the_demo_traffic_is_classified_as_its_generator_means_it():
-    from doubles.generator import INBOUND
+    from doubles.generator.texts import INBOUND
 
     for topic, expected in DEMO_TOPICS.items():
         for language, exchanges in INBOUND[topic].items():

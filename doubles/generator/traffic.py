@@ -1,31 +1,27 @@
-"""Realistic traffic for the demo organization's accounts, written into a `Scenario` the doubles serve.
-
-`ScenarioGenerator(scenario, accounts, seed=...)` registers each account with the identifiers its double
-needs (X numeric id, Facebook Page id, Instagram business id, Bluesky DID + app password, Mastodon id +
-token), restores what earlier runs produced (`history`, so a restarted demo keeps serving the posts its
-database already holds) and gives every account without history a backlog over the last few days:
-own posts (community updates, road closures, missing person appeals, safety tips), inbound greetings,
-thanks, questions, complaints and urgent reports, in English and French, many answered by the account,
-some not. `tick()` then adds a few new items each call. Now and then an item has a shape the real
-platforms send and a poll must read right: a retweet or repost (never stored), a quote of the account's
-post, a long X post (full text only in `note_tweet`), a private Mastodon mention (`direct`), a Facebook
-photo post without text, and rarely an item the double sends unreadable (shown on the health page).
-Everything comes from `random.Random(seed)`, so the same accounts, seed and clock give the same items.
-
-Some public names and texts are hostile (`<script>`, `<b>`): they are data, escaped when rendered.
-"""
+"""The traffic generator: `ScenarioGenerator` registers the demo accounts, restores or creates their history
+and adds new items on `tick()`; see the package docstring for what it writes."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import random
-import unicodedata
 from collections import deque
 from typing import TYPE_CHECKING
 
 from doubles.bluesky import post_uri
+from doubles.generator.people import FIRST_NAMES, LAST_NAMES, account_id_for, local_handle, public_people, tid
+from doubles.generator.texts import (
+    ANSWER_SHARE,
+    DAYS,
+    FOLLOW_UPS,
+    INBOUND,
+    OWN_POSTS,
+    PLACES,
+    PLANTED_VIOLATIONS,
+    STREETS,
+    TOPICS,
+)
 from doubles.mastodon import status_id
 from doubles.scenario import Item, Person, Scenario
 from doubles.x import snowflake
@@ -36,7 +32,6 @@ if TYPE_CHECKING:
 PLATFORMS = ("x", "facebook", "instagram", "bluesky", "mastodon")
 BACKLOG_DAYS = 4
 POST_LIFETIME = datetime.timedelta(days=5)  # inbound comments go under posts younger than this (inside backfill)
-TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as atproto record keys use
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,47 +73,6 @@ class _Waiting:
     lang: str
 
 
-# -- texts ------------------------------------------------------------------------------------------------------
-STREETS = ("Queen St W", "Danforth Ave", "Kingston Rd", "Bloor St W", "Rue Saint-Denis", "Jane St", "Lakeshore Blvd")
-PLACES = ("Riverdale Park", "the community centre", "Union Station", "Dufferin Mall", "the public library")
-DAYS = (("Saturday", "samedi"), ("Sunday", "dimanche"), ("Friday", "vendredi"))
-
-OWN_POSTS: dict[str, tuple[str, ...]] = {
-    "en": (
-        "Join {unit} officers at {place} this {day} from 10 to 2 for a community barbecue. Everyone welcome! "
-        "#CommunityPolicing",
-        "ROAD CLOSURE: {street} is closed in both directions due to a collision. Please use alternate routes "
-        "and expect delays. #MPSTraffic",
-        "MISSING: {missing}, 14, last seen near {place} on {day} evening, wearing a blue jacket and white "
-        "sneakers. Anyone with information please call 555-0142.",
-        "UPDATE: {missing}, reported missing on {day}, has been located safe. Thank you for sharing.",
-        "Lock it or lose it: most thefts from vehicles happen to unlocked cars. Take your valuables with you. "
-        "#CrimePrevention",
-        "Scam alert: police will never ask you to pay a fine in gift cards. Hang up and call us. #FraudPrevention",
-        "Thank you to everyone who came out to Coffee with a Cop at {place} today. See you next month!",
-        "Heavy police presence on {street} for an ongoing investigation. No risk to public safety.",
-    ),
-    "fr": (
-        "FERMETURE : la rue {street} est fermée dans les deux sens en raison d'une collision. Merci "
-        "d'emprunter un autre trajet.",
-        "Conseil de prévention : verrouillez votre vélo avec un cadenas en U, même pour quelques minutes.",
-        "Venez rencontrer les agents de {unit} au centre communautaire ce {day_fr} de 10 h à 14 h. Bienvenue !",
-    ),
-}
-
-# Officers' posts that break the starter policy (policies/starter_policy.json), so the review queue of the
-# demo has something to review: personal information, operational details, endorsements, outside links.
-PLANTED_VIOLATIONS: tuple[str, ...] = (
-    "Arrest made in the break-ins on {street}. Suspect born 1988-04-12, lives at 42 Maple Ave. "
-    "Occurrence MPS-2026-004512.",
-    "Stolen car recovered, plate CKRT 482. The owner can reach me directly at 416-555-2368.",
-    "Lunch break at Tony's Pizza on {street}, best slice in the city! Tell them the officers sent you "
-    "https://tonys-pizza.example.com/deal",
-    "Heads up: the search warrant on {street} goes in tomorrow morning, undercover team is already in place.",
-    "Questions about the collision on {street}? Email me at constable.doe@gmail.com",
-)
-
-
 def _working_hours(moment: datetime.datetime, *, start: datetime.datetime, now: datetime.datetime) -> datetime.datetime:
     """Most of the backlog happens in the day (UTC 12:00-24:00 is 07:00-19:00 in Toronto): officers post
     and answer while on shift, so the posting-hours rules flag the odd late post, not half of them.
@@ -133,245 +87,6 @@ def _working_hours(moment: datetime.datetime, *, start: datetime.datetime, now: 
 
 # Share of an officer's posts that are planted violations.
 VIOLATION_RATE = 0.07
-
-# topic -> language -> (what the public writes, the answers that fit it); answers may use {first}.
-Exchange = tuple[str, tuple[str, ...]]
-THANKS_EN = ("Thank you, {first}! Have a great day.", "Thanks {first}, we appreciate the kind words.")
-REPORT_EN = (
-    "Sorry to hear that, {first}. Please report it at metropolice.example/report or on the non-emergency line "
-    "so it is on record. If anyone is in danger, call 911."
-)
-REPORT_FR = (
-    "Désolés, {first}. Faites une déclaration sur metropolice.example/signaler ou à la ligne non urgente. "
-    "Si quelqu'un est en danger, composez le 911."
-)
-PASS_ON_EN = ("Thank you for letting us know, {first}. We'll pass this on to the officers involved.",)
-INBOUND: dict[str, dict[str, tuple[Exchange, ...]]] = {
-    "greeting": {
-        "en": (
-            ("Good morning! Thanks for everything you do 👮", THANKS_EN),
-            ("Great to see officers walking the beat on {street}.", THANKS_EN),
-        ),
-        "fr": (
-            (
-                "Bonjour et merci pour votre présence au parc ce week-end !",
-                ("Merci beaucoup, {first} ! Bonne journée.",),
-            ),
-        ),
-    },
-    "thanks": {
-        "en": (
-            ("Huge thanks to the officers who helped my mother after her fall on {street} yesterday.", PASS_ON_EN),
-            ("Shout out to the constable who found my son's bike. You made his week!", PASS_ON_EN),
-        ),
-        "fr": (("Merci aux agents qui ont aidé mon père hier soir, rue {street}.", ("Merci {first}, on transmet !",)),),
-    },
-    "question": {
-        "en": (
-            (
-                "Is the station open on Sunday? I need to pick up a police record check.",
-                ("Hi {first}, the front counter is open 24/7, Sundays included. Please bring photo ID.",),
-            ),
-            (
-                "How do I report a stolen bike online?",
-                ("Hi {first}, report it at metropolice.example/report. Keep the serial number handy.",),
-            ),
-            (
-                "Are you hiring cadets this year?",
-                ("Hi {first}, recruitment details are at metropolice.example/careers. Good luck!",),
-            ),
-            (
-                "Is {street} open again after this morning's closure?",
-                ("Hi {first}, yes: all lanes reopened at noon. Thanks for your patience.",),
-            ),
-        ),
-        "fr": (
-            (
-                "Est-ce que le poste est ouvert le dimanche ?",
-                ("Bonjour {first}, oui : le comptoir est ouvert 24 h sur 24, dimanche compris.",),
-            ),
-            (
-                "Comment signaler un vol de vélo en ligne ?",
-                ("Bonjour {first}, rendez-vous sur metropolice.example/signaler, numéro de série en main.",),
-            ),
-            (
-                "Bonjour, où peut-on récupérer un objet trouvé ?",
-                ("Bonjour {first}, au comptoir du poste, avec une pièce d'identité.",),
-            ),
-        ),
-    },
-    "complaint": {
-        "en": (
-            (
-                "Cars speed down {street} every night and nobody does anything. When will you enforce the limit?",
-                ("Thanks for flagging this, {first}. We've passed it to our traffic team for enforcement.",),
-            ),
-            (
-                "Waited 40 minutes on hold on the non-emergency line. Not acceptable.",
-                ("Sorry about the wait, {first}. Non-emergency reports can also be made online.",),
-            ),
-            (
-                "Why were there five cruisers parked on {street} for an hour?? Waste of our taxes.",
-                ("Hi {first}, officers were assisting at a serious collision. Thanks for your patience.",),
-            ),
-        ),
-        "fr": (
-            (
-                "Encore des voitures stationnées sur la piste cyclable rue {street}. Vous faites quoi ?",
-                ("Merci du signalement, {first}. Nous transmettons à l'équipe de la circulation.",),
-            ),
-        ),
-    },
-    "crime": {
-        "en": (
-            (
-                "My bike was stolen from outside the library on {street} last night. Serial number is on file.",
-                (REPORT_EN,),
-            ),
-            ("Someone broke into my car on {street} overnight and took my laptop.", (REPORT_EN,)),
-            (
-                "I got scammed by someone pretending to be from my bank, lost $900. Where do I report this?",
-                (REPORT_EN,),
-            ),
-        ),
-        "fr": (
-            ("On m'a volé mon vélo devant la bibliothèque, rue {street}, hier soir.", (REPORT_FR,)),
-            ("Ma voiture a été vandalisée cette nuit rue {street}, vitre cassée.", (REPORT_FR,)),
-        ),
-    },
-    "urgent": {
-        "en": (
-            (
-                "Someone is breaking into my car right now on {street}!!",
-                ("{first}, please call 911 right now and do not approach. This account is not monitored 24/7.",),
-            ),
-            (
-                "there's a man with a knife outside the shop on {street}, please send someone",
-                ("{first}, call 911 now. This account is not monitored 24/7.",),
-            ),
-            (
-                "a little boy has been missing for an hour near the park on {street}, red jacket",
-                ("{first}, please call 911 immediately with his description.",),
-            ),
-            (
-                "my neighbour on {street} is screaming and I hear things smashing",
-                ("{first}, please call 911 now. This account is not monitored 24/7.",),
-            ),
-            (
-                "There's a guy trying car door handles on {street}, what do I do?",
-                ("{first}, please call 911 now with a description. Do not confront him.",),
-            ),
-        ),
-        "fr": (
-            (
-                "Quelqu'un est en train d'entrer par effraction dans ma voiture, rue {street} !",
-                ("{first}, appelez le 911 immédiatement et n'intervenez pas vous-même.",),
-            ),
-            (
-                "Ma fille de 8 ans a disparu au parc de la rue {street} depuis une heure",
-                ("{first}, appelez le 911 immédiatement avec sa description.",),
-            ),
-        ),
-    },
-    "hostile": {
-        "en": (
-            ("<script>alert('chorus')</script> is anyone reading this?", ()),
-            ("Check <img src=x onerror=alert(1)> this", ()),
-        ),
-    },
-}
-TOPICS = (
-    ("greeting", 3), ("thanks", 2), ("question", 6), ("complaint", 3), ("crime", 1.5), ("urgent", 1), ("hostile", 0.4)
-)  # fmt: skip
-ANSWER_SHARE = {
-    "greeting": 0.5, "thanks": 0.6, "question": 0.8, "complaint": 0.5, "crime": 0.85, "urgent": 0.95, "hostile": 0.0
-}  # fmt: skip
-FOLLOW_UPS = {
-    "en": ("Thank you!", "Thanks for the quick answer 🙏", "Still waiting for a real fix…", "👍"),
-    "fr": ("Merci !", "Merci pour la réponse rapide."),
-}
-
-FIRST_NAMES = (
-    "Dana", "Marc", "Sophie", "Kwame", "Lucía", "Amir", "Chloé", "Jonah", "Mei", "Tariq", "Nadia", "Étienne",
-    "Priya", "Ola", "Gabriel", "Hana", "Victor", "Aisha", "Louis", "Ruth",
-)  # fmt: skip
-LAST_NAMES = (
-    "Kowalski", "Tremblay", "Nguyen", "Mensah", "Ortega", "Haddad", "Roy", "Fischer", "Lin", "Aziz", "Gagnon",
-    "Patel", "Okoro", "Bouchard", "Silva", "Kim",
-)  # fmt: skip
-HOSTILE_NAMES = (
-    "<script>alert('xss')</script>",
-    "<b>Bold Citizen</b>",
-    'Eve "><img src=x onerror=alert(1)>',
-    "Mallory & Sons <i>Towing</i>",
-)
-PUBLIC_PER_PLATFORM = 24
-
-
-def _digest(*parts: str) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(parts).encode()).digest()[:16], "big")
-
-
-def account_id_for(platform: str, handle: str) -> str:
-    """A stable platform id for an account that has none yet (the connector learns it on the first poll)."""
-    number = _digest("account", platform, handle.lower())
-    if platform == "x":
-        return str(1_200_000_000_000_000_000 + number % 10**17)
-    if platform == "facebook":
-        return str(104_000_000_000_000 + number % 10**12)
-    if platform == "instagram":
-        return str(17_841_400_000_000_000 + number % 10**11)
-    if platform == "bluesky":
-        return "did:plc:" + _base32(number, 24)
-    return str(109_000_000_000_000_000 + number % 10**15)  # mastodon
-
-
-def _base32(number: int, width: int) -> str:
-    text = ""
-    for _ in range(width):
-        number, remainder = divmod(number, 32)
-        text = TID_ALPHABET[remainder] + text
-    return text
-
-
-def _tid(created_at: datetime.datetime, sequence: int) -> str:
-    """An atproto-style record key: microseconds since the epoch, then a clock id, base32-sortable."""
-    microseconds = int(created_at.timestamp() * 1_000_000)
-    return _base32((microseconds << 10) | (sequence & 0x3FF), 13)
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-
-
-def _local(handle: str) -> str:
-    """Mastodon names local accounts by username alone (`acct`): MPS14Div@police.social -> MPS14Div."""
-    return handle.split("@", 1)[0]
-
-
-def public_people(platform: str, seed: int) -> list[Person]:
-    """Members of the public who write to the accounts: the same people for the same seed."""
-    rng = random.Random(f"{seed}:people:{platform}")
-    people: list[Person] = []
-    for number in range(PUBLIC_PER_PLATFORM):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        slug = _ascii(f"{first[0]}{last}").lower()
-        name = HOSTILE_NAMES[number // 8] if number % 8 == 7 else f"{first} {last}"
-        key = _digest("public", str(seed), platform, str(number))
-        if platform == "x":
-            person = Person(platform, str(1_600_000_000_000_000_000 + key % 10**17), f"{slug}{number}"[:15], name)
-        elif platform == "facebook":
-            person = Person(platform, str(100_080_000_000_000 + key % 10**12), "", name)  # Graph shows no usernames
-        elif platform == "instagram":
-            username = _ascii(f"{first}.{last}{number}").lower()
-            person = Person(platform, str(17_841_500_000_000_000 + key % 10**11), username, name)
-        elif platform == "bluesky":
-            person = Person(platform, "did:plc:" + _base32(key, 24), f"{slug}{number}.bsky.social", name)
-        else:
-            instance = ("mastodon.social", "mstdn.ca", "piaille.fr")[number % 3]
-            person = Person(platform, str(110_000_000_000_000_000 + key % 10**15), f"{slug}{number}@{instance}", name)
-        people.append(person)
-    return people
 
 
 class ScenarioGenerator:
@@ -412,7 +127,7 @@ class ScenarioGenerator:
         now = now or datetime.datetime.now(datetime.UTC)
         for account in accounts:
             account_id = account.external_id or account_id_for(account.platform, account.handle)
-            handle = _local(account.handle) if account.platform == "mastodon" else account.handle
+            handle = local_handle(account.handle) if account.platform == "mastodon" else account.handle
             key = (account.platform, account_id)
             is_new = key not in self.targets
             person = self.scenario.add_account(account.platform, account_id, handle, account.name, account.token)
@@ -423,7 +138,7 @@ class ScenarioGenerator:
                 self._backlog(key, now)
 
     def account(self, platform: str, handle: str) -> Person | None:
-        return self.scenario.account_by_handle(platform, _local(handle) if platform == "mastodon" else handle)
+        return self.scenario.account_by_handle(platform, local_handle(handle) if platform == "mastodon" else handle)
 
     def restore(self, history: Iterable[PastItem], *, now: datetime.datetime | None = None) -> set[tuple[str, str]]:
         """Serve stored items again (oldest first, so replies find their parents). Returns the accounts restored."""
@@ -518,7 +233,7 @@ class ScenarioGenerator:
         if platform == "mastodon":
             return status_id(created_at, sequence % 0x10000)
         if platform == "bluesky":
-            return post_uri(author.id, _tid(created_at, sequence))
+            return post_uri(author.id, tid(created_at, sequence))
         number = f"{int(created_at.timestamp() * 1000)}{sequence % 1000:03d}"
         if platform == "instagram":
             return ("178" if parent else "179") + number

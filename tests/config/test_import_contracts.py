@@ -27,6 +27,10 @@ def _lint(tmp_path: Path, offending: dict[str, str]) -> subprocess.CompletedProc
         (tmp_path / package / "__init__.py").write_text("")
     for module, line in offending.items():
         (tmp_path / module).write_text(line + "\n")
+    return _run_lint_imports(tmp_path)
+
+
+def _run_lint_imports(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", "--no-logo"],
         cwd=tmp_path,
@@ -62,3 +66,23 @@ def test_a_forbidden_import_breaks_lint(tmp_path, module, line, contract):
     words = " ".join(result.stdout.split())  # lint-imports wraps long contract names
     assert f"{contract} BROKEN" in words, result.stdout
     assert "1 broken" in words
+
+
+def test_make_lint_runs_the_contracts_and_fails_on_a_wrong_way_import_in_the_real_tree(tmp_path):
+    """The recipe of `make lint` runs lint-imports; over a copy of this repository's own packages with one
+    engagement module importing policies, that command exits 1 naming the broken contract."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert "$(VENV)/bin/lint-imports --no-logo" in recipe
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    clean = _run_lint_imports(tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    inbox = tmp_path / "engagement" / "selectors" / "inbox.py"
+    inbox.write_text(inbox.read_text() + "\nfrom policies.models import PolicyFlag  # noqa\n")
+    broken = _run_lint_imports(tmp_path)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    words = " ".join(broken.stdout.split())
+    assert f"{LAYERS} BROKEN" in words
+    assert "engagement.selectors.inbox -> policies.models" in words

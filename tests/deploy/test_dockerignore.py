@@ -42,7 +42,7 @@ NEEDED_AT_RUN_TIME = [
     "templates/base.html",
     "static/css/chorus.css",
     "policies/starter_policy.json",
-    "doubles/x.py",  # the platform doubles: the demo app (installed) runs on them
+    "doubles/x/server.py",  # the platform doubles: the demo app (installed) runs on them
     ".env.example",
 ]
 

@@ -1,4 +1,4 @@
-"""SECURITY.md #17: browsing the Django admin in chromium raises no CSP violation and no console error
+"""docs/security.md §6: browsing the Django admin in chromium raises no CSP violation and no console error
 (the admin's own scripts, django-treebeard's tree included, run under the enforced policy)."""
 
 import pytest

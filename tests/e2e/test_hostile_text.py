@@ -1,4 +1,4 @@
-"""SECURITY.md #12: hostile text stays text, checked in a real browser.
+"""docs/security.md §3: hostile text stays text, checked in a real browser.
 
 Every payload of tests/security/hostile.py (≥ 100: script tags, event handlers, javascript:/data: URLs,
 SVG, broken markup, attribute breakouts, htmx attributes, RTL overrides, zero-width characters,

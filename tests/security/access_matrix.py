@@ -1,4 +1,4 @@
-"""The access matrix (SECURITY.md #1, #2): every route → who gets which status, as data.
+"""The access matrix (docs/security.md §1, §2): every route → who gets which status, as data.
 
 A row gives, per method, the expected statuses in column order. For a route with an object (`kind`):
 

@@ -1,4 +1,4 @@
-"""SECURITY.md #1/#2: the access matrix. Every route of the URLconf has a row in access_matrix.py, and
+"""docs/security.md §1/§2: the access matrix. Every route of the URLconf has a row in access_matrix.py, and
 every row holds: each role (anonymous, member, supervisor of unit A, supervisor of unit B, comms
 manager, admin of unit A, admin of the service), an object inside and outside the role's subtree,
 GET, POST and their htmx forms (or the API with the role's token) → the expected status.

@@ -1,4 +1,4 @@
-"""SECURITY.md #38: the API fuzzed from its own OpenAPI schema (/api/v1/schema/) with schemathesis.
+"""docs/security.md §8: the API fuzzed from its own OpenAPI schema (/api/v1/schema/) with schemathesis.
 
 Every operation gets bounded generated requests (valid and invalid parameters) with a valid token of
 an in-scope user, against the live server on loopback; each response must not be a 5xx and must conform

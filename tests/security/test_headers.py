@@ -1,4 +1,4 @@
-"""SECURITY.md #16, #19, #20: the enforced CSP on every HTML response of the URL matrix (pages, htmx
+"""docs/security.md §5: the enforced CSP on every HTML response of the URL matrix (pages, htmx
 fragments, 403/404 pages, the admin), and the production transport headers and cookies."""
 
 import json

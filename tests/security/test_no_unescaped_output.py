@@ -1,4 +1,4 @@
-"""SECURITY.md #14: no template or Python module switches Django's autoescaping off for user data.
+"""docs/security.md §4: no template or Python module switches Django's autoescaping off for user data.
 
 Every `|safe`, `|safeseq`, `{% autoescape off %}`, `mark_safe`, `format_html`, `SafeString` or
 `is_safe=True` in the project's templates and code must be in ALLOWED with the reason it is safe there.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
     from django.http import HttpRequest, HttpResponse
 
+    from common.htmx import HtmxHttpRequest
+
 SIGNED_IN_AT = "chorus.signed_in_at"
 LAST_SEEN_AT = "chorus.last_seen_at"
 # The last-seen stamp is rewritten at most this often (seconds): not one session write per request.
@@ -38,16 +40,16 @@ POLL_HEADER = "X-Chorus-Poll"
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     """A redirect; for htmx, a full page load of it (not the sign-in page swapped into a fragment)."""
-    if request.headers.get("HX-Request") == "true":
+    if cast("HtmxHttpRequest", request).htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
 def _page_path(request: HttpRequest) -> str:
     """Where to come back to: the page itself, not the fragment an htmx request asked for."""
-    current = request.headers.get("HX-Current-URL", "")
-    if request.headers.get("HX-Request") == "true" and current:
-        parts = urlsplit(current)
+    htmx = cast("HtmxHttpRequest", request).htmx
+    if htmx and htmx.current_url:
+        parts = urlsplit(htmx.current_url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return request.get_full_path()
 

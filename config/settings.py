@@ -78,12 +78,13 @@ MIDDLEWARE = [
     # no-store on every signed-in response; Clear-Site-Data on logout.
     "common.cache_control.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx, read by the session and second-factor middleware below as by the views.
+    "django_htmx.middleware.HtmxMiddleware",
     # Idle timeout and absolute lifetime first: an expired session never reaches the MFA check or a view.
     "accounts_registry.middleware.SessionLimitsMiddleware",
     "accounts_registry.middleware.RequireSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -7,11 +7,13 @@ memory by the polling service and must never log them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import datetime
+    from collections.abc import Iterator
 
 
 class Direction:
@@ -162,6 +164,24 @@ class MalformedPayload(ConnectorError):
     """The platform answered something we cannot parse: record the run as failed with the reason."""
 
     kind = "malformed"
+
+
+def unique_messages(messages: list[NormalizedMessage]) -> list[NormalizedMessage]:
+    """The messages without repeats of an external id, the first of each kept, in order."""
+    first: dict[str, NormalizedMessage] = {}
+    for message in messages:
+        first.setdefault(message.external_id, message)
+    return list(first.values())
+
+
+@contextlib.contextmanager
+def malformed_on_bad_shape(platform: str) -> Iterator[None]:
+    """A payload off the expected shape (a missing key, a wrong type) raises MalformedPayload naming the
+    platform, the error class and the error."""
+    try:
+        yield
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise MalformedPayload(f"{platform} sent an unexpected item: {type(error).__name__} {error}") from error
 
 
 class MissingCredentials(ConnectorError):

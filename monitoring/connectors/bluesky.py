@@ -49,6 +49,8 @@ from monitoring.connectors.base import (
     RateLimited,
     SkippedRecord,
     TransientError,
+    malformed_on_bad_shape,
+    unique_messages,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +121,7 @@ class BlueskyConnector:
                 backfill_since=backfill_since,
             )
             result = FetchResult(
-                messages=_unique(notifications.messages + feed.messages),
+                messages=unique_messages(notifications.messages + feed.messages),
                 cursors=_advanced(cursors, {STREAM_NOTIFICATIONS: notifications.newest, STREAM_FEED: feed.newest}),
                 pages=notifications.pages + feed.pages,
                 requests=connection.requests,
@@ -280,7 +282,7 @@ class _Connection:
                 params={"reasons": list(REASONS), "limit": PAGE_SIZE, "cursor": cursor}
             )
         )
-        with _malformed_on_bad_shape():
+        with malformed_on_bad_shape("Bluesky"):
             return list(response.notifications), response.cursor
 
     def author_feed(self, actor: str, cursor: str | None) -> tuple[list[Any], str | None]:
@@ -289,7 +291,7 @@ class _Connection:
                 actor=actor, filter="posts_with_replies", limit=PAGE_SIZE, cursor=cursor
             )
         )
-        with _malformed_on_bad_shape():
+        with malformed_on_bad_shape("Bluesky"):
             return list(response.feed), response.cursor
 
     def close(self) -> None:
@@ -322,14 +324,6 @@ def _translated() -> Iterator[None]:
         raise TransientError(f"Bluesky unreachable: {type(error).__name__}") from error
     except (ModelError, ValueError) as error:  # invalid JSON (pydantic_core) or a response off the lexicon
         raise MalformedPayload(f"Bluesky sent an unreadable response: {error}") from error
-
-
-@contextlib.contextmanager
-def _malformed_on_bad_shape() -> Iterator[None]:
-    try:
-        yield
-    except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise MalformedPayload(f"Bluesky sent an unexpected item: {error}") from error
 
 
 @contextlib.contextmanager
@@ -387,13 +381,6 @@ def _advanced(cursors: dict[str, str], newest: dict[str, datetime.datetime | Non
         if moment is not None and (stored is None or moment > stored):
             advanced[stream] = moment.isoformat()
     return advanced
-
-
-def _unique(messages: list[NormalizedMessage]) -> list[NormalizedMessage]:
-    first: dict[str, NormalizedMessage] = {}
-    for message in messages:
-        first.setdefault(message.external_id, message)
-    return list(first.values())
 
 
 def _post_url(handle: str, uri: str) -> str:

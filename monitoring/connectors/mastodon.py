@@ -49,6 +49,8 @@ from monitoring.connectors.base import (
     SkippedRecord,
     TransientError,
     Visibility,
+    malformed_on_bad_shape,
+    unique_messages,
 )
 
 if TYPE_CHECKING:
@@ -156,7 +158,7 @@ class MastodonConnector:
         finally:
             session.close()
         result = FetchResult(
-            messages=_unique(mentions.messages + statuses.messages),
+            messages=unique_messages(mentions.messages + statuses.messages),
             cursors={
                 stream: read.newest
                 for stream, read in ((STREAM_MENTIONS, mentions), (STREAM_STATUSES, statuses))
@@ -188,7 +190,7 @@ def _read(
     while page is not None:
         read.pages += 1
         for entry in page:
-            with _malformed_on_bad_shape():
+            with malformed_on_bad_shape("Mastodon"):
                 entry_id = str(_required(entry, "id"))
             if since is not None and _id_order(entry_id) <= _id_order(since):
                 return read
@@ -234,14 +236,6 @@ def _translated(api: Mastodon) -> Iterator[None]:
         if status is None:
             raise MalformedPayload("Mastodon sent a response that is not JSON") from error
         raise MalformedPayload(f"Mastodon answered {status} {error.args[2] if len(error.args) > 2 else ''}") from error
-
-
-@contextlib.contextmanager
-def _malformed_on_bad_shape() -> Iterator[None]:
-    try:
-        yield
-    except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise MalformedPayload(f"Mastodon sent an unexpected item: {type(error).__name__} {error}") from error
 
 
 def _required(entity: Any, key: str) -> Any:
@@ -295,13 +289,6 @@ def _utc(value: Any) -> datetime.datetime:
 def _id_order(status_or_notification_id: str) -> tuple[int, str]:
     """Order instance-local ids: numeric strings on Mastodon (compare by length, then digits), ULIDs elsewhere."""
     return len(status_or_notification_id), status_or_notification_id
-
-
-def _unique(messages: list[NormalizedMessage]) -> list[NormalizedMessage]:
-    first: dict[str, NormalizedMessage] = {}
-    for message in messages:
-        first.setdefault(message.external_id, message)
-    return list(first.values())
 
 
 # The plain-text quote fallback other servers send as a last paragraph: "RE: https://..." alone.
@@ -405,7 +392,7 @@ def _visibility(value: Any) -> str:
 
 
 def _from_notification(notification: Any, org_id: str) -> NormalizedMessage | None:
-    with _malformed_on_bad_shape():
+    with malformed_on_bad_shape("Mastodon"):
         status = notification.get("status")
         if notification["type"] != "mention" or status is None or str(_required(status, "account")["id"]) == org_id:
             return None
@@ -414,7 +401,7 @@ def _from_notification(notification: Any, org_id: str) -> NormalizedMessage | No
 
 
 def _from_own_status(status: Any) -> NormalizedMessage | None:
-    with _malformed_on_bad_shape():
+    with malformed_on_bad_shape("Mastodon"):
         if status.get("reblog"):
             return None
         return _message(

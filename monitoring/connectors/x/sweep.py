@@ -24,7 +24,7 @@ from monitoring.connectors.x.tweets import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
     from monitoring.connectors.base import NormalizedMessage
 
@@ -78,15 +78,7 @@ class SearchSweeps:
         newest id across all queries is a safe next cursor: nothing older than it can still be unseen.
         Handles that are not valid X handles are skipped, as they could inject search operators.
         """
-        wanted = self._sweep_handles(handles)
-        return self._sweep(
-            mention_queries(wanted),
-            wanted,
-            since_id=since_id,
-            bearer_token=bearer_token,
-            until=until,
-            targets=lambda tweet, page: self._sweep_targets(tweet, page, wanted),
-        )
+        return self._sweep(handles, Direction.INBOUND, since_id=since_id, bearer_token=bearer_token, until=until)
 
     def search_posts(
         self,
@@ -98,15 +90,7 @@ class SearchSweeps:
     ) -> tuple[dict[str, list[NormalizedMessage]], str | None, int]:
         """The accounts' own posts and replies through recent search (`from:a OR from:b ...`), like
         `search_mentions`: per lower-cased handle, the next `since_id`, and the number of requests."""
-        wanted = self._sweep_handles(handles)
-        return self._sweep(
-            mention_queries(wanted, operator="from:"),
-            wanted,
-            since_id=since_id,
-            bearer_token=bearer_token,
-            until=until,
-            targets=lambda tweet, page: self._own_post_targets(tweet, page, wanted),
-        )
+        return self._sweep(handles, Direction.OUTBOUND, since_id=since_id, bearer_token=bearer_token, until=until)
 
     @staticmethod
     def _sweep_handles(handles: list[str]) -> set[str]:
@@ -121,14 +105,17 @@ class SearchSweeps:
 
     def _sweep(
         self,
-        queries: list[str],
-        wanted: set[str],
+        handles: list[str],
+        direction: str,
         *,
         since_id: str | None,
         bearer_token: str | None,
         until: datetime.datetime | None,
-        targets: Callable[[dict[str, Any], Page], list[tuple[str, NormalizedMessage]]],
     ) -> tuple[dict[str, list[NormalizedMessage]], str | None, int]:
+        """One sweep: inbound reads the hits addressed to the accounts (`@a OR @b ...`), outbound their own
+        posts (`from:a OR from:b ...`)."""
+        wanted = self._sweep_handles(handles)
+        queries = mention_queries(wanted, operator="@" if direction == Direction.INBOUND else "from:")
         token = bearer_token or settings.CHORUS_X_BEARER_TOKEN
         if not token:
             raise MissingCredentials("X sweeps need CHORUS_X_BEARER_TOKEN")
@@ -157,7 +144,7 @@ class SearchSweeps:
                     newest = page.newest_id
                 for tweet in page.tweets:
                     try:
-                        hits = targets(tweet, page)
+                        hits = self._targets(tweet, page, wanted, direction)
                     except MalformedPayload as error:
                         self._skip(tweet, page, wanted, str(error))
                         continue
@@ -183,19 +170,13 @@ class SearchSweeps:
             logger.warning("X sweep skipped an unreadable post naming no swept account: %s", reason)
 
     @staticmethod
-    def _own_post_targets(tweet: dict[str, Any], page: Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:
-        """A search hit from a swept account is that account's own post (or reply), by `tweet_roles`."""
+    def _targets(
+        tweet: dict[str, Any], page: Page, wanted: set[str], direction: str
+    ) -> list[tuple[str, NormalizedMessage]]:
+        """The swept accounts a search hit is to, by `tweet_roles`: addressed to them (inbound: mentions,
+        replies) or their own post or reply (outbound)."""
         return [
             (role.account, tweet_message(tweet, page, direction=role.direction, kind=role.kind))
             for role in tweet_roles(tweet, page, OrgAccounts(handles=frozenset(wanted)))
-            if role.direction == Direction.OUTBOUND
-        ]
-
-    @staticmethod
-    def _sweep_targets(tweet: dict[str, Any], page: Page, wanted: set[str]) -> list[tuple[str, NormalizedMessage]]:
-        """The swept accounts a search hit is addressed to (mentions, replies), by `tweet_roles`."""
-        return [
-            (role.account, tweet_message(tweet, page, direction=role.direction, kind=role.kind))
-            for role in tweet_roles(tweet, page, OrgAccounts(handles=frozenset(wanted)))
-            if role.direction == Direction.INBOUND
+            if role.direction == direction
         ]

@@ -46,7 +46,7 @@ class BarChart:
 
 def _number(value: float | None) -> str:
     if value is None:
-        return "–"
+        return "—"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
@@ -78,5 +78,6 @@ def sparkline(values: Sequence[int], *, width: int = 120, height: int = 24) -> s
     peak = max(values) or 1
     step = width / max(len(values) - 1, 1)
     return " ".join(
-        f"{round(index * step, 1)},{round(height - value / peak * (height - 2) - 1, 1)}" for index, value in enumerate(values)
+        f"{round(index * step, 1)},{round(height - value / peak * (height - 2) - 1, 1)}"
+        for index, value in enumerate(values)
     )

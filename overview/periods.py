@@ -43,7 +43,9 @@ class Period:
 
     @property
     def previous(self) -> Period:
-        return Period(start=self.start - datetime.timedelta(days=self.days), end=self.start - datetime.timedelta(days=1))
+        return Period(
+            start=self.start - datetime.timedelta(days=self.days), end=self.start - datetime.timedelta(days=1)
+        )
 
     def day_list(self) -> list[datetime.date]:
         return [self.start + datetime.timedelta(days=offset) for offset in range(self.days)]
@@ -53,7 +55,9 @@ class Period:
         now = now or timezone.now()
         tz = timezone.get_current_timezone()
         start = timezone.make_aware(datetime.datetime.combine(self.start, datetime.time.min), tz)
-        after = timezone.make_aware(datetime.datetime.combine(self.end + datetime.timedelta(days=1), datetime.time.min), tz)
+        after = timezone.make_aware(
+            datetime.datetime.combine(self.end + datetime.timedelta(days=1), datetime.time.min), tz
+        )
         return start, min(now, after - datetime.timedelta(microseconds=1))
 
     @property
@@ -77,9 +81,10 @@ def period_from(params: Mapping[str, str], *, today: datetime.date | None = None
         try:
             first, last = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
         except ValueError:
-            first = last = None
-        if first is not None and last is not None and first <= last <= today and (last - first).days < LONGEST_DAYS:
-            return Period(start=first, end=last)
+            pass
+        else:
+            if first <= last <= today and (last - first).days < LONGEST_DAYS:
+                return Period(start=first, end=last)
     try:
         days = int(params.get("period", ""))
     except ValueError:

@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from overview.selectors.rollup import UnitRollup
 
 
-
 def _oldest_wait(row: UnitRollup) -> float | None:
     oldest = row.figures.response.oldest_waiting_created_at
     return None if oldest is None else -oldest.timestamp()  # older is a longer wait
@@ -46,5 +45,5 @@ def sorted_rows(rows: list[UnitRollup], *, sort: str, descending: bool) -> list[
     key = COLUMNS[sort]
     present = [row for row in rows if key(row) is not None]
     missing = [row for row in rows if key(row) is None]
-    present.sort(key=lambda row: (key(row), row.unit.path), reverse=descending)  # type: ignore[arg-type,return-value]  # one column holds one type
+    present.sort(key=lambda row: (key(row), row.unit.path), reverse=descending)
     return present + missing

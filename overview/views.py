@@ -90,7 +90,9 @@ def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
     unit = get_unit_for_user(user=request.user, pk=pk)
     period = period_from(request.GET)
     if request.GET.get("collapse"):
-        return render_page(request, "overview/home.html", {"unit": unit, **_period_context(period)}, partial="collapsed")
+        return render_page(
+            request, "overview/home.html", {"unit": unit, **_period_context(period)}, partial="collapsed"
+        )
     if not wants_fragment(request):
         return redirect(f"{_unit_url(unit)}?{request.GET.urlencode()}")
     _, tree = _tree(request, unit, period, top=request.GET.get("top") == "1")

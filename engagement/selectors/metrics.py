@@ -296,13 +296,13 @@ def subtree_metrics(
     ):
         paths[message_id].add(path)
     seconds_by_unit: dict[int, list[int]] = {unit.pk: [] for unit in units}
-    for message_id, home, seconds in answered.values_list("message_id", "account__unit__path", "first_response_seconds"):
+    for message_id, home, seconds in answered.values_list(
+        "message_id", "account__unit__path", "first_response_seconds"
+    ):
         for unit in units:
             if seconds is not None and any(path.startswith(unit.path) for path in {home} | paths[message_id]):
                 seconds_by_unit[unit.pk].append(seconds)
-    return {
-        unit.pk: _metrics(row, sorted(seconds_by_unit[unit.pk])) for unit, row in zip(units, rows, strict=True)
-    }
+    return {unit.pk: _metrics(row, sorted(seconds_by_unit[unit.pk])) for unit, row in zip(units, rows, strict=True)}
 
 
 def _subtrees_q(units: Iterable[OrgUnit], field: str) -> Q:

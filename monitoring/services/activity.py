@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections import Counter
+
 from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
@@ -72,6 +73,8 @@ def activity_rebuild(*, since: datetime.date | None = None) -> RebuildResult:
     DailyActivity.objects.bulk_create(
         list(rows.values()), update_conflicts=True, unique_fields=["account", "day"], update_fields=list(FIELDS)
     )
-    stale = [pk for pk, account_id, day in existing.values_list("pk", "account_id", "day") if (account_id, day) not in rows]
+    stale = [
+        pk for pk, account_id, day in existing.values_list("pk", "account_id", "day") if (account_id, day) not in rows
+    ]
     zeroed = DailyActivity.objects.filter(pk__in=stale).update(posts=0, replies=0, inbound=0)
     return RebuildResult(rows=len(rows), zeroed=zeroed)

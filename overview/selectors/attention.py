@@ -75,9 +75,9 @@ def attention(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> A
         questions=Count("pk", filter=overdue),
         oldest=Min("created_at", filter=Q(is_question=True)),
     )
-    flags = PolicyFlag.objects.filter(account__unit__path__startswith=scope_unit.path, status=PolicyFlag.Status.OPEN).aggregate(
-        critical=Count("pk", filter=Q(rule__severity=PolicyRule.Severity.CRITICAL)), total=Count("pk")
-    )
+    flags = PolicyFlag.objects.filter(
+        account__unit__path__startswith=scope_unit.path, status=PolicyFlag.Status.OPEN
+    ).aggregate(critical=Count("pk", filter=Q(rule__severity=PolicyRule.Severity.CRITICAL)), total=Count("pk"))
     health = accounts.exclude(status=SocialAccount.Status.RETIRED).aggregate(
         failing=Count("pk", filter=problem_q(Problem.FAILING, now=now)),
         reconnect=Count("pk", filter=problem_q(Problem.NEEDS_RECONNECT, now=now)),

@@ -49,15 +49,15 @@ class MemberHome:
     trainings: list[tuple[Training, str]]
 
 
-def member_home(
-    user: AnyUser, member: Member, period: Period, *, now: datetime.datetime | None = None
-) -> MemberHome:
+def member_home(user: AnyUser, member: Member, period: Period, *, now: datetime.datetime | None = None) -> MemberHome:
     """A member's own accounts and what concerns them: items waiting on those accounts (oldest first),
     the response metrics of what they may see (their accounts) for the period and the one before, the
     feedback they received, flags on their accounts' posts still to be dealt with, their trainings."""
     now = now or timezone.now()
     accounts = list(
-        SocialAccount.objects.filter(holder=member).exclude(status=SocialAccount.Status.RETIRED).order_by("platform", "handle")
+        SocialAccount.objects.filter(holder=member)
+        .exclude(status=SocialAccount.Status.RETIRED)
+        .order_by("platform", "handle")
     )
     waiting = items_of([account.pk for account in accounts]).filter(status=TriageItem.Status.WAITING)
     start, end = period.bounds(now=now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Sum
 
@@ -16,6 +16,7 @@ from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
     import datetime
+    from collections.abc import Callable
 
     from django.db.models import QuerySet
 
@@ -56,13 +57,13 @@ def activity_charts(accounts: QuerySet[SocialAccount], period: Period) -> Activi
         .order_by()
     }
 
-    def series(field: str) -> list[tuple[datetime.date, float | None]]:
-        return [(day, float(rows[day][field] or 0) if day in rows else 0.0) for day in period.day_list()]
+    def series(pick: Callable[[Any], int | None]) -> list[tuple[datetime.date, float | None]]:
+        return [(day, float(pick(rows[day]) or 0) if day in rows else 0.0) for day in period.day_list()]
 
     return ActivityCharts(
-        posts=bar_chart("Posts", series("posts_sum"), unit="posts"),
-        replies=bar_chart("Replies", series("replies_sum"), unit="replies"),
-        inbound=bar_chart("Messages received", series("inbound_sum"), unit="messages"),
+        posts=bar_chart("Posts", series(lambda row: row["posts_sum"]), unit="posts"),
+        replies=bar_chart("Replies", series(lambda row: row["replies_sum"]), unit="replies"),
+        inbound=bar_chart("Messages received", series(lambda row: row["inbound_sum"]), unit="messages"),
     )
 
 
@@ -131,7 +132,9 @@ def subtree_accounts(unit: OrgUnit) -> QuerySet[SocialAccount]:
 def account_feedback(account: SocialAccount, *, limit: int = 10) -> list[Feedback]:
     """Feedback left on the account's posts (for its holder), newest first."""
     return list(
-        Feedback.objects.filter(message__account=account).select_related("message", "author").order_by("-created_at", "-pk")[:limit]
+        Feedback.objects.filter(message__account=account)
+        .select_related("message", "author")
+        .order_by("-created_at", "-pk")[:limit]
     )
 
 

@@ -22,7 +22,6 @@ Queries: six whatever the size of the tree or of the history (eight on SQLite, f
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -37,6 +36,8 @@ from monitoring.selectors import Problem, any_problem_q, problem_q
 from policies.models import PolicyFlag, PolicyRule
 
 if TYPE_CHECKING:
+    import datetime
+
     from overview.periods import Period
 
 SEVERITIES = tuple(PolicyRule.Severity.values)
@@ -145,7 +146,9 @@ def _account_counts(root: OrgUnit, key: Substr, now: datetime.datetime) -> dict[
     }
 
 
-def _activity(root: OrgUnit, key: Substr, first: datetime.date, last: datetime.date) -> dict[str, dict[datetime.date, Day]]:
+def _activity(
+    root: OrgUnit, key: Substr, first: datetime.date, last: datetime.date
+) -> dict[str, dict[datetime.date, Day]]:
     rows = (
         DailyActivity.objects.filter(account__unit__path__startswith=root.path, day__gte=first, day__lte=last)
         .annotate(key=key)
@@ -156,7 +159,10 @@ def _activity(root: OrgUnit, key: Substr, first: datetime.date, last: datetime.d
     days: dict[str, dict[datetime.date, Day]] = defaultdict(dict)
     for row in rows:
         days[row["key"]][row["day"]] = Day(
-            day=row["day"], posts=row["posts_sum"] or 0, replies=row["replies_sum"] or 0, inbound=row["inbound_sum"] or 0
+            day=row["day"],
+            posts=row["posts_sum"] or 0,
+            replies=row["replies_sum"] or 0,
+            inbound=row["inbound_sum"] or 0,
         )
     return days
 
@@ -179,9 +185,7 @@ def _series(days: dict[datetime.date, Day], period: Period) -> tuple[Day, ...]:
     return tuple(days.get(day, Day(day=day)) for day in period.day_list())
 
 
-def _figures(
-    counts: Counts, days: dict[datetime.date, Day], response: Metrics, period: Period
-) -> Figures:
+def _figures(counts: Counts, days: dict[datetime.date, Day], response: Metrics, period: Period) -> Figures:
     series = _series(days, period)
     counts = dataclasses.replace(
         counts,
@@ -212,16 +216,23 @@ def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None
     def group_counts(group: str) -> Counts:
         found = flags.get(group, {})
         base = accounts.get(group, Counts())
-        return dataclasses.replace(base, open_flags=tuple((severity, found.get(severity, 0)) for severity in SEVERITIES))
+        return dataclasses.replace(
+            base, open_flags=tuple((severity, found.get(severity, 0)) for severity in SEVERITIES)
+        )
 
-    def group_rollup(unit: OrgUnit, groups: list[str], response: Metrics, before: Metrics, *, is_own: bool = False) -> UnitRollup:
+    def group_rollup(
+        unit: OrgUnit, groups: list[str], response: Metrics, before: Metrics, *, is_own: bool = False
+    ) -> UnitRollup:
         counts = sum((group_counts(group) for group in groups), Counts())
         days: dict[datetime.date, Day] = {}
         for group in groups:
             for day, row in activity.get(group, {}).items():
                 seen = days.get(day, Day(day=day))
                 days[day] = Day(
-                    day=day, posts=seen.posts + row.posts, replies=seen.replies + row.replies, inbound=seen.inbound + row.inbound
+                    day=day,
+                    posts=seen.posts + row.posts,
+                    replies=seen.replies + row.replies,
+                    inbound=seen.inbound + row.inbound,
                 )
         return UnitRollup(
             unit=unit,
@@ -235,9 +246,7 @@ def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None
         group_rollup(child, [child.path], current_metrics[child.pk], previous_metrics[child.pk]) for child in children
     ]
     own_present = root.path in accounts or root.path in activity or root.path in flags
-    own = (
-        group_rollup(root, [root.path], _empty_metrics(), _empty_metrics(), is_own=True) if own_present else None
-    )
+    own = group_rollup(root, [root.path], _empty_metrics(), _empty_metrics(), is_own=True) if own_present else None
     return Rollup(
         period=period,
         root=group_rollup(root, every_group, current_metrics[root.pk], previous_metrics[root.pk]),

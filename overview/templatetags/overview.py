@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from typing import TYPE_CHECKING
 
 from django import template
@@ -14,6 +13,8 @@ from engagement.views.insights import format_duration, format_share
 from overview.charts import sparkline
 
 if TYPE_CHECKING:
+    import datetime
+
     from overview.selectors.rollup import Day
 
 register = template.Library()
@@ -50,7 +51,7 @@ def spark_total(days: tuple[Day, ...]) -> int:
 @dataclasses.dataclass(frozen=True)
 class Change:
     direction: str  # "up", "down" or "same"; "" when there is nothing to compare
-    text: str  # "+12 %" / "+3" / "−5 min"
+    text: str  # "+12 %" / "+3" / "-5 min"
     judgement: str  # "better", "worse" or "" (neither, or no opinion)
     previous: str
 
@@ -59,16 +60,23 @@ class Change:
 def change(current: float | None, previous: float | None, kind: str = "count", better: str = "up") -> dict[str, Change]:
     """Current against previous with its direction: `kind` is count, share or seconds; `better` says which
     way is good ("up", "down" or "" for neither)."""
-    shown_previous = {"share": format_share, "seconds": format_duration}.get(kind, lambda value: str(value))
+
+    def shown_previous(value: float) -> str:
+        if kind == "share":
+            return format_share(value)
+        if kind == "seconds":
+            return format_duration(int(value))
+        return f"{value:g}"
+
     if current is None or previous is None:
-        return {"change": Change("", "", "", "—" if previous is None else shown_previous(previous))}  # type: ignore[operator]  # value types per kind
+        return {"change": Change("", "", "", "—" if previous is None else shown_previous(previous))}
     delta = current - previous
     direction = "up" if delta > 0 else "down" if delta < 0 else "same"
     if kind == "share":
         text = f"{delta * 100:+.0f} pts"
     elif kind == "seconds":
-        text = ("+" if delta >= 0 else "−") + format_duration(abs(int(delta)))
+        text = ("+" if delta >= 0 else "-") + format_duration(abs(int(delta)))
     else:
         text = f"{delta:+.0f}" + (f" ({delta / previous:+.0%})" if previous else "")
     judgement = "" if direction == "same" or not better else ("better" if direction == better else "worse")
-    return {"change": Change(direction, text, judgement, shown_previous(previous))}  # type: ignore[operator]  # value types per kind
+    return {"change": Change(direction, text, judgement, shown_previous(previous))}

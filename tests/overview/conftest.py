@@ -3,7 +3,7 @@
 Every account of the fixed cast's tree posts a power of ten per day over the period, so a sum that
 counts a child twice, or misses one, shows in the digits:
 
-    Metro Police Service      own account: 1 post a day       (root total: 111111 × days)
+    Metro Police Service      own account: 1 post a day       (root total: 111111 x days)
     ├── North Division        own account: 10
     │   ├── 11 Station        100
     │   └── Traffic Team      1000
@@ -27,7 +27,9 @@ PERIOD = Period(start=datetime.date(2026, 11, 11), end=datetime.date(2026, 11, 2
 _ids = itertools.count(1)
 
 
-def plant_item(account, *, days_ago: float, response_seconds: int | None = None, category: str = "other", question=False):
+def plant_item(
+    account, *, days_ago: float, response_seconds: int | None = None, category: str = "other", question=False
+):
     created_at = FROZEN_NOW - datetime.timedelta(days=days_ago)
     number = next(_ids)
     message = Message.objects.create(
@@ -51,23 +53,25 @@ def plant_item(account, *, days_ago: float, response_seconds: int | None = None,
         category=category,
         is_question=question,
         status=TriageItem.Status.ANSWERED if answered else TriageItem.Status.WAITING,
-        answered_at=created_at + datetime.timedelta(seconds=response_seconds) if answered else None,
+        answered_at=created_at + datetime.timedelta(seconds=response_seconds) if response_seconds is not None else None,
         first_response_seconds=response_seconds,
     )
 
 
 @pytest.fixture
 def planted(org, frozen_now):
-    accounts = {
-        name: SocialAccountFactory.create(handle=f"acct_{name}", unit=org[name], kind="unit") for name in POSTS
-    }
+    accounts = {name: SocialAccountFactory.create(handle=f"acct_{name}", unit=org[name], kind="unit") for name in POSTS}
     rows = []
     for name, posts in POSTS.items():
         for day in [*PERIOD.day_list(), *PERIOD.previous.day_list()]:
             in_period = day >= PERIOD.start
             rows.append(
                 DailyActivity(
-                    account=accounts[name], day=day, posts=posts if in_period else 2 * posts, replies=posts, inbound=posts
+                    account=accounts[name],
+                    day=day,
+                    posts=posts if in_period else 2 * posts,
+                    replies=posts,
+                    inbound=posts,
                 )
             )
     DailyActivity.objects.bulk_create(rows)

@@ -12,7 +12,7 @@ from monitoring.models import DailyActivity
 from overview.periods import Period, period_from
 from overview.selectors.rollup import rollup
 from tests.factories import SocialAccountFactory, make_unit
-from tests.overview.conftest import PERIOD, POSTS
+from tests.overview.conftest import PERIOD
 
 pytestmark = pytest.mark.django_db
 
@@ -113,13 +113,12 @@ def test_query_count_does_not_grow_with_the_tree_or_the_history(org, planted):
     for number in range(8):
         unit = make_unit(f"Extra {number}", org["south"])
         account = SocialAccountFactory.create(unit=unit)
-        DailyActivity.objects.bulk_create(
-            DailyActivity(account=account, day=day, posts=1) for day in PERIOD.day_list()
-        )
+        DailyActivity.objects.bulk_create(DailyActivity(account=account, day=day, posts=1) for day in PERIOD.day_list())
     assert count() == before <= 6
 
 
 def test_counts_add_up(org, planted):
     service = rollup(org["root"], PERIOD)
+    assert service.own is not None
     total = sum((row.figures.counts for row in service.children), service.own.figures.counts)
     assert dataclasses.asdict(total) == dataclasses.asdict(service.root.figures.counts)

@@ -78,7 +78,9 @@ def test_another_units_supervisor_gets_404_everywhere(client, outsider, org, pla
 
 
 def test_unit_activity_has_charts_with_tables_top_posts_flags_and_health(client, viewer, org, planted):
-    post = make_message(planted["11"], "Our open house on Saturday", created_at=datetime.datetime(2026, 11, 19, 15, tzinfo=datetime.UTC))
+    post = make_message(
+        planted["11"], "Our open house on Saturday", created_at=datetime.datetime(2026, 11, 19, 15, tzinfo=datetime.UTC)
+    )
     post.metrics = {"like_count": 40, "retweet_count": 2, "impression_count": 9000}
     post.save(update_fields=["metrics"])
     client.force_login(viewer)
@@ -120,9 +122,14 @@ def test_member_home_shows_their_own_accounts_waiting_items_and_training(
 
 def test_hostile_text_is_escaped(client, member_user, north_account, viewer, org, planted):
     plant_item(north_account, days_ago=0.1).message.__class__.objects.filter(account=north_account).update(text=HOSTILE)
-    make_message(north_account, HOSTILE, created_at=datetime.datetime(2026, 11, 19, tzinfo=datetime.UTC), metrics={"likes": 3})
+    make_message(
+        north_account, HOSTILE, created_at=datetime.datetime(2026, 11, 19, tzinfo=datetime.UTC), metrics={"likes": 3}
+    )
     flag_on(PolicyRuleFactory.create(), north_account, excerpt=HOSTILE)
-    for user, url in ((member_user, reverse("home")), (viewer, reverse("overview:unit", args=[org["north"].pk]) + QUERY)):
+    for user, url in (
+        (member_user, reverse("home")),
+        (viewer, reverse("overview:unit", args=[org["north"].pk]) + QUERY),
+    ):
         client.force_login(user)
         body = client.get(url).content.decode()
         assert "<script>alert(1)</script>" not in body

@@ -165,9 +165,7 @@ MATRIX: dict[str, Row] = {
         POST="405",
     ),
     "overview:unit": R("unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
-    "overview:account": R(
-        "account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
-    ),
+    "overview:account": R("account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "insights:leaderboard": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "insights:unit-metrics": R(
         "unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"

@@ -1,5 +1,5 @@
-"""`python -m benchmarks [ingest] [sweep] [x_budget] [policies_engine] [inbox] [classifier] [overview]` (`make bench` runs
-them all): run the scenarios in a scratch database and print a summary.
+"""`python -m benchmarks [ingest] [sweep] [x_budget] [policies_engine] [inbox] [classifier] [overview]`
+(`make bench` runs them all): run the scenarios in a scratch database and print a summary.
 
 Missed targets are reported, not failed: the exit status is non-zero only when a benchmark could not run.
 """

@@ -49,6 +49,10 @@ class Attention:
     target: datetime.timedelta
 
     @property
+    def target_seconds(self) -> int:
+        return int(self.target.total_seconds())
+
+    @property
     def oldest_question_wait(self) -> datetime.timedelta | None:
         return None if self.oldest_question_waiting is None else timezone.now() - self.oldest_question_waiting
 

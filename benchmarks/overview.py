@@ -24,8 +24,12 @@ import datetime
 import random
 import statistics
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from allauth.account.internal.flows.login import (
+    _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+    AUTHENTICATION_METHODS_SESSION_KEY,
+)
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
@@ -33,6 +37,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts_registry.middleware import LAST_SEEN_AT, SIGNED_IN_AT
 from accounts_registry.models import Member, OrgUnit, Role, RoleGrant, SocialAccount
 from benchmarks.harness import Figure, report
 from benchmarks.world import reset_database
@@ -43,7 +48,6 @@ from policies.models import PolicyFlag, PolicyRule
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
-    from typing import Any
 
 SCENARIO = "overview"
 DAYS = 90
@@ -181,7 +185,9 @@ def _history(accounts: list[tuple[SocialAccount, float]]) -> int:
     PolicyFlag.objects.bulk_create(
         PolicyFlag(
             rule=rules[index % len(rules)],
-            account=accounts[rng.randrange(len(accounts))][0],
+            account=accounts[(index * 7) % len(accounts)][
+                0
+            ],  # one flag per account: an account flag is unique while open
             status="open" if index % 3 else "resolved",
             excerpt="bench",
         )
@@ -226,6 +232,23 @@ def _timed(client: Client, url: str, headers: dict[str, str]) -> tuple[float, fl
     return total, sum(sql_ms), len(sql_ms)
 
 
+def _signed_in(user: Any) -> Client:
+    """A client signed in with password and second factor, recorded the way allauth records a real sign-in
+    (a comms manager must have a second factor: without it every page redirects to the enrolment)."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "username": user.get_username()},
+        {"method": "mfa", "at": now, "type": "totp"},
+    ]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session[SIGNED_IN_AT] = session[LAST_SEEN_AT] = now
+    session.save()
+    return client
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     rank = 0.95 * (len(ordered) - 1)
@@ -242,8 +265,7 @@ def run(workdir: Path) -> list[Figure]:
     }
     with override_settings(STATIC_ROOT=workdir / "overview-static", STORAGES=storages, ALLOWED_HOSTS=["testserver"]):
         call_command("collectstatic", interactive=False, verbosity=0)
-        client = Client()
-        client.force_login(get_user_model().objects.get(username="bench-comms"))
+        client = _signed_in(get_user_model().objects.get(username="bench-comms"))
         division = OrgUnit.objects.get(name="1 Division")
         variants = {
             "overview, 7 days": (reverse("home") + "?period=7", {}),

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "monitoring",
     "engagement",
     "policies",
+    "overview",
     "demo",
     "config.apps.ProjectConfig",
 ]

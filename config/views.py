@@ -1,23 +1,16 @@
-"""Project-level views: the landing redirect and the health probe."""
+"""Project-level views: the health probe (the home page is the overview's, `overview.views.home`)."""
 
 import logging
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("registry:tree")
 
 
 def _database_ok() -> bool:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, SocialAccount
@@ -68,6 +69,35 @@ def _problems(account: SocialAccount, state: PollState | None, now: datetime.dat
     if reference < stale_before:
         problems.append(Problem.STALE)
     return problems
+
+
+def problem_q(problem: str, *, now: datetime.datetime) -> Q:
+    """The SQL filter on accounts of one health problem, the same definition as `_problems` (the overview
+    counts problem accounts per subtree in SQL; the health page lists them in Python)."""
+    active = Q(status=SocialAccount.Status.ACTIVE)
+    if problem == Problem.NEEDS_RECONNECT:
+        return Q(status=SocialAccount.Status.NEEDS_RECONNECT)
+    if problem == Problem.FAILING:
+        return active & Q(poll_state__consecutive_failures__gt=0)
+    condition = Q(pk__in=[])
+    for is_corporate, interval in (
+        (True, settings.CHORUS_POLL_INTERVAL_CORPORATE),
+        (False, settings.CHORUS_POLL_INTERVAL),
+    ):
+        stale_before = now - datetime.timedelta(seconds=3 * interval)
+        kind = Q(kind=SocialAccount.Kind.CORPORATE) if is_corporate else ~Q(kind=SocialAccount.Kind.CORPORATE)
+        condition |= kind & (
+            Q(poll_state__last_success_at__lt=stale_before)
+            | Q(poll_state__last_success_at__isnull=True, status_changed_at__lt=stale_before)
+        )
+    return active & condition
+
+
+def any_problem_q(*, now: datetime.datetime) -> Q:
+    condition = Q(pk__in=[])
+    for problem in Problem.ALL:
+        condition |= problem_q(problem, now=now)
+    return condition
 
 
 def account_health(user: AnyUser, *, problem: str = "") -> list[AccountHealth]:

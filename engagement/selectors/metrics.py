@@ -50,7 +50,7 @@ from engagement.models import TriageItem
 from monitoring.models import MessageAddressee, addressed_to
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from django.contrib.auth.models import AnonymousUser, User
     from django.db.models import QuerySet
@@ -128,6 +128,11 @@ class _Window:
     start: datetime.datetime
     end: datetime.datetime
     target_seconds: int
+
+    @classmethod
+    def between(cls, start: datetime.datetime, end: datetime.datetime) -> _Window:
+        """An arbitrary window (a custom period of the overview), with the same response target."""
+        return cls(start=start, end=end, target_seconds=round(settings.CHORUS_RESPONSE_TARGET_HOURS * 3600))
 
     @classmethod
     def of(cls, *, period_days: int, now: datetime.datetime | None) -> _Window:
@@ -222,6 +227,24 @@ def response_metrics(
     user object), one to check the unit/account when given, one aggregate — plus one on SQLite.
     """
     window = _Window.of(period_days=period_days, now=now)
+    return _scope_metrics(user, window, unit=unit, account=account)
+
+
+def response_metrics_between(
+    user: AnyUser,
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    unit: OrgUnit | int | None = None,
+    account: SocialAccount | int | None = None,
+) -> Metrics:
+    """`response_metrics` over an arbitrary window [start, end] (the overview's periods)."""
+    return _scope_metrics(user, _Window.between(start, end), unit=unit, account=account)
+
+
+def _scope_metrics(
+    user: AnyUser, window: _Window, *, unit: OrgUnit | int | None, account: SocialAccount | int | None
+) -> Metrics:
     items = _scoped_items(user, unit=unit, account=account).filter(window.rows)
     in_sql = _database_has_percentiles()
     row = items.aggregate(**_aggregates(window, with_percentiles=in_sql))
@@ -233,6 +256,66 @@ def response_metrics(
         .values_list("first_response_seconds", flat=True)
     )
     return _metrics(row, [seconds for seconds in response_seconds if seconds is not None])
+
+
+def subtree_metrics(
+    units: Sequence[OrgUnit], *, start: datetime.datetime, end: datetime.datetime
+) -> dict[int, Metrics]:
+    """Response metrics over [start, end] for each unit's whole subtree, by unit id — the definitions of
+    `response_metrics` (the module docstring), so a unit's figures here equal the API's for the same
+    window. The caller has authorized the units (the overview passes a visible unit and its children).
+
+    One aggregate query with one FILTER per unit and figure (units may nest: each counts its own subtree),
+    plus two on SQLite for the percentiles. A message addressing accounts of several of the units counts
+    once in each of them.
+    """
+    units = list(units)
+    if not units:
+        return {}
+    window = _Window.between(start, end)
+    accounts = SocialAccount.objects.filter(_subtrees_q(units, "unit__path"))
+    items = TriageItem.objects.filter(addressed_to(accounts, message_field="message_id")).filter(window.rows)
+    in_sql = _database_has_percentiles()
+    aggregates = {
+        f"{index}_{name}": aggregate
+        for index, unit in enumerate(units)
+        for name, aggregate in _aggregates(window, with_percentiles=in_sql, within=_unit_items_q(unit)).items()
+    }
+    totals = items.aggregate(**aggregates)
+    rows = [
+        {name.split("_", 1)[1]: value for name, value in totals.items() if name.startswith(f"{index}_")}
+        for index in range(len(units))
+    ]
+    if in_sql:
+        return {unit.pk: _metrics(row) for unit, row in zip(units, rows, strict=True)}
+    # SQLite (the demo): the window's response times with every unit path each item belongs to.
+    answered = items.filter(window.in_period, first_response_seconds__isnull=False)
+    paths: defaultdict[int, set[str]] = defaultdict(set)
+    for message_id, path in MessageAddressee.objects.filter(message_id__in=answered.values("message_id")).values_list(
+        "message_id", "account__unit__path"
+    ):
+        paths[message_id].add(path)
+    seconds_by_unit: dict[int, list[int]] = {unit.pk: [] for unit in units}
+    for message_id, home, seconds in answered.values_list(
+        "message_id", "account__unit__path", "first_response_seconds"
+    ):
+        for unit in units:
+            if seconds is not None and any(path.startswith(unit.path) for path in {home} | paths[message_id]):
+                seconds_by_unit[unit.pk].append(seconds)
+    return {unit.pk: _metrics(row, sorted(seconds_by_unit[unit.pk])) for unit, row in zip(units, rows, strict=True)}
+
+
+def _subtrees_q(units: Iterable[OrgUnit], field: str) -> Q:
+    condition = Q(pk__in=[])
+    for unit in units:
+        condition |= Q(**{f"{field}__startswith": unit.path})
+    return condition
+
+
+def _unit_items_q(unit: OrgUnit) -> Q:
+    """Items of a unit's subtree: stored under one of its accounts, or addressing one (a filter, not a join)."""
+    also = MessageAddressee.objects.filter(account__unit__path__startswith=unit.path).values("message_id")
+    return Q(account__unit__path__startswith=unit.path) | Q(message_id__in=also)
 
 
 # --- Leaderboard -------------------------------------------------------------------------------

@@ -69,7 +69,8 @@ def expected_statuses(row: Row, columns: int) -> dict[str, list[int]]:
 R = Row
 MATRIX: dict[str, Row] = {
     # --- Project pages -------------------------------------------------------------------------------
-    "home": R(None, GET="302", POST="302", public=True),  # a redirect to the inbox, or to the login
+    # Each role's home (the overview; a member's own page); anonymous users are sent to the login.
+    "home": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "healthz": R(None, GET="200", POST="405", public=True),
     # --- Sign-in (django-allauth): public pages, the signed-in user's own settings --------------------
     # Sign-up is closed: the page says so (200) and creates nobody. Reauthentication pages answer 403
@@ -156,6 +157,15 @@ MATRIX: dict[str, Row] = {
         for action in ("assign", "handle", "dismiss", "reopen", "note", "categorize")
     },
     # --- Insights ------------------------------------------------------------------------------------
+    # --- Overview (each role's home, the tree's branches, the unit and account activity sections) --------
+    "overview:children": R(
+        "unit",  # a fragment: a browser asking for it is sent to the unit's activity page
+        GET="302 | 404 404 | 302 404 | 302 404 | 302 404 | 302 404 | 302 302",
+        HX_GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200",
+        POST="405",
+    ),
+    "overview:unit": R("unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
+    "overview:account": R("account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "insights:leaderboard": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "insights:unit-metrics": R(
         "unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"

@@ -42,6 +42,7 @@ class Command(BaseCommand):
         if not is_reloader_child:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("seed_demo", "--no-logins", stdout=self.stdout, stderr=self.stderr)
+            call_command("seed_demo_history", stdout=self.stdout, stderr=self.stderr)
             self._install_starter_policy()
             host, _, port = addrport.rpartition(":")
             url = f"http://{host or '127.0.0.1'}:{port}/"

@@ -1,0 +1,116 @@
+"""What needs attention now in a subtree: the counts on top of the organization overview.
+
+Each count uses the definition of the page it links to:
+- possible emergencies waiting, questions waiting past the response target (and the oldest of them):
+  the inbox's (`engagement.selectors.triage_access.items_of`, `inbox_filters.response_target`);
+- critical flags not reviewed yet, and all flags not reviewed yet: the policy queue's (status open);
+- accounts failing to poll, accounts needing reconnection: the health page's (`monitoring.selectors.problem_q`);
+- dormant accounts: the governance rule's (`monitoring.governance.dormant`, default 30 days);
+- members whose training expires within the warning window (CHORUS_TRAINING_EXPIRY_WARNING_DAYS, 30
+  days): the best of their trainings is "expiring" (`accounts_registry.models.Training.status`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q
+from django.utils import timezone
+
+from accounts_registry.models import Member, SocialAccount, Training
+from engagement.models import TriageItem
+from engagement.selectors.inbox_filters import response_target
+from engagement.selectors.triage_access import items_of
+from monitoring.governance import DEFAULT_DORMANT_DAYS, dormant
+from monitoring.models import DailyActivity
+from monitoring.selectors import Problem, problem_q
+from policies.models import PolicyFlag, PolicyRule
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from accounts_registry.models import OrgUnit
+
+
+@dataclasses.dataclass(frozen=True)
+class Attention:
+    emergencies_waiting: int
+    questions_over_target: int
+    oldest_question_waiting: datetime.datetime | None
+    critical_flags_open: int
+    flags_open: int
+    accounts_failing: int
+    accounts_reconnect: int
+    accounts_dormant: int
+    training_expiring: int
+    target: datetime.timedelta
+
+    @property
+    def target_seconds(self) -> int:
+        return int(self.target.total_seconds())
+
+    @property
+    def oldest_question_wait(self) -> datetime.timedelta | None:
+        return None if self.oldest_question_waiting is None else timezone.now() - self.oldest_question_waiting
+
+
+def _last_active_days(account_ids: list[int]) -> dict[int, datetime.date]:
+    return dict(
+        DailyActivity.objects.filter(account_id__in=account_ids)
+        .filter(Q(posts__gt=0) | Q(replies__gt=0))
+        .values("account_id")
+        .annotate(last=Max("day"))
+        .values_list("account_id", "last")
+    )
+
+
+def attention(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> Attention:
+    """The needs-attention counts of `scope_unit`'s subtree (the caller authorized the unit). Five queries."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    accounts = SocialAccount.objects.filter(unit__path__startswith=scope_unit.path)
+    waiting = items_of(accounts).filter(status=TriageItem.Status.WAITING)
+    overdue = Q(is_question=True, created_at__lt=now - response_target())
+    items = waiting.aggregate(
+        emergencies=Count("pk", filter=Q(category=TriageItem.Category.EMERGENCY)),
+        questions=Count("pk", filter=overdue),
+        oldest=Min("created_at", filter=Q(is_question=True)),
+    )
+    flags = PolicyFlag.objects.filter(
+        account__unit__path__startswith=scope_unit.path, status=PolicyFlag.Status.OPEN
+    ).aggregate(critical=Count("pk", filter=Q(rule__severity=PolicyRule.Severity.CRITICAL)), total=Count("pk"))
+    health = accounts.exclude(status=SocialAccount.Status.RETIRED).aggregate(
+        failing=Count("pk", filter=problem_q(Problem.FAILING, now=now)),
+        reconnect=Count("pk", filter=problem_q(Problem.NEEDS_RECONNECT, now=now)),
+    )
+    active = list(accounts.filter(status=SocialAccount.Status.ACTIVE).only("pk", "status", "kind", "onboarded_at"))
+    last_active = _last_active_days([account.pk for account in active])
+    dormant_count = sum(
+        1 for account in active if dormant(account, today=today, last_active=last_active, days=DEFAULT_DORMANT_DAYS)
+    )
+    return Attention(
+        emergencies_waiting=items["emergencies"],
+        questions_over_target=items["questions"],
+        oldest_question_waiting=items["oldest"],
+        critical_flags_open=flags["critical"],
+        flags_open=flags["total"],
+        accounts_failing=health["failing"],
+        accounts_reconnect=health["reconnect"],
+        accounts_dormant=dormant_count,
+        training_expiring=training_expiring_members(scope_unit, today=today).count(),
+        target=response_target(),
+    )
+
+
+def training_expiring_members(scope_unit: OrgUnit, *, today: datetime.date) -> QuerySet[Member]:
+    """Members of the subtree (not left) whose best training is expiring: one expires within the warning
+    window and none is current beyond it (a renewed course does not count as expiring)."""
+    horizon = today + datetime.timedelta(days=settings.CHORUS_TRAINING_EXPIRY_WARNING_DAYS)
+    trainings = Training.objects.filter(member=OuterRef("pk"))
+    return Member.objects.filter(unit__path__startswith=scope_unit.path, left_on__isnull=True).filter(
+        Exists(trainings.filter(expires_on__gte=today, expires_on__lte=horizon)),
+        ~Exists(trainings.filter(Q(expires_on__isnull=True) | Q(expires_on__gt=horizon))),
+    )

@@ -1,0 +1,255 @@
+"""Roll-ups over the unit tree: for a unit and each of its children, figures over the whole subtree.
+
+`rollup(scope_unit, period)` is the one function that computes them: the overview, the unit page and
+(later) the digests call it. Everything is counted in SQL over the materialized paths (a subtree is one
+path prefix): accounts, activity and flags are grouped by the prefix one step below the unit — its
+children's paths, or the unit's own path for what sits on the unit itself — so each row of the subtree
+counts exactly once in the unit and once in the child it descends from. Response figures come from
+`engagement.selectors.metrics.subtree_metrics`, the same definitions and SQL as the API's metrics.
+
+Definitions, per subtree:
+- accounts: not retired; active: status active; with problems: any health problem (failing, needs
+  reconnecting, stale — `monitoring.selectors.problem_q`, the health page's definitions);
+- posts, replies, messages received: sums of the accounts' daily statistics (DailyActivity) over the
+  period's days, and per day for the sparkline;
+- inbound, answered, response rate, median/p90 first response, share within target, waiting, oldest
+  wait: `engagement.selectors.metrics` (items of the period's window; the oldest wait of any age);
+- open flags: flags not reviewed yet (status open), by the severity of their rule, now.
+
+Queries: six whatever the size of the tree or of the history (eight on SQLite, for the percentiles).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from accounts_registry.models import OrgUnit, SocialAccount
+from engagement.selectors.metrics import Metrics, subtree_metrics
+from monitoring.models import DailyActivity
+from monitoring.selectors import Problem, any_problem_q, problem_q
+from policies.models import PolicyFlag, PolicyRule
+
+if TYPE_CHECKING:
+    import datetime
+
+    from overview.periods import Period
+
+SEVERITIES = tuple(PolicyRule.Severity.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Day:
+    day: datetime.date
+    posts: int = 0
+    replies: int = 0
+    inbound: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.posts + self.replies + self.inbound
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """The additive figures of a subtree (they sum from children into parents)."""
+
+    accounts: int = 0
+    active_accounts: int = 0
+    problem_accounts: int = 0
+    failing_accounts: int = 0
+    reconnect_accounts: int = 0
+    posts: int = 0
+    replies: int = 0
+    messages_received: int = 0
+    open_flags: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def flags(self) -> dict[str, int]:
+        return dict(self.open_flags)
+
+    @property
+    def open_flags_total(self) -> int:
+        return sum(number for _, number in self.open_flags)
+
+    def __add__(self, other: Counts) -> Counts:
+        flags = {severity: self.flags.get(severity, 0) + other.flags.get(severity, 0) for severity in SEVERITIES}
+        return Counts(
+            accounts=self.accounts + other.accounts,
+            active_accounts=self.active_accounts + other.active_accounts,
+            problem_accounts=self.problem_accounts + other.problem_accounts,
+            failing_accounts=self.failing_accounts + other.failing_accounts,
+            reconnect_accounts=self.reconnect_accounts + other.reconnect_accounts,
+            posts=self.posts + other.posts,
+            replies=self.replies + other.replies,
+            messages_received=self.messages_received + other.messages_received,
+            open_flags=tuple((severity, flags[severity]) for severity in SEVERITIES),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    counts: Counts
+    response: Metrics
+    daily: tuple[Day, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitRollup:
+    unit: OrgUnit
+    figures: Figures
+    previous: Figures
+    is_own: bool = False  # the accounts sitting on the scope unit itself, not in a child
+
+
+@dataclasses.dataclass(frozen=True)
+class Rollup:
+    period: Period
+    root: UnitRollup
+    children: list[UnitRollup]
+    own: UnitRollup | None  # the scope unit's own accounts, when it has any
+
+
+def _empty_metrics() -> Metrics:
+    return Metrics(0, 0, 0, None, None, None, 0, None, None)
+
+
+def _account_counts(root: OrgUnit, key: Substr, now: datetime.datetime) -> dict[str, Counts]:
+    rows = (
+        SocialAccount.objects.filter(unit__path__startswith=root.path)
+        .exclude(status=SocialAccount.Status.RETIRED)
+        .annotate(key=key)
+        .values("key")
+        .annotate(
+            total=Count("pk"),
+            active=Count("pk", filter=Q(status=SocialAccount.Status.ACTIVE)),
+            problems=Count("pk", filter=any_problem_q(now=now)),
+            failing=Count("pk", filter=problem_q(Problem.FAILING, now=now)),
+            reconnect=Count("pk", filter=problem_q(Problem.NEEDS_RECONNECT, now=now)),
+        )
+        .order_by()
+    )
+    return {
+        row["key"]: Counts(
+            accounts=row["total"],
+            active_accounts=row["active"],
+            problem_accounts=row["problems"],
+            failing_accounts=row["failing"],
+            reconnect_accounts=row["reconnect"],
+        )
+        for row in rows
+    }
+
+
+def _activity(
+    root: OrgUnit, key: Substr, first: datetime.date, last: datetime.date
+) -> dict[str, dict[datetime.date, Day]]:
+    rows = (
+        DailyActivity.objects.filter(account__unit__path__startswith=root.path, day__gte=first, day__lte=last)
+        .annotate(key=key)
+        .values("key", "day")
+        .annotate(posts_sum=Sum("posts"), replies_sum=Sum("replies"), inbound_sum=Sum("inbound"))
+        .order_by()
+    )
+    days: dict[str, dict[datetime.date, Day]] = defaultdict(dict)
+    for row in rows:
+        days[row["key"]][row["day"]] = Day(
+            day=row["day"],
+            posts=row["posts_sum"] or 0,
+            replies=row["replies_sum"] or 0,
+            inbound=row["inbound_sum"] or 0,
+        )
+    return days
+
+
+def _open_flags(root: OrgUnit, key: Substr) -> dict[str, dict[str, int]]:
+    rows = (
+        PolicyFlag.objects.filter(account__unit__path__startswith=root.path, status=PolicyFlag.Status.OPEN)
+        .annotate(key=key)
+        .values_list("key", "rule__severity")
+        .annotate(number=Count("pk"))
+        .order_by()
+    )
+    flags: dict[str, dict[str, int]] = defaultdict(dict)
+    for group, severity, number in rows:
+        flags[group][severity] = number
+    return flags
+
+
+def _series(days: dict[datetime.date, Day], period: Period) -> tuple[Day, ...]:
+    return tuple(days.get(day, Day(day=day)) for day in period.day_list())
+
+
+def _figures(counts: Counts, days: dict[datetime.date, Day], response: Metrics, period: Period) -> Figures:
+    series = _series(days, period)
+    counts = dataclasses.replace(
+        counts,
+        posts=sum(day.posts for day in series),
+        replies=sum(day.replies for day in series),
+        messages_received=sum(day.inbound for day in series),
+    )
+    return Figures(counts=counts, response=response, daily=series)
+
+
+def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None = None) -> Rollup:
+    """Figures of `scope_unit`'s subtree and of each child's subtree over `period`, with the previous
+    period's for comparison. The caller has authorized `scope_unit` for the user; nothing above or beside
+    it is read. Children are listed in path order (the view sorts them)."""
+    now = now or timezone.now()
+    root = scope_unit
+    children = list(OrgUnit.objects.filter(path__startswith=root.path, depth=root.depth + 1).order_by("path"))
+    key = Substr("unit__path", 1, len(root.path) + OrgUnit.steplen)
+    account_key = Substr("account__unit__path", 1, len(root.path) + OrgUnit.steplen)
+    accounts = _account_counts(root, key, now)
+    previous = period.previous
+    activity = _activity(root, account_key, previous.start, period.end)
+    flags = _open_flags(root, account_key)
+    units = [root, *children]
+    current_metrics = subtree_metrics(units, start=period.bounds(now=now)[0], end=period.bounds(now=now)[1])
+    previous_metrics = subtree_metrics(units, start=previous.bounds(now=now)[0], end=previous.bounds(now=now)[1])
+
+    def group_counts(group: str) -> Counts:
+        found = flags.get(group, {})
+        base = accounts.get(group, Counts())
+        return dataclasses.replace(
+            base, open_flags=tuple((severity, found.get(severity, 0)) for severity in SEVERITIES)
+        )
+
+    def group_rollup(
+        unit: OrgUnit, groups: list[str], response: Metrics, before: Metrics, *, is_own: bool = False
+    ) -> UnitRollup:
+        counts = sum((group_counts(group) for group in groups), Counts())
+        days: dict[datetime.date, Day] = {}
+        for group in groups:
+            for day, row in activity.get(group, {}).items():
+                seen = days.get(day, Day(day=day))
+                days[day] = Day(
+                    day=day,
+                    posts=seen.posts + row.posts,
+                    replies=seen.replies + row.replies,
+                    inbound=seen.inbound + row.inbound,
+                )
+        return UnitRollup(
+            unit=unit,
+            figures=_figures(counts, days, response, period),
+            previous=_figures(counts, days, before, previous),
+            is_own=is_own,
+        )
+
+    every_group = [root.path, *(child.path for child in children)]
+    child_rollups = [
+        group_rollup(child, [child.path], current_metrics[child.pk], previous_metrics[child.pk]) for child in children
+    ]
+    own_present = root.path in accounts or root.path in activity or root.path in flags
+    own = group_rollup(root, [root.path], _empty_metrics(), _empty_metrics(), is_own=True) if own_present else None
+    return Rollup(
+        period=period,
+        root=group_rollup(root, every_group, current_metrics[root.pk], previous_metrics[root.pk]),
+        children=child_rollups,
+        own=own,
+    )

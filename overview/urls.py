@@ -1,0 +1,11 @@
+from django.urls import URLPattern, path
+
+from overview import views
+
+app_name = "overview"
+
+urlpatterns: list[URLPattern] = [
+    path("units/<int:pk>/children/", views.unit_children, name="children"),
+    path("units/<int:pk>/", views.unit_activity, name="unit"),
+    path("accounts/<int:pk>/", views.account_activity, name="account"),
+]

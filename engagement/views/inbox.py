@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,6 +27,7 @@ from accounts_registry.models import AuditEvent
 from accounts_registry.services.csv_io import neutralise_cell
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import client_ip
+from common.filters import InvalidFilters
 from common.htmx import acting_user, render_page, wants_fragment
 from engagement.forms import (
     BULK_ACTIONS,
@@ -37,7 +38,6 @@ from engagement.forms import (
     InboxFilterForm,
     NoteForm,
     back_query,
-    filter_initial,
 )
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
@@ -130,7 +130,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     _require_inbox(request)
     now = timezone.now()
     full_page = not wants_fragment(request)
-    filters, cursor = InboxFilterForm(request.GET, user=request.user).parsed()
+    filter_form = InboxFilterForm(request.GET, user=request.user)
+    filters, cursor = filter_form.page_filters()
     accounts = selectors.inbox_accounts(request.user, filters)
     page = selectors.inbox_page(request.user, filters, after=cursor, now=now, accounts=accounts)
     summary = selectors.inbox_summary(request.user, filters, now=now, accounts=accounts)
@@ -153,12 +154,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return render_page(request, f"{TEMPLATE}#results", context)
     unit_choices, account_choices = selectors.inbox_filter_choices(request.user)
     context["has_unit_choices"] = bool(unit_choices)
-    context["filter_form"] = InboxFilterForm(
-        user=request.user,
-        initial=filter_initial(filters),
-        unit_choices=unit_choices,
-        account_choices=account_choices,
-    )
+    filter_form.set_choices(units=unit_choices, accounts=account_choices)
+    context["filter_form"] = filter_form
     return render_page(request, TEMPLATE, context)
 
 
@@ -169,7 +166,7 @@ def new_items(request: HttpRequest) -> HttpResponse:
     _require_inbox(request)
     if not wants_fragment(request):
         return redirect(_inbox_url(urlencode(request.GET)))
-    filters, _cursor = InboxFilterForm(request.GET, user=request.user).parsed()
+    filters, _cursor = InboxFilterForm(request.GET, user=request.user).page_filters()
     since_raw = request.GET.get("since", "")
     since = int(since_raw) if since_raw.isdigit() else None
     count = selectors.new_items_count(request.user, filters, since_id=since) if since is not None else 0
@@ -179,11 +176,14 @@ def new_items(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The current filter as CSV (every page, up to EXPORT_MAX_ROWS rows), streamed. Cells a
     spreadsheet would run as a formula are neutralised. Four queries whatever the size."""
     _require_inbox(request)
-    filters, _cursor = InboxFilterForm(request.GET, user=request.user).parsed()
+    try:
+        filters, _cursor = InboxFilterForm(request.GET, user=request.user).strict_filters()
+    except InvalidFilters as invalid:
+        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
     items, paths = selectors.inbox_export(
         request.user,
         filters,

@@ -191,7 +191,6 @@ def test_filters_come_from_the_url(client, viewer, org, items):
         {"status": "bogus"},
         {"unit": "abc"},
         {"unit": "-4"},
-        {"account": "9999999"},
         {"platform": "myspace"},
         {"age": "ancient"},
         {"assigned": "everyone"},
@@ -200,11 +199,17 @@ def test_filters_come_from_the_url(client, viewer, org, items):
         {"question": "maybe", "flagged": "2"},
     ],
 )
-def test_invalid_filters_fall_back_to_defaults(client, viewer, items, params):
+def test_invalid_filters_are_form_errors_on_the_page_and_400_on_the_export(client, viewer, items, params):
+    """common.filters: the page lists with the valid filters and names the others; the export refuses."""
     client.force_login(viewer)
     response = client.get(INBOX, params)
     assert response.status_code == 200
     assertContains(response, "<h1>Inbox</h1>", html=False)
+    assertContains(response, "Some filters were not applied")
+    assertContains(response, "Is the front desk open on Sunday?")  # the default list still shows
+    export = client.get(reverse("inbox:export"), params)
+    assert export.status_code == 400
+    assert next(iter(params)) in export.content.decode()
 
 
 def test_a_unit_outside_the_scope_is_404_like_on_the_queue_and_in_the_api(client, viewer, org, items):
@@ -212,6 +217,9 @@ def test_a_unit_outside_the_scope_is_404_like_on_the_queue_and_in_the_api(client
     assert client.get(INBOX, {"unit": org["south"].pk}).status_code == 404
     assert client.get(INBOX, {"unit": org["south"].pk}, headers=HTMX).status_code == 404
     assert client.get(reverse("inbox:export"), {"unit": org["south"].pk}).status_code == 404
+    for account in (items["south"].account_id, 9999999):  # out of scope or missing: the same answer
+        assert client.get(INBOX, {"account": account}).status_code == 404
+        assert client.get(reverse("inbox:export"), {"account": account}).status_code == 404
     assert client.get(INBOX, {"unit": org["north"].pk}).status_code == 200
 
 

@@ -57,6 +57,10 @@ class ChoiceFilter(forms.ChoiceField):
         values = ", ".join(value for value, _label in choices if value)
         kwargs.setdefault("required", False)
         super().__init__(choices=choices, error_messages={"invalid_choice": f"Must be one of: {values}."}, **kwargs)
+        self._pairs = choices
+
+    def valid_choices(self) -> list[tuple[str, Any]]:
+        return self._pairs
 
 
 class IdFilter(forms.Field):

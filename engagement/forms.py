@@ -121,9 +121,14 @@ class AssignForm(forms.Form):
         return candidates[value]
 
 
+REASON_REQUIRED = "Choose why the item is handled: there is no default reason."
+
+
 class HandleForm(forms.Form):
+    """Closing a question is deliberate: the reason has no default."""
+
     reason = forms.ChoiceField(
-        choices=TriageItem.HandledReason.choices, initial=TriageItem.HandledReason.NO_REPLY_NEEDED, label="Reason"
+        choices=TriageItem.HandledReason.choices, label="Reason", error_messages={"required": REASON_REQUIRED}
     )
 
 
@@ -158,24 +163,37 @@ BULK_ACTIONS = (
     (BulkAction.ASSIGN_ME, "Assign to me"),
     (BulkAction.HANDLE, "Mark handled"),
     (BulkAction.DISMISS, "Dismiss"),
+    (BulkAction.REOPEN, "Reopen"),
 )
+BULK_CONFIRM_OVER = 10  # more items than this at once: the action asks "are you sure?" first
 
 
 class BulkForm(forms.Form):
     action = forms.ChoiceField(choices=BULK_ACTIONS, label="With the selected items")
     reason = forms.ChoiceField(
-        choices=TriageItem.HandledReason.choices,
-        initial=TriageItem.HandledReason.NO_REPLY_NEEDED,
-        required=False,
-        label="Reason (to mark handled)",
+        choices=TriageItem.HandledReason.choices, required=False, label="Reason (to mark handled)"
     )
     # Any ids parse here; the view checks every one against the user's scope (404 otherwise).
     items = IdListField(error_messages={"required": "Select at least one item."})
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def needs_confirmation(self) -> bool:
+        return len(self.cleaned_data["items"]) > BULK_CONFIRM_OVER and not self.cleaned_data["confirmed"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == BulkAction.HANDLE and not data.get("reason"):
+            self.add_error("reason", REASON_REQUIRED)
+        return data
+
+
+def back_filters(raw: str, *, user: AnyUser) -> InboxFilters:
+    """The inbox filters carried by an action form. The action is done by then: a filter that no longer
+    parses (a unit moved out of the user's scope meanwhile) is left out rather than refused."""
+    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user, refuse_out_of_scope=False).page_filters()
+    return filters
 
 
 def back_query(raw: str, *, user: AnyUser) -> str:
-    """The inbox filters carried by an action form, re-encoded from their parsed values (never echoed).
-    The action is done by then: a filter that no longer parses (a unit moved out of the user's scope
-    meanwhile) is left out of the link back rather than refused."""
-    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user, refuse_out_of_scope=False).page_filters()
-    return urlencode(filters.params())
+    """The inbox filters carried by an action form, re-encoded from their parsed values (never echoed)."""
+    return urlencode(back_filters(raw, user=user).params())

@@ -48,6 +48,15 @@ class InboxRow:
     def is_emergency(self) -> bool:
         return self.item.category == TriageItem.Category.EMERGENCY
 
+    @property
+    def version(self) -> str:
+        """The state the person saw: actions carry it back, and refuse if the item changed since."""
+        return item_version(self.item)
+
+
+def item_version(item: TriageItem) -> str:
+    return str(round(item.updated_at.timestamp() * 1_000_000))
+
 
 def age_label(created_at: datetime.datetime, now: datetime.datetime) -> str:
     seconds = max(int((now - created_at).total_seconds()), 0)

@@ -12,7 +12,14 @@ from accounts_registry.models import Platform
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user
 from common.filters import BooleanFilter, ChoiceFilter, FilterForm, ObjectFilter, TokenFilter
 from engagement.models import TriageItem
-from engagement.selectors.inbox_filters import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
+from engagement.selectors.inbox_filters import (
+    AgeFilter,
+    AssignedFilter,
+    Cursor,
+    InboxFilters,
+    OrderFilter,
+    StatusFilter,
+)
 from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
@@ -44,6 +51,7 @@ class InboxFilterForm(FilterForm):
         strip=True,
         widget=forms.TextInput(attrs={"type": "search"}),
     )
+    order = ChoiceFilter(choices=OrderFilter.CHOICES, label="Order")
     after = TokenFilter(Cursor.decode)
 
     def set_choices(self, *, units: list[tuple[int, str]], accounts: list[tuple[int, str]]) -> None:
@@ -81,6 +89,7 @@ class InboxFilterForm(FilterForm):
             assigned=data.get("assigned") or "",
             has_policy_flag=bool(data.get("flagged")),
             search=data.get("q") or "",
+            order=data.get("order") or "",
         )
         return filters, data.get("after")
 

@@ -130,6 +130,24 @@ def _filter_chips(form: InboxFilterForm, filters: inbox_filters.InboxFilters) ->
     return chips
 
 
+def _orders(filters: inbox_filters.InboxFilters) -> dict[str, Any]:
+    """The orders the person can choose (links keeping the filters), and the oldest waiting question
+    in one click: waiting questions of the same unit, account and platform, oldest first."""
+    links = []
+    for value, label in inbox_filters.OrderFilter.CHOICES:
+        params = {**filters.params(), "order": value}
+        links.append(
+            {
+                "label": label,
+                "query": urlencode({k: v for k, v in params.items() if v}),
+                "is_current": value == filters.order,
+            }
+        )
+    keep = {name: value for name, value in filters.params().items() if name in {"unit", "account", "platform"}}
+    oldest = urlencode({**keep, "question": "1", "order": inbox_filters.OrderFilter.OLDEST})
+    return {"links": links, "oldest_question_query": oldest}
+
+
 def _page_banners(rows: list[inbox_display.InboxRow]) -> list[dict[str, Any]]:
     """One banner per category that has one (possible emergencies: call 911), with how many waiting rows
     of the page it concerns — instead of a banner on every row."""
@@ -183,7 +201,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     summary = selectors.inbox_summary(request.user, filters, now=now, accounts=accounts)
     query = urlencode(filters.params())
     context: dict[str, Any] = {
-        "rows": page.rows,
+        "rows": inbox_display.with_search(page.rows, filters.search),
         "filters": filters,
         "query": query,
         "next_query": urlencode({**filters.params(), "after": page.next_cursor.encode()}) if page.next_cursor else "",
@@ -204,6 +222,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filter_form.set_choices(units=unit_choices, accounts=account_choices)
     context["filter_form"] = filter_form
     context["chips"] = _filter_chips(filter_form, filters)
+    context["orders"] = _orders(filters)
     return render_page(request, TEMPLATE, context)
 
 

@@ -57,7 +57,7 @@ def test_select_all_confirm_above_the_threshold_and_undo(page, page_log, live_se
     page.get_by_label("All on this page").check()
     expect(page.locator("input[name=items]:checked")).to_have_count(12)
     page.select_option("#bulk-action", "dismiss")
-    page.locator("#bulk-form").get_by_role("button", name="Apply").click()
+    page.get_by_role("button", name="Apply", exact=True).click()
 
     # 12 > 10: asked first, nothing changed yet.
     confirm = page.get_by_role("button", name="Yes, 12 items")
@@ -88,3 +88,48 @@ def test_view_on_the_platform_opens_a_new_tab(page, page_log, live_server, comms
     expect(link).to_have_attribute("target", "_blank")
     expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
     page_log.assert_clean()
+
+
+def test_search_order_and_someone_else_acting_first(browser, page, page_log, live_server, comms, org, north_account):
+    now = timezone.now()
+    bike = inbox_item(north_account, text="Mon vélo a été volé <b>hier</b>", now=now, minutes_ago=30)
+    older = inbox_item(north_account, text="Is the desk open?", now=now, minutes_ago=90, is_question=True)
+    _sign_in(page, live_server, "comms")
+    page.set_viewport_size(DESKTOP)
+
+    # Accent- and case-insensitive, the match marked, the hostile markup shown as text.
+    page.goto(f"{live_server.url}/inbox/?q=VELO")
+    expect(page.locator(".inbox-row")).to_have_count(1)
+    expect(page.locator(f"#item-{bike.pk} mark")).to_have_text("vélo")
+    expect(page.locator(f"#item-{bike.pk} .inbox-text")).to_contain_text("<b>hier</b>")
+    expect(page.get_by_role("link", name="Remove the filter Search text and authors: “VELO”")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "inbox-search-1366x900.png"))
+
+    # Order: newest first, then the oldest waiting question in one click.
+    page.goto(f"{live_server.url}/inbox/")
+    page.get_by_role("link", name="Newest first").click()
+    expect(page.locator(".inbox-row").first).to_have_id(f"item-{bike.pk}")
+    page.get_by_role("link", name="Oldest waiting question").click()
+    expect(page.locator(".inbox-row").first).to_have_id(f"item-{older.pk}")
+
+    # A colleague takes the item while this page is open: dismissing it warns and shows the change.
+    colleague = UserFactory.create(username="colleague", password=PASSWORD)
+    grant(colleague, Role.COMMS_MANAGER, org["north"])
+    enrol_totp(colleague)
+    other = browser.new_context()
+    try:
+        their_page = other.new_page()
+        _sign_in(their_page, live_server, "colleague")
+        their_page.goto(f"{live_server.url}/inbox/")
+        their_page.locator(f"#item-{older.pk}").get_by_role("button", name="Assign to me").click()
+        expect(their_page.locator(f"#item-{older.pk}")).to_contain_text("Assigned to colleague")
+    finally:
+        other.close()
+    row = page.locator(f"#item-{older.pk}")
+    row.get_by_role("button", name="Dismiss").click()
+    expect(row).to_contain_text("Someone acted on this item a moment ago")
+    expect(row).to_contain_text("Assigned to colleague")
+    assert TriageItem.objects.get(pk=older.pk).status == "waiting"
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(ARTIFACTS / "inbox-conflict-390x844.png"))
+    page_log.assert_clean(allowed_console_errors=("409",))  # the refused action, answered 409 by design

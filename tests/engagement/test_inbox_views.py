@@ -770,3 +770,61 @@ def test_acting_on_an_item_someone_changed_meanwhile_warns_instead_of_overwritin
     assert done.status_code == 200
     items["question"].refresh_from_db()
     assert items["question"].status == "dismissed"
+
+
+def test_the_person_chooses_the_order_and_reaches_the_oldest_question_in_one_click(client, viewer, items):
+    client.force_login(viewer)
+
+    def order(**params):
+        body = client.get(INBOX, params).content.decode()
+        return [int(pk) for pk in re.findall(r'<li id="item-(\d+)"', body)]
+
+    by_age = sorted(["emergency", "old", "question"], key=lambda name: items[name].created_at)
+    assert order(order="oldest") == [items[name].pk for name in by_age]
+    assert order(order="newest") == [items[name].pk for name in reversed(by_age)]
+    assert order()[0] == items["emergency"].pk  # first things first by default
+    page = client.get(INBOX).content.decode()
+    assert 'href="/inbox/?question=1&amp;order=oldest" class="inbox-oldest-question"' in page
+    assert order(question="1", order="oldest") == [items["question"].pk]
+
+
+def test_plain_orders_page_with_a_keyset_cursor(client, viewer, north_account, django_assert_max_num_queries):
+    client.force_login(viewer)
+    made = [inbox_item(north_account, text=f"item {number}", minutes_ago=200 - number) for number in range(55)]
+    first = client.get(INBOX, {"order": "newest"}).content.decode()
+    assert re.findall(r'<li id="item-(\d+)"', first)[0] == str(made[-1].pk)
+    next_url = found(r'<a href="(/inbox/\?[^"]+)" rel="next">', first).replace("&amp;", "&")
+    with django_assert_max_num_queries(12):
+        second = client.get(next_url).content.decode()
+    shown = re.findall(r'<li id="item-(\d+)"', second)
+    assert shown == [str(item.pk) for item in reversed(made[:5])]
+
+
+def test_search_ignores_accents_and_case_says_where_it_matched_and_highlights_escaped(client, viewer, north_account):
+    client.force_login(viewer)
+    bike = inbox_item(north_account, text="<b>Mon Vélo</b> a été volé", author=("7", "rider", "Rider"))
+    author = inbox_item(north_account, text="hello", author=("8", "veloce_fan", "Zoé Vélodrome"))
+    inbox_item(north_account, text="nothing to see", author=("9", "other", "Other"))
+    for term in ("velo", "VÉLO", "Velo"):
+        body = client.get(INBOX, {"q": term}).content.decode()
+        assert set(re.findall(r'<li id="item-(\d+)"', body)) == {str(bike.pk), str(author.pk)}, term
+    body = client.get(INBOX, {"q": "velo"}).content.decode()
+    assert "&lt;b&gt;Mon <mark>Vélo</mark>&lt;/b&gt; a été volé" in body  # marked, and escaped around it
+    assert "<b>Mon" not in body
+    row = body[body.index(f'<li id="item-{author.pk}"') :]
+    assert "Matched the author" in row[: row.index("</li>")]
+    hostile = client.get(INBOX, {"q": "<script>"}).content.decode()
+    assert "<script>" not in hostile.split("<main", 1)[1].replace('<script src="', "")
+
+
+def test_the_sqlite_fallback_folds_like_the_search():
+    import sqlite3
+
+    from common.folding import register_sqlite_fold
+
+    class Demo:
+        vendor = "sqlite"
+        connection = sqlite3.connect(":memory:")
+
+    register_sqlite_fold(None, Demo())
+    assert Demo.connection.execute("SELECT chorus_fold('Vélo ÉTÉ')").fetchone()[0] == "velo ete"

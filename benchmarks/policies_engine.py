@@ -30,8 +30,8 @@ import time
 from typing import TYPE_CHECKING
 
 from benchmarks.harness import Figure, heading, print_table, report
+from common.folding import fold
 from policies.engine import Engine, RuleSpec
-from policies.folding import fold
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -6,13 +6,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 
-from accounts_registry.models import OrgUnit, Platform
-from accounts_registry.selectors import get_unit_for_user
-from common.cursors import InvalidCursor
+from accounts_registry.models import Platform
+from accounts_registry.selectors import get_account_for_user, get_unit_for_user
+from common.filters import BooleanFilter, ChoiceFilter, FilterForm, ObjectFilter, TokenFilter
 from engagement.models import TriageItem
-from engagement.selectors.inbox_filters import AgeFilter, AssignedFilter, Cursor, InboxFilters, StatusFilter
+from engagement.selectors.inbox_filters import (
+    AgeFilter,
+    AssignedFilter,
+    Cursor,
+    InboxFilters,
+    OrderFilter,
+    StatusFilter,
+)
 from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
@@ -23,18 +30,20 @@ if TYPE_CHECKING:
 MAX_BULK_ITEMS = 200
 
 
-class InboxFilterForm(forms.Form):
-    """Parses the inbox's GET parameters. Invalid values fall back to the defaults, never to an error page."""
+class InboxFilterForm(FilterForm):
+    """The inbox's filters (common.filters): the page, its fragments, the "N new" poll and the CSV export
+    all parse the query string with it. A unit or account outside the user's scope is a 404 (raised
+    while parsing); a malformed value is a form error on the page and a 400 on the export."""
 
-    status = forms.ChoiceField(choices=StatusFilter.CHOICES, required=False)
-    unit = forms.IntegerField(required=False, min_value=1, label="Unit (with sub-units)", widget=forms.Select)
-    account = forms.IntegerField(required=False, min_value=1, widget=forms.Select)
-    platform = forms.ChoiceField(choices=[("", "All platforms"), *Platform.choices], required=False)
-    category = forms.ChoiceField(choices=[("", "All categories"), *TriageItem.Category.choices], required=False)
-    question = forms.BooleanField(required=False, label="Questions only")
-    age = forms.ChoiceField(choices=AgeFilter.CHOICES, required=False)
-    assigned = forms.ChoiceField(choices=AssignedFilter.CHOICES, required=False, label="Assignment")
-    flagged = forms.BooleanField(required=False, label="With a policy flag")
+    status = ChoiceFilter(choices=StatusFilter.CHOICES)
+    unit = ObjectFilter(get_unit_for_user, label="Unit (with sub-units)", widget=forms.Select)
+    account = ObjectFilter(get_account_for_user, widget=forms.Select)
+    platform = ChoiceFilter(choices=[("", "All platforms"), *Platform.choices])
+    category = ChoiceFilter(choices=[("", "All categories"), *TriageItem.Category.choices])
+    question = BooleanFilter(label="Questions only")
+    age = ChoiceFilter(choices=AgeFilter.CHOICES)
+    assigned = ChoiceFilter(choices=AssignedFilter.CHOICES, label="Assignment")
+    flagged = BooleanFilter(label="With a policy flag")
     q = forms.CharField(
         required=False,
         max_length=200,
@@ -42,26 +51,13 @@ class InboxFilterForm(forms.Form):
         strip=True,
         widget=forms.TextInput(attrs={"type": "search"}),
     )
-    after = forms.CharField(required=False, widget=forms.HiddenInput)
+    order = ChoiceFilter(choices=OrderFilter.CHOICES, label="Order")
+    after = TokenFilter(Cursor.decode)
 
-    def __init__(
-        self,
-        data: QueryDict | None = None,
-        *,
-        user: AnyUser,
-        unit_choices: list[tuple[int, str]] | None = None,
-        account_choices: list[tuple[int, str]] | None = None,
-        is_back_link: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(data, **kwargs)
-        self.user = user
-        self.is_back_link = is_back_link
-        # The choices only matter for rendering: a unit id is checked against the user's scope in
-        # clean_unit (404 outside it), and an account id needs no check (the listing only ever holds
-        # visible accounts).
-        self.fields["unit"].widget = forms.Select(choices=[("", "All units"), *(unit_choices or [])])
-        self.fields["account"].widget = forms.Select(choices=[("", "All accounts"), *(account_choices or [])])
+    def set_choices(self, *, units: list[tuple[int, str]], accounts: list[tuple[int, str]]) -> None:
+        """The options the page offers (rendering only: parsing checks the scope itself)."""
+        self.fields["unit"].widget = forms.Select(choices=[("", "All units"), *units])
+        self.fields["account"].widget = forms.Select(choices=[("", "All accounts"), *accounts])
 
     # The unit and account selects can hold hundreds of options: the template renders them from these
     # (value, label, selected) triples in one loop instead of a widget template per option.
@@ -79,36 +75,13 @@ class InboxFilterForm(forms.Form):
     def account_options(self) -> list[tuple[str, str, bool]]:
         return self._options("account")
 
-    def clean_unit(self) -> OrgUnit | None:
-        unit_id = self.cleaned_data.get("unit")
-        if unit_id is None:
-            return None
-        # A unit the user cannot see is a 404, as on the policy queue and in the API (not silently ignored).
-        # Except in the filters an action form carries back: the action is done, the link just loses it.
-        try:
-            return get_unit_for_user(user=self.user, pk=unit_id)
-        except Http404:
-            if self.is_back_link:
-                raise forms.ValidationError("Choose one of your units.") from None
-            raise
-
-    def clean_after(self) -> Cursor | None:
-        token = self.cleaned_data.get("after") or ""
-        if not token:
-            return None
-        try:
-            return Cursor.decode(token)
-        except InvalidCursor as error:
-            raise forms.ValidationError("This page link is no longer valid.") from error
-
-    def parsed(self) -> tuple[InboxFilters, Cursor | None]:
-        """The filters and page cursor, each invalid value replaced by its default."""
-        self.is_valid()
-        data = self.cleaned_data
+    @staticmethod
+    def filters_from(data: dict[str, Any]) -> tuple[InboxFilters, Cursor | None]:
+        account = data.get("account")
         filters = InboxFilters(
             status=data.get("status") or TriageItem.Status.WAITING,
             unit=data.get("unit"),
-            account_id=data.get("account"),
+            account_id=account.pk if account is not None else None,
             platform=data.get("platform") or "",
             category=data.get("category") or "",
             questions_only=bool(data.get("question")),
@@ -116,24 +89,17 @@ class InboxFilterForm(forms.Form):
             assigned=data.get("assigned") or "",
             has_policy_flag=bool(data.get("flagged")),
             search=data.get("q") or "",
+            order=data.get("order") or "",
         )
         return filters, data.get("after")
 
+    def page_filters(self) -> tuple[InboxFilters, Cursor | None]:
+        """For a page: the valid filters (see `errors` for the others) and the page cursor."""
+        return self.filters_from(self.valid_values())
 
-def filter_initial(filters: InboxFilters) -> dict[str, Any]:
-    """Initial values that render the filter form as the filters currently applied."""
-    return {
-        "status": filters.status,
-        "unit": filters.unit.pk if filters.unit is not None else "",
-        "account": filters.account_id or "",
-        "platform": filters.platform,
-        "category": filters.category,
-        "question": filters.questions_only,
-        "age": filters.age,
-        "assigned": filters.assigned,
-        "flagged": filters.has_policy_flag,
-        "q": filters.search,
-    }
+    def strict_filters(self) -> tuple[InboxFilters, Cursor | None]:
+        """For an export: every filter valid, or InvalidFilters."""
+        return self.filters_from(self.parse())
 
 
 # Every action form also posts `back` (the inbox filters, re-parsed by back_query) and `open` (the
@@ -164,9 +130,14 @@ class AssignForm(forms.Form):
         return candidates[value]
 
 
+REASON_REQUIRED = "Choose why the item is handled: there is no default reason."
+
+
 class HandleForm(forms.Form):
+    """Closing a question is deliberate: the reason has no default."""
+
     reason = forms.ChoiceField(
-        choices=TriageItem.HandledReason.choices, initial=TriageItem.HandledReason.NO_REPLY_NEEDED, label="Reason"
+        choices=TriageItem.HandledReason.choices, label="Reason", error_messages={"required": REASON_REQUIRED}
     )
 
 
@@ -201,22 +172,37 @@ BULK_ACTIONS = (
     (BulkAction.ASSIGN_ME, "Assign to me"),
     (BulkAction.HANDLE, "Mark handled"),
     (BulkAction.DISMISS, "Dismiss"),
+    (BulkAction.REOPEN, "Reopen"),
 )
+BULK_CONFIRM_OVER = 10  # more items than this at once: the action asks "are you sure?" first
 
 
 class BulkForm(forms.Form):
     action = forms.ChoiceField(choices=BULK_ACTIONS, label="With the selected items")
     reason = forms.ChoiceField(
-        choices=TriageItem.HandledReason.choices,
-        initial=TriageItem.HandledReason.NO_REPLY_NEEDED,
-        required=False,
-        label="Reason (to mark handled)",
+        choices=TriageItem.HandledReason.choices, required=False, label="Reason (to mark handled)"
     )
     # Any ids parse here; the view checks every one against the user's scope (404 otherwise).
     items = IdListField(error_messages={"required": "Select at least one item."})
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def needs_confirmation(self) -> bool:
+        return len(self.cleaned_data["items"]) > BULK_CONFIRM_OVER and not self.cleaned_data["confirmed"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == BulkAction.HANDLE and not data.get("reason"):
+            self.add_error("reason", REASON_REQUIRED)
+        return data
+
+
+def back_filters(raw: str, *, user: AnyUser) -> InboxFilters:
+    """The inbox filters carried by an action form. The action is done by then: a filter that no longer
+    parses (a unit moved out of the user's scope meanwhile) is left out rather than refused."""
+    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user, refuse_out_of_scope=False).page_filters()
+    return filters
 
 
 def back_query(raw: str, *, user: AnyUser) -> str:
     """The inbox filters carried by an action form, re-encoded from their parsed values (never echoed)."""
-    filters, _cursor = InboxFilterForm(QueryDict(raw), user=user, is_back_link=True).parsed()
-    return urlencode(filters.params())
+    return urlencode(back_filters(raw, user=user).params())

@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 
-from accounts_registry.selectors import get_account_for_user, get_unit_for_user
+from common.api.filters import api_filters
 from common.api.pagination import ApiCursorPagination
-from common.api.params import QueryParams
+from common.filters import MomentFilter
+from policies.forms import FlagFilterForm
 from policies.models import PolicyFlag, PolicyRule
 from policies.selectors import visible_flags
 
@@ -31,6 +32,28 @@ if TYPE_CHECKING:
 
 RULE_ID = re.compile(r"[0-9]{1,18}")
 RULE_NAME_MAX = PolicyRule._meta.get_field("name").max_length or 200
+RULE_REF_ERROR = "Must be a rule id or a rule name."
+
+
+class RuleRefFilter(forms.CharField):
+    """A rule's id (digits) or its exact name."""
+
+    def __init__(self) -> None:
+        super().__init__(required=False, max_length=RULE_NAME_MAX, error_messages={"max_length": RULE_REF_ERROR})
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if "\x00" in value:
+            raise forms.ValidationError(RULE_REF_ERROR)
+
+
+class PolicyFlagFilters(FlagFilterForm):
+    """The queue's filters, plus `since`; `rule` also takes a rule's name. The queue's page cursor
+    (`after`) is not the API's (`cursor`, read by the pagination)."""
+
+    rule = RuleRefFilter()
+    since = MomentFilter()
+    after = None
 
 
 class PolicyFlagPagination(ApiCursorPagination):
@@ -109,30 +132,20 @@ class PolicyFlagList(ListAPIView[PolicyFlag]):
             return PolicyFlag.objects.none()
         user: AnyUser | None = self.request.user
         assert user is not None  # IsAuthenticated ran before any handler
-        params = QueryParams(self.request.query_params)
-        status = params.choice("status", PolicyFlag.Status.values)
-        severity = params.choice("severity", PolicyRule.Severity.values)
-        unit_id, account_id = params.object_id("unit"), params.object_id("account")
-        since = params.moment("since")
-        rule = (self.request.query_params.get("rule") or "").strip()
-        if "\x00" in rule or len(rule) > RULE_NAME_MAX:
-            raise ValidationError({"rule": ["Must be a rule id or a rule name."]})
-
+        data = api_filters(PolicyFlagFilters, self.request)
         flags = visible_flags(user)
-        if status is not None:
-            flags = flags.filter(status=status)
-        if severity is not None:
-            flags = flags.filter(rule__severity=severity)
-        if rule:
-            is_id = RULE_ID.fullmatch(rule) is not None
-            flags = flags.filter(rule_id=int(rule)) if is_id else flags.filter(rule__name=rule)
-        if unit_id is not None:
-            unit = get_unit_for_user(user=user, pk=unit_id)
-            flags = flags.filter(account__unit__path__startswith=unit.path)
-        if account_id is not None:
-            flags = flags.filter(account=get_account_for_user(user=user, pk=account_id))
-        if since is not None:
-            flags = flags.filter(created_at__gte=since)
+        if data["status"]:
+            flags = flags.filter(status=data["status"])
+        if data["severity"]:
+            flags = flags.filter(rule__severity=data["severity"])
+        if rule := data["rule"]:
+            flags = flags.filter(rule_id=int(rule)) if RULE_ID.fullmatch(rule) else flags.filter(rule__name=rule)
+        if data["unit"] is not None:
+            flags = flags.filter(account__unit__path__startswith=data["unit"].path)
+        if data["account"] is not None:
+            flags = flags.filter(account=data["account"])
+        if data["since"] is not None:
+            flags = flags.filter(created_at__gte=data["since"])
         return flags.select_related("rule", "account", "message").only(
             "id",
             "rule",

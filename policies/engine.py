@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import ahocorasick
 import re2
 
+from common.folding import fold, fold_with_offsets
 from policies.detectors import (
     PatternError,
     Span,
@@ -48,7 +49,6 @@ from policies.detectors import (
     pattern_compile,
     re2_options,
 )
-from policies.folding import fold, fold_with_offsets
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

@@ -11,10 +11,11 @@ from django import forms
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
-from common.cursors import InvalidCursor
+from accounts_registry.selectors import get_account_for_user, get_unit_for_user
+from common.filters import ChoiceFilter, FilterForm, IdFilter, ObjectFilter, TokenFilter
 from policies.detectors import DEFAULT_CASE_NUMBER_PATTERN, DEFAULT_REGION, DETECTORS
 from policies.models import PolicyFlag, PolicyRule
-from policies.selectors import QueueCursor
+from policies.selectors import QueueCursor, QueueFilters
 from policies.services.governance import CHECKS
 
 if TYPE_CHECKING:
@@ -26,33 +27,30 @@ NOTE_MAX_LENGTH = 4000
 # --- The queue -----------------------------------------------------------------------------------
 
 
-class QueueFilterForm(forms.Form):
-    """The queue's filters, read from the URL. An invalid value is dropped, never an error page."""
+class FlagFilterForm(FilterForm):
+    """A list of flags' filters (common.filters), for the review queue. A unit or account outside the
+    user's scope is a 404 while parsing; a malformed value is a form error (the API: a 400)."""
 
-    status = forms.ChoiceField(
-        choices=[("", "All"), *PolicyFlag.Status.choices], required=False, initial=PolicyFlag.Status.OPEN
-    )
-    severity = forms.ChoiceField(choices=[("", "Any severity"), *PolicyRule.Severity.choices], required=False)
-    rule = forms.IntegerField(min_value=1, required=False)
-    unit = forms.IntegerField(min_value=1, required=False)
-    account = forms.IntegerField(min_value=1, required=False)
-    after = forms.CharField(max_length=200, required=False)
+    status = ChoiceFilter(choices=[("", "All"), *PolicyFlag.Status.choices])
+    severity = ChoiceFilter(choices=[("", "Any severity"), *PolicyRule.Severity.choices])
+    rule: forms.Field = IdFilter(required=False)  # the API's subclass also takes a rule's name
+    unit = ObjectFilter(get_unit_for_user)
+    account = ObjectFilter(get_account_for_user)
+    after: forms.Field | None = TokenFilter(QueueCursor.decode)  # the API pages with its own `cursor`
 
-    def clean_after(self) -> QueueCursor | None:
-        token = self.cleaned_data.get("after") or ""
-        if not token:
-            return None
-        try:
-            return QueueCursor.decode(token)
-        except InvalidCursor as error:
-            raise forms.ValidationError("This page link is no longer valid.") from error
-
-    def value(self, name: str) -> Any:
-        """The field's clean value, or its default when missing or invalid."""
-        self.is_valid()
-        if name == "status" and "status" not in self.data:
-            return PolicyFlag.Status.OPEN
-        return self.cleaned_data.get(name) or None
+    def queue_filters(self) -> tuple[QueueFilters, QueueCursor | None]:
+        """The queue's valid filters (see `errors` for the others) and its page cursor. No `status`
+        at all means the open flags; an empty one (the "All" tab) means every status."""
+        data = self.valid_values()
+        status = data.get("status") or ("" if "status" in self.data and "status" in data else PolicyFlag.Status.OPEN)
+        filters = QueueFilters(
+            status=status,
+            severity=data.get("severity") or "",
+            rule_id=data.get("rule"),
+            unit=data.get("unit"),
+            account=data.get("account"),
+        )
+        return filters, data.get("after")
 
 
 # --- Reviewing a flag ----------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
-from accounts_registry.selectors import get_account_for_user, get_unit_for_user, unit_paths
+from accounts_registry.selectors import unit_paths
+from common.api.filters import api_filters
 from common.api.pagination import ApiCursorPagination
-from common.api.params import QueryParams
-from engagement.api import serializers
+from engagement.api import filters, serializers
 from engagement.api.selectors import api_accounts, api_triage_items, api_units
 from engagement.models import TriageItem
 from engagement.selectors.metrics import DEFAULT_PERIOD, PERIODS, response_metrics
@@ -79,14 +79,6 @@ class _ScopedListView[ModelT: Model](ListAPIView[ModelT]):
         assert user is not None  # IsAuthenticated ran before any handler
         return user
 
-    @property
-    def params(self) -> QueryParams:
-        return QueryParams(self.request.query_params)
-
-    def unit_filter(self) -> OrgUnit | None:
-        unit_id = self.params.object_id("unit")
-        return None if unit_id is None else get_unit_for_user(user=self.owner, pk=unit_id)
-
 
 @extend_schema(
     summary="Triage items",
@@ -118,18 +110,17 @@ class TriageItemList(_ScopedListView[TriageItem]):
     def get_queryset(self) -> QuerySet[TriageItem]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request user
             return TriageItem.objects.none()
-        params = self.params
-        account_id = params.object_id("account")
+        data = api_filters(filters.TriageItemFilters, self.request)
         return api_triage_items(
             self.owner,
-            status=params.choice("status", TriageItem.Status.values),
-            unit=self.unit_filter(),
-            account=None if account_id is None else get_account_for_user(user=self.owner, pk=account_id),
-            platform=params.choice("platform", Platform.values),
-            category=params.choice("category", TriageItem.Category.values),
-            is_question=params.boolean("question"),
-            since=params.moment("since"),
-            include_private=params.boolean("include_private") is True,
+            status=data["status"] or None,
+            unit=data["unit"],
+            account=data["account"],
+            platform=data["platform"] or None,
+            category=data["category"] or None,
+            is_question=data["question"],
+            since=data["since"],
+            include_private=data["include_private"] is True,
         )
 
     def page_context(self, page: Sequence[TriageItem]) -> dict[str, Any]:
@@ -153,12 +144,9 @@ class AccountList(_ScopedListView[SocialAccount]):
     def get_queryset(self) -> QuerySet[SocialAccount]:
         if getattr(self, "swagger_fake_view", False):
             return SocialAccount.objects.none()
-        params = self.params
+        data = api_filters(filters.AccountFilters, self.request)
         return api_accounts(
-            self.owner,
-            unit=self.unit_filter(),
-            platform=params.choice("platform", Platform.values),
-            status=params.choice("status", SocialAccount.Status.values),
+            self.owner, unit=data["unit"], platform=data["platform"] or None, status=data["status"] or None
         )
 
     def page_context(self, page: Sequence[SocialAccount]) -> dict[str, Any]:
@@ -175,7 +163,7 @@ class UnitList(_ScopedListView[OrgUnit]):
     def get_queryset(self) -> QuerySet[OrgUnit]:
         if getattr(self, "swagger_fake_view", False):
             return OrgUnit.objects.none()
-        return api_units(self.owner, unit=self.unit_filter())
+        return api_units(self.owner, unit=api_filters(filters.UnitFilters, self.request)["unit"])
 
     def page_context(self, page: Sequence[OrgUnit]) -> dict[str, Any]:
         parent_paths = {unit.path[: -OrgUnit.steplen] for unit in page} - {""}
@@ -202,9 +190,9 @@ class MetricsView(APIView):
     def get(self, request: Request) -> Response:
         user = request.user
         assert user is not None  # IsAuthenticated
-        params = QueryParams(request.query_params)
-        period = params.choice("period", PERIODS) or DEFAULT_PERIOD
-        unit_id, account_id = params.object_id("unit"), params.object_id("account")
+        data = api_filters(filters.MetricsFilters, request)
+        period = data["period"] or DEFAULT_PERIOD
+        unit_id, account_id = data["unit"], data["account"]
         # The selector authorizes the unit and account itself (404 for what the owner cannot see).
         metrics = response_metrics(user, unit=unit_id, account=account_id, period_days=PERIODS[period])
         data = {**dataclasses.asdict(metrics), "unit": unit_id, "account": account_id, "period": period}

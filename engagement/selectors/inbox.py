@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
+from common.folding import Fold, fold
 from engagement.models import TriageItem
 from monitoring.extensions import open_flag_exists
 from monitoring.selectors import without_private
@@ -46,6 +47,7 @@ from engagement.selectors.inbox_filters import (
     AssignedFilter,
     Cursor,
     InboxFilters,
+    OrderFilter,
     StatusFilter,
     response_target,
 )
@@ -124,13 +126,14 @@ def _item_filters(
         # A flag still to be dealt with (open or acknowledged) on the inbound message.
         items = items.filter(open_flag_exists(OuterRef("message_id")))
     if filters.search:
-        # icontains keeps the demo on SQLite working; the text is small enough per row.
-        term = filters.search.removeprefix("@") or filters.search
-        items = items.filter(
-            Q(message__text__icontains=filters.search)
-            | Q(message__author_handle__icontains=term)
-            | Q(message__author_name__icontains=filters.search)
-        )
+        # Accent- and case-insensitive on both sides ("velo" finds "Vélo"; common.folding).
+        needle = fold(filters.search)
+        handle = fold(filters.search.removeprefix("@")) or needle
+        items = items.alias(
+            folded_text=Fold("message__text"),
+            folded_name=Fold("message__author_name"),
+            folded_handle=Fold("message__author_handle"),
+        ).filter(Q(folded_text__contains=needle) | Q(folded_handle__contains=handle) | Q(folded_name__contains=needle))
     return items
 
 
@@ -304,6 +307,33 @@ def _lateral_keys(
         return [(int(priority), created_at, int(pk)) for priority, created_at, pk in db.fetchall()]
 
 
+def _chronological_keys(
+    user: AnyUser,
+    filters: InboxFilters,
+    accounts: AccountScope,
+    *,
+    now: datetime.datetime,
+    cursor: Cursor | None,
+    limit: int,
+) -> list[tuple[int, datetime.datetime, int]]:
+    """(priority, created_at, id) of the next `limit` rows by age alone, oldest or newest first: one
+    query along the (created_at, id) order."""
+    items = _scoped(user, filters, accounts, now=now).filter(status__in=_statuses(filters))
+    newest = filters.order == OrderFilter.NEWEST
+    if cursor is not None:
+        if newest:
+            items = items.filter(
+                Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, pk__lt=cursor.pk)
+            )
+        else:
+            items = items.filter(
+                Q(created_at__gt=cursor.created_at) | Q(created_at=cursor.created_at, pk__gt=cursor.pk)
+            )
+    ordering = ("-created_at", "-pk") if newest else ("created_at", "pk")
+    keys = items.order_by(*ordering).values_list("priority", "created_at", "pk")[:limit]
+    return [(int(priority), created_at, int(pk)) for priority, created_at, pk in keys]
+
+
 def inbox_page(
     user: AnyUser,
     filters: InboxFilters,
@@ -317,8 +347,15 @@ def inbox_page(
     for the accounts unless the caller passes them (see inbox_accounts)."""
     now = now or timezone.now()
     accounts = accounts or inbox_accounts(user, filters)
+    plain_segment = OrderFilter.SEGMENTS.get(filters.order)
+    expected = {plain_segment} if plain_segment is not None else {1, 2, 3}
+    if after is not None and after.segment not in expected:
+        after = None  # a page link of another order: start over
     cutoff = after.cutoff if after is not None else now - response_target()
-    keys = _page_keys(user, filters, accounts, now=now, cursor=after, cutoff=cutoff, limit=page_size + 1)
+    if plain_segment is not None:
+        keys = _chronological_keys(user, filters, accounts, now=now, cursor=after, limit=page_size + 1)
+    else:
+        keys = _page_keys(user, filters, accounts, now=now, cursor=after, cutoff=cutoff, limit=page_size + 1)
     has_next = len(keys) > page_size
     keys = keys[:page_size]
     if not keys:
@@ -328,7 +365,7 @@ def inbox_page(
     next_cursor = None
     if has_next:
         priority, created_at, pk = keys[-1]
-        segment = _segment(priority, created_at, cutoff)
+        segment = _segment(priority, created_at, cutoff) if plain_segment is None else plain_segment
         next_cursor = Cursor(segment=segment, created_at=created_at, pk=pk, cutoff=cutoff)
     return InboxPage(rows=rows, next_cursor=next_cursor)
 

@@ -47,6 +47,17 @@ class AssignedFilter:
     CHOICES = (("", "Assigned or not"), (ME, "Assigned to me"), (ANYONE, "Assigned to anyone"), (NO_ONE, "Unassigned"))
 
 
+class OrderFilter:
+    """The order the person chose: first things first (the default), or plain age either way."""
+
+    PRIORITY = ""
+    OLDEST = "oldest"
+    NEWEST = "newest"
+    CHOICES = ((PRIORITY, "First things first"), (OLDEST, "Oldest first"), (NEWEST, "Newest first"))
+    # Cursor segments of the plain orders, outside the priority walk's 1..3.
+    SEGMENTS = {OLDEST: 0, NEWEST: 4}
+
+
 @dataclasses.dataclass(frozen=True)
 class InboxFilters:
     """What the inbox shows. Every field has a default; the form maps invalid input to the default."""
@@ -61,6 +72,7 @@ class InboxFilters:
     assigned: str = ""
     has_policy_flag: bool = False
     search: str = ""
+    order: str = OrderFilter.PRIORITY
 
     def params(self) -> dict[str, str]:
         """The filters as GET parameters (defaults left out), for links that keep them."""
@@ -75,6 +87,7 @@ class InboxFilters:
             "assigned": self.assigned,
             "flagged": "1" if self.has_policy_flag else "",
             "q": self.search,
+            "order": self.order,
         }
         return {name: value for name, value in values.items() if value}
 
@@ -96,7 +109,7 @@ class Cursor:
         """Raises InvalidCursor (a ValueError) for anything but an inbox cursor this server signed."""
         segment, created_at, pk, cutoff = cursor_decode(token, salt=CURSOR_SALT, length=4)
         cursor = cls(segment=integer(segment), created_at=moment(created_at), pk=integer(pk), cutoff=moment(cutoff))
-        if cursor.segment not in (1, 2, 3):
+        if cursor.segment not in (0, 1, 2, 3, 4):
             raise InvalidCursor("not an inbox cursor")
         return cursor
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
-from accounts_registry.models import OrgUnit, RoleGrant
+from accounts_registry.models import AuditEvent, OrgUnit, RoleGrant
 from accounts_registry.selectors import READ_ROLES, visible_accounts
 from engagement.models import TriageItem, TriageNote
 from monitoring.models import Message, MessageAddressee, addressed_to
@@ -59,3 +59,9 @@ def assignable_users(item: TriageItem) -> list[User]:
         condition |= Q(member__pk__in=holders)
     user_model = get_user_model()
     return list(user_model.objects.filter(condition, is_active=True).order_by("username"))
+
+
+def item_last_change(item: TriageItem) -> AuditEvent | None:
+    """The item's latest audited change: who acted on it, and how (for "someone acted a moment ago")."""
+    events = AuditEvent.objects.filter(target_type=TriageItem._meta.label_lower, target_id=str(item.pk))
+    return events.order_by("-created_at", "-id").first()

@@ -196,7 +196,8 @@ class BulkAction:
     ASSIGN_ME = "assign_me"
     HANDLE = "handle"
     DISMISS = "dismiss"
-    ALL = (ASSIGN_ME, HANDLE, DISMISS)
+    REOPEN = "reopen"  # also the undo of a bulk handle or dismiss
+    ALL = (ASSIGN_ME, HANDLE, DISMISS, REOPEN)
 
 
 @transaction.atomic
@@ -213,6 +214,8 @@ def triage_bulk(*, items: Iterable[TriageItem], action: str, actor: User, reason
             done.append(triage_assign(item=item, assignee=actor, actor=actor))
         elif action == BulkAction.HANDLE:
             done.append(triage_handle(item=item, reason=reason, actor=actor))
+        elif action == BulkAction.REOPEN:
+            done.append(triage_reopen(item=item, actor=actor))
         else:
             done.append(triage_dismiss(item=item, actor=actor))
     return done

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,6 +27,7 @@ from accounts_registry.models import AuditEvent
 from accounts_registry.services.csv_io import neutralise_cell
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import client_ip
+from common.filters import ChoiceFilter, InvalidFilters
 from common.htmx import acting_user, render_page, wants_fragment
 from engagement.forms import (
     BULK_ACTIONS,
@@ -36,13 +37,14 @@ from engagement.forms import (
     HandleForm,
     InboxFilterForm,
     NoteForm,
+    back_filters,
     back_query,
-    filter_initial,
 )
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
 from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
 from engagement.services import triage_actions as services
+from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 TEMPLATE = "engagement/inbox.html"
+BULK_CONFIRM_TEMPLATE = "engagement/inbox_bulk_confirm.html"
 ITEM_TEMPLATE = "engagement/inbox_item.html"
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = (
@@ -83,7 +86,7 @@ def _row_extras(request: HttpRequest, query: str) -> dict[str, Any]:
     """What every row of a response shares, computed once per response rather than once per row: the
     handled-reason <option>s (the template's `reason-options` partial, rendered once) and the `?back=`
     of the rows' Open links (as `{{ query|urlencode }}` would encode it)."""
-    reasons = {"reasons": TriageItem.HandledReason.choices, "default_reason": TriageItem.HandledReason.NO_REPLY_NEEDED}
+    reasons = {"reasons": TriageItem.HandledReason.choices}
     return {
         "reason_options": render_to_string(f"{TEMPLATE}#reason-options", reasons, request=request),
         "back_param": f"?back={quote(query, safe='/')}" if query else "",
@@ -102,6 +105,67 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
+
+
+def _filter_chips(form: InboxFilterForm, filters: inbox_filters.InboxFilters) -> list[dict[str, str]]:
+    """The filters applied (but the status: the tabs show it), each with the query that removes it."""
+    params = filters.params()
+    params.pop("status", None)
+    chips = []
+    for name in params:
+        field = form.fields[name]
+        if name == "unit" and filters.unit is not None:
+            value = filters.unit.name
+        elif name == "account":
+            value = dict(form.fields["account"].widget.choices).get(filters.account_id or 0, params[name])
+        elif isinstance(field, ChoiceFilter):
+            value = str(dict(field.valid_choices()).get(params[name], params[name]))
+        elif name == "q":
+            value = f"“{params[name]}”"
+        else:
+            value = ""
+        label = str(field.label or name.capitalize())
+        rest = {key: value for key, value in filters.params().items() if key != name}
+        chips.append({"label": f"{label}: {value}" if value else label, "query": urlencode(rest)})
+    return chips
+
+
+def _orders(filters: inbox_filters.InboxFilters) -> dict[str, Any]:
+    """The orders the person can choose (links keeping the filters), and the oldest waiting question
+    in one click: waiting questions of the same unit, account and platform, oldest first."""
+    links = []
+    for value, label in inbox_filters.OrderFilter.CHOICES:
+        params = {**filters.params(), "order": value}
+        links.append(
+            {
+                "label": label,
+                "query": urlencode({k: v for k, v in params.items() if v}),
+                "is_current": value == filters.order,
+            }
+        )
+    keep = {name: value for name, value in filters.params().items() if name in {"unit", "account", "platform"}}
+    oldest = urlencode({**keep, "question": "1", "order": inbox_filters.OrderFilter.OLDEST})
+    return {"links": links, "oldest_question_query": oldest}
+
+
+def _page_banners(rows: list[inbox_display.InboxRow]) -> list[dict[str, Any]]:
+    """One banner per category that has one (possible emergencies: call 911), with how many waiting rows
+    of the page it concerns — instead of a banner on every row."""
+    banners: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.banner and row.item.status == TriageItem.Status.WAITING:
+            banner = banners.setdefault(
+                row.item.category, {"text": row.banner, "count": 0, "label": row.category_label}
+            )
+            banner["is_emergency"] = row.is_emergency
+            banner["count"] += 1
+    return sorted(banners.values(), key=lambda banner: not banner["is_emergency"])
+
+
+def _tabs_context(request: HttpRequest, filters: inbox_filters.InboxFilters) -> dict[str, Any]:
+    """The status tabs again, for an action's response to swap in out of band (the counts stay true)."""
+    summary = selectors.inbox_summary(request.user, filters, now=timezone.now())
+    return {"tabs": _status_tabs(filters, summary), "tabs_oob": True}
 
 
 def _status_tabs(filters: inbox_filters.InboxFilters, summary: selectors.InboxSummary) -> list[dict[str, Any]]:
@@ -130,19 +194,21 @@ def inbox(request: HttpRequest) -> HttpResponse:
     _require_inbox(request)
     now = timezone.now()
     full_page = not wants_fragment(request)
-    filters, cursor = InboxFilterForm(request.GET, user=request.user).parsed()
+    filter_form = InboxFilterForm(request.GET, user=request.user)
+    filters, cursor = filter_form.page_filters()
     accounts = selectors.inbox_accounts(request.user, filters)
     page = selectors.inbox_page(request.user, filters, after=cursor, now=now, accounts=accounts)
     summary = selectors.inbox_summary(request.user, filters, now=now, accounts=accounts)
     query = urlencode(filters.params())
     context: dict[str, Any] = {
-        "rows": page.rows,
+        "rows": inbox_display.with_search(page.rows, filters.search),
         "filters": filters,
         "query": query,
         "next_query": urlencode({**filters.params(), "after": page.next_cursor.encode()}) if page.next_cursor else "",
         "is_first_page": cursor is None,
         "summary": summary,
         "tabs": _status_tabs(filters, summary),
+        "banners": _page_banners(page.rows),
         "since": summary.newest_id,
         "new_count": 0,
         **_row_extras(request, query),
@@ -153,12 +219,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return render_page(request, f"{TEMPLATE}#results", context)
     unit_choices, account_choices = selectors.inbox_filter_choices(request.user)
     context["has_unit_choices"] = bool(unit_choices)
-    context["filter_form"] = InboxFilterForm(
-        user=request.user,
-        initial=filter_initial(filters),
-        unit_choices=unit_choices,
-        account_choices=account_choices,
-    )
+    filter_form.set_choices(units=unit_choices, accounts=account_choices)
+    context["filter_form"] = filter_form
+    context["chips"] = _filter_chips(filter_form, filters)
+    context["orders"] = _orders(filters)
     return render_page(request, TEMPLATE, context)
 
 
@@ -169,7 +233,7 @@ def new_items(request: HttpRequest) -> HttpResponse:
     _require_inbox(request)
     if not wants_fragment(request):
         return redirect(_inbox_url(urlencode(request.GET)))
-    filters, _cursor = InboxFilterForm(request.GET, user=request.user).parsed()
+    filters, _cursor = InboxFilterForm(request.GET, user=request.user).page_filters()
     since_raw = request.GET.get("since", "")
     since = int(since_raw) if since_raw.isdigit() else None
     count = selectors.new_items_count(request.user, filters, since_id=since) if since is not None else 0
@@ -179,11 +243,14 @@ def new_items(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The current filter as CSV (every page, up to EXPORT_MAX_ROWS rows), streamed. Cells a
     spreadsheet would run as a formula are neutralised. Four queries whatever the size."""
     _require_inbox(request)
-    filters, _cursor = InboxFilterForm(request.GET, user=request.user).parsed()
+    try:
+        filters, _cursor = InboxFilterForm(request.GET, user=request.user).strict_filters()
+    except InvalidFilters as invalid:
+        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
     items, paths = selectors.inbox_export(
         request.user,
         filters,
@@ -252,10 +319,18 @@ def _row_context(
 
 
 def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> dict[str, Any]:
+    (row,) = inbox_display.inbox_rows([item], now=timezone.now())
+    thread = triage_item.item_thread(request.user, item)
+    # A comment without a permalink of its own (Instagram's) links to the post it is under.
+    root = item.message.conversation_id
+    post_url = next((message.url for message in thread if root and message.external_id == root and message.url), "")
     return {
         "item": item,
+        "row": row,
+        "view_url": row.platform_url or inbox_display.safe_platform_url(post_url),
+        "view_is_post": not row.platform_url,
         "query": query,
-        "thread": triage_item.item_thread(request.user, item),
+        "thread": thread,
         "notes": triage_item.item_notes(item),
         "candidates": triage_item.assignable_users(item),
         "others": services.presence_touch(item_id=item.pk, user=acting_user(request)),
@@ -289,11 +364,14 @@ def item_presence(request: HttpRequest, pk: int) -> HttpResponse:
 def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str = "") -> HttpResponse:
     """htmx: the row again, in place (with its opened part if it was open); otherwise back to where
     the action came from, keeping the inbox filters."""
-    query = back_query(request.POST.get("back", ""), user=request.user)
+    filters = back_filters(request.POST.get("back", ""), user=request.user)
+    query = urlencode(filters.params())
     is_open = request.POST.get("open") == "1"
     if wants_fragment(request):
         context = _row_context(request, item, query=query, with_detail=is_open, row_error=error, row_notice=notice)
-        return render_page(request, f"{TEMPLATE}#row", context)
+        if not error:
+            context |= _tabs_context(request, filters)
+        return render_page(request, f"{TEMPLATE}#row-response", context)
     if error:
         messages.error(request, error)
     else:
@@ -301,10 +379,38 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
     return redirect(_item_url(item.pk, query) if is_open else _inbox_url(query))
 
 
+def _changed_meanwhile(request: HttpRequest, item: TriageItem) -> HttpResponse | None:
+    """Optimistic concurrency: the action's form carries the version of the item the person saw
+    (`seen`). If someone acted on the item since, nothing is done: htmx gets the row as it is now with
+    who changed it (409), a plain form a message and the way back."""
+    seen = request.POST.get("seen", "")
+    if not seen or seen == inbox_display.item_version(item):
+        return None
+    change = triage_item.item_last_change(item)
+    conflict = {
+        "actor": (change.actor_name or "someone") if change else "",
+        "what": str(change.get_verb_display()).lower() if change else "",
+    }
+    if wants_fragment(request):
+        filters = back_filters(request.POST.get("back", ""), user=request.user)
+        query = urlencode(filters.params())
+        context = _row_context(
+            request, item, query=query, with_detail=request.POST.get("open") == "1", row_conflict=conflict
+        )
+        context |= _tabs_context(request, filters)
+        return render_page(request, f"{TEMPLATE}#row-response", context, status=409)
+    messages.warning(
+        request, f"Item {item.pk} changed a moment ago ({conflict['actor']}: {conflict['what']}): look again."
+    )
+    return redirect(_item_url(item.pk, back_query(request.POST.get("back", ""), user=request.user)))
+
+
 @require_POST
 @login_required
 def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
     item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    if conflict := _changed_meanwhile(request, item):
+        return conflict
     actor = acting_user(request)
     wants_someone_else = request.POST.get("assignee", "") not in {"", AssignForm.ME, str(actor.pk)}
     candidates = triage_item.assignable_users(item) if wants_someone_else else []
@@ -324,6 +430,8 @@ def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
     item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    if conflict := _changed_meanwhile(request, item):
+        return conflict
     form = HandleForm(request.POST)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose one of the reasons offered.")
@@ -335,6 +443,8 @@ def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    if conflict := _changed_meanwhile(request, item):
+        return conflict
     services.triage_dismiss(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is dismissed.")
 
@@ -343,6 +453,8 @@ def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    if conflict := _changed_meanwhile(request, item):
+        return conflict
     services.triage_reopen(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is waiting again.")
 
@@ -352,6 +464,8 @@ def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 def item_categorize(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct the item's category; the correction is kept for the classifier's evaluation."""
     item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    if conflict := _changed_meanwhile(request, item):
+        return conflict
     form = CategoryForm(request.POST)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose one of the categories.")
@@ -395,7 +509,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
     for the whole request, and nothing changes."""
     _require_inbox(request)
     form = BulkForm(request.POST)
-    query = back_query(request.POST.get("back", ""), user=request.user)
+    filters = back_filters(request.POST.get("back", ""), user=request.user)
+    query = urlencode(filters.params())
     if not form.is_valid():
         error = " ".join(str(message) for errors in form.errors.values() for message in errors)
         if wants_fragment(request):
@@ -403,16 +518,30 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, error)
         return redirect(_inbox_url(query))
     items = triage_access.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], write=True)
-    updated = services.triage_bulk(
-        items=items, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"], actor=acting_user(request)
-    )
-    notice = f"{len(updated)} item{'s' if len(updated) != 1 else ''} updated."
+    action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
+    labels = {**dict(BULK_ACTIONS), **dict(TriageItem.HandledReason.choices)}
+    if form.needs_confirmation():
+        context = {
+            "action": action,
+            "action_label": labels[action] + (f" ({labels[reason]})" if action == BulkAction.HANDLE else ""),
+            "reason": reason,
+            "ids": [item.pk for item in items],
+            "query": query,
+            "inbox_url": _inbox_url(query),
+        }
+        return render_page(request, BULK_CONFIRM_TEMPLATE, context, partial="bulk-confirm")
+    updated = services.triage_bulk(items=items, action=action, reason=reason, actor=acting_user(request))
+    notice = f"{labels[action]}: {len(updated)} item{'s' if len(updated) != 1 else ''} updated."
+    # Undo a bulk handle or dismiss: the same items, reopened (each reopening audited).
+    undo_ids = [item.pk for item in updated] if action in {BulkAction.HANDLE, BulkAction.DISMISS} else []
     if wants_fragment(request):
         context = {
             "bulk_notice": notice,
+            "undo_ids": undo_ids,
             "updated": inbox_display.inbox_rows(updated, now=timezone.now()),
             "query": query,
             **_row_extras(request, query),
+            **_tabs_context(request, filters),
         }
         return render_page(request, f"{TEMPLATE}#bulk-result", context)
     messages.success(request, notice)

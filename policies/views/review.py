@@ -18,11 +18,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts_registry.models import AuditEvent
-from accounts_registry.selectors import get_account_for_user, get_unit_for_user, unit_paths, user_scope, visible_units
+from accounts_registry.selectors import unit_paths, user_scope, visible_units
 from common.htmx import acting_user, render_page, wants_fragment
 from monitoring.models import Message
 from policies import selectors
-from policies.forms import CoachingForm, FalsePositiveForm, QueueFilterForm
+from policies.forms import CoachingForm, FalsePositiveForm, FlagFilterForm
 from policies.models import PolicyFlag, PolicyRule
 from policies.services import review
 
@@ -45,22 +45,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     scope = user_scope(user)
     if not scope.can_read_units and scope.member_id is None:
         raise PermissionDenied("The review queue is for supervisors, comms managers, admins and account holders.")
-    form = QueueFilterForm(request.GET)
-    unit_id, account_id = form.value("unit"), form.value("account")
-    filters = selectors.QueueFilters(
-        status=form.value("status") or "",
-        severity=form.value("severity") or "",
-        rule_id=form.value("rule"),
-        unit=None if unit_id is None else get_unit_for_user(user=user, pk=unit_id),
-        account=None if account_id is None else get_account_for_user(user=user, pk=account_id),
-    )
-    after = form.value("after")
+    filter_form = FlagFilterForm(request.GET, user=user)
+    filters, after = filter_form.queue_filters()
     page = selectors.flag_queue(user, filters, after=after)
     counts = selectors.flag_status_counts(user, filters)
     units = list(visible_units(user).filter(is_active=True).order_by("path")) if scope.can_read_units else []
     paths = unit_paths(units)
     context = {
         "filters": filters,
+        "filter_form": filter_form,
         "rows": [(flag, scope.covers(flag.account.unit.path)) for flag in page.flags],
         "next_cursor": page.next_cursor,
         "is_first_page": after is None,

@@ -13,6 +13,8 @@
  *   [data-shortcut-confirm]       a select where Enter submits its form and Escape goes back to the row
  *   [data-shortcuts-detail]       inside a row: the opened part; Escape empties it (and stops its polling)
  *   dialog[data-shortcuts-help]   the help; ? opens or closes it, [data-shortcuts-help-toggle] buttons too
+ *   [data-select-all="form-id"]   a checkbox that ticks or unticks every row checkbox of that form on the page
+ *                                 (hidden without JavaScript, where it could do nothing)
  *   [data-dialog-open="id"]       a link or button that opens the <dialog id> (a form); without JavaScript
  *                                 the link goes to its href, a page with the same form. In the dialog,
  *                                 [data-dialog-cancel] (or Escape) closes it and sends nothing.
@@ -134,6 +136,13 @@
   function onClick(event) {
     var target = event.target.closest ? event.target : null;
     if (!target) return;
+    if (target.matches("[data-select-all]")) {
+      var boxes = document.querySelectorAll('input[type="checkbox"][form="' + target.getAttribute("data-select-all") + '"]');
+      boxes.forEach(function (box) {
+        box.checked = target.checked;
+      });
+      return;
+    }
     if (target.closest("[data-shortcuts-help-toggle]")) {
       toggleHelp();
       return;
@@ -258,8 +267,8 @@
   }
 
   function init() {
-    document.querySelectorAll("[data-shortcuts-help-toggle]").forEach(function (button) {
-      button.hidden = false; // useless without JavaScript, so rendered hidden
+    document.querySelectorAll("[data-shortcuts-help-toggle], [data-select-all-label]").forEach(function (element) {
+      element.hidden = false; // useless without JavaScript, so rendered hidden
     });
     var first = document.querySelector(ROW);
     if (first && !document.querySelector(ROW + '[tabindex="0"]')) first.setAttribute("tabindex", "0");

@@ -47,14 +47,15 @@ def test_triage_three_items_with_the_keyboard_alone(page, page_log, live_server,
     expect(rows[first.pk]).to_contain_text("Assigned to comms")
     expect(rows[first.pk]).to_be_focused()
 
-    # j, h, ArrowUp, Enter: the second is handled, answered by phone (one above the default reason).
+    # j, h, ArrowDown twice, Enter: the second is handled, answered by phone (there is no default reason).
     page.keyboard.press("j")
     expect(rows[second.pk]).to_be_focused()
     page.keyboard.press("h")
     reason = rows[second.pk].locator("select[name=reason]")
     expect(reason).to_be_focused()
-    expect(reason).to_have_value("no_reply_needed")
-    page.keyboard.press("ArrowUp")
+    expect(reason).to_have_value("")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
     expect(reason).to_have_value("answered_by_phone")
     page.keyboard.press("Enter")
     expect(rows[second.pk]).to_contain_text("Answered by phone")
@@ -125,7 +126,7 @@ def test_bulk_action_on_the_selection(page, page_log, live_server, login, org, n
     page.select_option("#bulk-action", "dismiss")
     page.get_by_role("button", name="Apply", exact=True).click()
 
-    expect(page.locator("#inbox-bulk-result")).to_have_text("2 items updated.")
+    expect(page.locator("#inbox-bulk-result")).to_contain_text("Dismiss: 2 items updated.")
     expect(page.locator(f"#item-{items[0].pk}")).to_contain_text("Dismissed")
     expect(page.locator(f"#item-{items[2].pk}")).to_contain_text("Dismissed")
     expect(page.locator(f"#item-{items[1].pk}")).not_to_contain_text("Dismissed")

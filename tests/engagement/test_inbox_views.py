@@ -2,6 +2,7 @@
 with and without JavaScript; CSRF; hostile text; the CSV export; a constant query count."""
 
 import csv
+import datetime
 import io
 import re
 import uuid
@@ -85,10 +86,10 @@ def test_inbox_lists_waiting_items_first_things_first(client, viewer, items):
     assertContains(response, "Is the front desk open on Sunday?")
     assertContains(response, "Dana K")
     assertContains(response, "@dana_k")
-    assertContains(response, "To TPS11Alex · Metro Police Service/North Division/11 Station · X")
-    assertContains(response, '5 h</time> — <strong class="error">over target</strong>', html=False)
-    assertContains(response, "call 911")
-    assertContains(response, 'href="https://x.com/dana_k/status/1" rel="noopener noreferrer nofollow"')
+    assertContains(response, "@dana_k → TPS11Alex")
+    assertContains(response, "· X · Metro Police Service/North Division/11 Station · Unassigned")
+    assertContains(response, '5 h</time> <strong class="error">over target</strong>', html=False)
+    assertContains(response, "call 911", count=1)  # one banner at the top, not one per row
     assertContains(response, 'badge badge-question">Possible emergency', count=0)
     assertContains(response, 'id="count-waiting">3</span>')
     assertContains(response, 'id="count-handled">1</span>')
@@ -191,7 +192,6 @@ def test_filters_come_from_the_url(client, viewer, org, items):
         {"status": "bogus"},
         {"unit": "abc"},
         {"unit": "-4"},
-        {"account": "9999999"},
         {"platform": "myspace"},
         {"age": "ancient"},
         {"assigned": "everyone"},
@@ -200,11 +200,17 @@ def test_filters_come_from_the_url(client, viewer, org, items):
         {"question": "maybe", "flagged": "2"},
     ],
 )
-def test_invalid_filters_fall_back_to_defaults(client, viewer, items, params):
+def test_invalid_filters_are_form_errors_on_the_page_and_400_on_the_export(client, viewer, items, params):
+    """common.filters: the page lists with the valid filters and names the others; the export refuses."""
     client.force_login(viewer)
     response = client.get(INBOX, params)
     assert response.status_code == 200
     assertContains(response, "<h1>Inbox</h1>", html=False)
+    assertContains(response, "Some filters were not applied")
+    assertContains(response, "Is the front desk open on Sunday?")  # the default list still shows
+    export = client.get(reverse("inbox:export"), params)
+    assert export.status_code == 400
+    assert next(iter(params)) in export.content.decode()
 
 
 def test_a_unit_outside_the_scope_is_404_like_on_the_queue_and_in_the_api(client, viewer, org, items):
@@ -212,6 +218,9 @@ def test_a_unit_outside_the_scope_is_404_like_on_the_queue_and_in_the_api(client
     assert client.get(INBOX, {"unit": org["south"].pk}).status_code == 404
     assert client.get(INBOX, {"unit": org["south"].pk}, headers=HTMX).status_code == 404
     assert client.get(reverse("inbox:export"), {"unit": org["south"].pk}).status_code == 404
+    for account in (items["south"].account_id, 9999999):  # out of scope or missing: the same answer
+        assert client.get(INBOX, {"account": account}).status_code == 404
+        assert client.get(reverse("inbox:export"), {"account": account}).status_code == 404
     assert client.get(INBOX, {"unit": org["north"].pk}).status_code == 200
 
 
@@ -443,8 +452,8 @@ def test_bulk_updates_the_rows_out_of_band(client, viewer, items):
     assert response.status_code == 200
     body = response.content.decode()
     assert "<html" not in body
-    assert "2 items updated." in body
-    assert body.count('hx-swap-oob="true"') == 2
+    assert "Mark handled: 2 items updated." in body
+    assert body.count('hx-swap-oob="true"') == 4  # the two rows, the status tabs, the undo form
     assert set(TriageItem.objects.filter(pk__in=selected).values_list("status", "handled_reason")) == {
         ("handled", "duplicate")
     }
@@ -657,3 +666,165 @@ def test_correcting_the_category_is_recorded_audited_and_reranks(client, viewer,
     client.force_login(outsider)
     assert client.post(item_url("categorize", item), {"category": "other"}).status_code == 404
     assert TriageItem.objects.get(pk=item.pk).category == "crime"
+
+
+# --- Issue #12: counts that stay true, a deliberate close, safe bulk work ------------------------
+
+
+def test_mark_handled_has_no_default_reason(client, viewer, items):
+    client.force_login(viewer)
+    page = client.get(INBOX).content.decode()
+    assert 'value="no_reply_needed" selected' not in page
+    assert '<option value="" selected>Handled because…</option>' in page
+    response = client.post(item_url("handle", items["question"]), {}, headers=HTMX)
+    assertContains(response, "Choose one of the reasons offered.")
+    bulk = client.post(reverse("inbox:bulk"), {"action": "handle", "items": [items["question"].pk]}, headers=HTMX)
+    assertContains(bulk, "there is no default reason")
+    items["question"].refresh_from_db()
+    assert items["question"].status == "waiting"
+
+
+def test_an_action_swaps_the_status_counts_out_of_band(client, viewer, items, django_assert_max_num_queries):
+    client.force_login(viewer)
+    with django_assert_max_num_queries(16):
+        response = client.post(item_url("dismiss", items["question"]), {"back": "q=desk"}, headers=HTMX)
+    body = response.content.decode()
+    assert 'id="inbox-tabs" aria-label="Status" hx-swap-oob="true"' in body
+    # The counts follow the carried filters: "desk" matched one waiting item, now dismissed.
+    assert found(r'id="count-waiting">(\d+)<', body) == "0"
+    assert found(r'id="count-dismissed">(\d+)<', body) == "1"
+
+
+def test_bulk_above_the_threshold_asks_first_then_undo_reopens_audited(client, viewer, north_account):
+    client.force_login(viewer)
+    many = [inbox_item(north_account, text=f"item {number}", minutes_ago=number + 1) for number in range(11)]
+    ids = [item.pk for item in many]
+    asked = client.post(reverse("inbox:bulk"), {"action": "dismiss", "items": ids}, headers=HTMX)
+    assertContains(asked, "Dismiss: 11 items at once?")
+    assertContains(asked, 'name="confirmed" value="1"')
+    assert TriageItem.objects.filter(pk__in=ids, status="waiting").count() == 11
+
+    done = client.post(reverse("inbox:bulk"), {"action": "dismiss", "items": ids, "confirmed": "1"}, headers=HTMX)
+    assertContains(done, "11 items updated")
+    assertContains(done, 'id="bulk-undo"')
+    assertContains(done, 'name="action" value="reopen"')
+    assert TriageItem.objects.filter(pk__in=ids, status="dismissed").count() == 11
+
+    undo = client.post(reverse("inbox:bulk"), {"action": "reopen", "items": ids, "confirmed": "1"}, headers=HTMX)
+    assertContains(undo, "Reopen: 11 items updated")
+    assert TriageItem.objects.filter(pk__in=ids, status="waiting").count() == 11
+    reopened = AuditEvent.objects.filter(verb=AuditEvent.Verb.TRIAGE_REOPEN, actor=viewer)
+    assert sorted(int(pk) for pk in reopened.values_list("target_id", flat=True)) == sorted(ids)
+
+
+def test_another_units_supervisor_cannot_undo_or_confirm_a_bulk_action(client, outsider, items):
+    client.force_login(outsider)
+    data = {"action": "reopen", "items": [items["handled"].pk], "confirmed": "1"}
+    assert client.post(reverse("inbox:bulk"), data, headers=HTMX).status_code == 404
+    items["handled"].refresh_from_db()
+    assert items["handled"].status == "handled"
+
+
+def test_one_emergency_banner_with_the_count_and_view_on_opens_a_new_tab(client, viewer, items):
+    client.force_login(viewer)
+    page = client.get(INBOX).content.decode()
+    assert page.count("call 911") == 1
+    assertContains(client.get(INBOX), "Possible emergency: 1 waiting on this page.")
+    detail = client.get(item_url("item", items["question"]), headers=HTMX)
+    assertContains(detail, 'href="https://x.com/dana_k/status/1" target="_blank" rel="noopener noreferrer nofollow"')
+
+
+def test_filters_applied_show_as_removable_chips(client, viewer, org, items):
+    client.force_login(viewer)
+    response = client.get(INBOX, {"unit": org["11"].pk, "q": "desk", "question": "1"})
+    body = response.content.decode()
+    assert "Filters (3)" in body
+    # Each chip links to the same filters without it.
+    chip = 'aria-label="Remove the filter Search text and authors: “desk”"'
+    assert f'href="/inbox/?unit={org["11"].pk}&amp;question=1" {chip}' in body
+    assert 'href="/inbox/?question=1&amp;q=desk"' in body
+
+
+def test_acting_on_an_item_someone_changed_meanwhile_warns_instead_of_overwriting(client, viewer, org, items):
+    colleague = UserFactory.create(username="colleague")
+    grant(colleague, Role.COMMS_MANAGER, org["north"])
+    client.force_login(viewer)
+    page = client.get(INBOX).content.decode()
+    dismiss = f'action="/inbox/{items["question"].pk}/dismiss/"'
+    seen = found(dismiss + r'[^>]*>\s*<input[^>]*><input[^>]*><input type="hidden" name="seen" value="(\d+)"', page)
+
+    with time_machine.travel(NOW + datetime.timedelta(seconds=30), tick=False):
+        other = SignedInClient()
+        other.force_login(colleague)
+        assert other.post(item_url("assign", items["question"]), {"assignee": "me"}).status_code == 302
+        response = client.post(item_url("dismiss", items["question"]), {"seen": seen}, headers=HTMX)
+    assert response.status_code == 409
+    assertContains(response, "Someone acted on this item a moment ago", status_code=409)
+    assertContains(response, "colleague", status_code=409)
+    assertContains(response, "Assigned to colleague", status_code=409)
+    items["question"].refresh_from_db()
+    assert (items["question"].status, items["question"].assignee) == ("waiting", colleague)
+    # With the version shown now, the same action goes through.
+    fresh = found(r'name="seen" value="(\d+)"', response.content.decode())
+    done = client.post(item_url("dismiss", items["question"]), {"seen": fresh}, headers=HTMX)
+    assert done.status_code == 200
+    items["question"].refresh_from_db()
+    assert items["question"].status == "dismissed"
+
+
+def test_the_person_chooses_the_order_and_reaches_the_oldest_question_in_one_click(client, viewer, items):
+    client.force_login(viewer)
+
+    def order(**params):
+        body = client.get(INBOX, params).content.decode()
+        return [int(pk) for pk in re.findall(r'<li id="item-(\d+)"', body)]
+
+    by_age = sorted(["emergency", "old", "question"], key=lambda name: items[name].created_at)
+    assert order(order="oldest") == [items[name].pk for name in by_age]
+    assert order(order="newest") == [items[name].pk for name in reversed(by_age)]
+    assert order()[0] == items["emergency"].pk  # first things first by default
+    page = client.get(INBOX).content.decode()
+    assert 'href="/inbox/?question=1&amp;order=oldest" class="inbox-oldest-question"' in page
+    assert order(question="1", order="oldest") == [items["question"].pk]
+
+
+def test_plain_orders_page_with_a_keyset_cursor(client, viewer, north_account, django_assert_max_num_queries):
+    client.force_login(viewer)
+    made = [inbox_item(north_account, text=f"item {number}", minutes_ago=200 - number) for number in range(55)]
+    first = client.get(INBOX, {"order": "newest"}).content.decode()
+    assert re.findall(r'<li id="item-(\d+)"', first)[0] == str(made[-1].pk)
+    next_url = found(r'<a href="(/inbox/\?[^"]+)" rel="next">', first).replace("&amp;", "&")
+    with django_assert_max_num_queries(12):
+        second = client.get(next_url).content.decode()
+    shown = re.findall(r'<li id="item-(\d+)"', second)
+    assert shown == [str(item.pk) for item in reversed(made[:5])]
+
+
+def test_search_ignores_accents_and_case_says_where_it_matched_and_highlights_escaped(client, viewer, north_account):
+    client.force_login(viewer)
+    bike = inbox_item(north_account, text="<b>Mon Vélo</b> a été volé", author=("7", "rider", "Rider"))
+    author = inbox_item(north_account, text="hello", author=("8", "veloce_fan", "Zoé Vélodrome"))
+    inbox_item(north_account, text="nothing to see", author=("9", "other", "Other"))
+    for term in ("velo", "VÉLO", "Velo"):
+        body = client.get(INBOX, {"q": term}).content.decode()
+        assert set(re.findall(r'<li id="item-(\d+)"', body)) == {str(bike.pk), str(author.pk)}, term
+    body = client.get(INBOX, {"q": "velo"}).content.decode()
+    assert "&lt;b&gt;Mon <mark>Vélo</mark>&lt;/b&gt; a été volé" in body  # marked, and escaped around it
+    assert "<b>Mon" not in body
+    row = body[body.index(f'<li id="item-{author.pk}"') :]
+    assert "Matched the author" in row[: row.index("</li>")]
+    hostile = client.get(INBOX, {"q": "<script>"}).content.decode()
+    assert "<script>" not in hostile.split("<main", 1)[1].replace('<script src="', "")
+
+
+def test_the_sqlite_fallback_folds_like_the_search():
+    import sqlite3
+
+    from common.folding import register_sqlite_fold
+
+    class Demo:
+        vendor = "sqlite"
+        connection = sqlite3.connect(":memory:")
+
+    register_sqlite_fold(None, Demo())
+    assert Demo.connection.execute("SELECT chorus_fold('Vélo ÉTÉ')").fetchone()[0] == "velo ete"

@@ -5,9 +5,9 @@ import datetime
 import pytest
 import re2
 
+from common.folding import fold, fold_with_offsets
 from policies.detectors import PatternError, pattern_compile
 from policies.engine import Engine, RuleError, RuleSpec, excerpt_for, regex_compile, url_host
-from policies.folding import fold, fold_with_offsets
 
 NOON = datetime.datetime(2026, 11, 20, 17, 0, tzinfo=datetime.UTC)  # 12:00 in Toronto
 NORTH = "00010001"

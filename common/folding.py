@@ -13,6 +13,9 @@ import dataclasses
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
+
+from django.db.models import Func, TextField
 
 # Every combining mark lies below U+20000 (checked against the Unicode data Python ships).
 _SCANNED_CODE_POINTS = 0x20000
@@ -156,3 +159,28 @@ def fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
         folded = "".join(parts)
         offsets = kept if offsets is None else [offsets[index] for index in kept]
     return folded, offsets
+
+
+# --- In the database -----------------------------------------------------------------------------
+
+
+class Fold(Func):
+    """`fold` in SQL, for accent- and case-insensitive search ("velo" finds "Vélo"): PostgreSQL's
+    `unaccent` extension (its migration is engagement 0006), or on SQLite (the demo) `fold` itself,
+    registered on every connection by `register_sqlite_fold`."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="LOWER(unaccent(%(expressions)s))", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="chorus_fold(%(expressions)s)", **extra)
+
+
+def register_sqlite_fold(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """connection_created receiver: makes `chorus_fold` available to SQLite connections."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            "chorus_fold", 1, lambda text: None if text is None else fold(text), deterministic=True
+        )

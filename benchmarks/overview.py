@@ -62,9 +62,9 @@ SEED = 13
 def _tree() -> tuple[OrgUnit, list[OrgUnit], list[OrgUnit], list[OrgUnit]]:
     def child(parent: OrgUnit, name: str, kind: str) -> OrgUnit:
         parent.refresh_from_db()  # treebeard numbers a child from the parent's stored child count
-        return parent.add_child(name=name, kind=kind)
+        return OrgUnit.objects.add_child(parent, create_kwargs={"name": name, "kind": kind})
 
-    service = OrgUnit.add_root(name="Bench Police Service", kind=OrgUnit.Kind.SERVICE)
+    service = OrgUnit.objects.add_root(create_kwargs={"name": "Bench Police Service", "kind": OrgUnit.Kind.SERVICE})
     divisions = [child(service, f"{number} Division", OrgUnit.Kind.DIVISION) for number in range(1, 7)]
     stations = [
         child(division, f"{division_number}{number} Station", OrgUnit.Kind.STATION)

@@ -29,7 +29,7 @@ HISTORY_PREFIX = "history-"
 DAYS = 90
 # Inbound messages per day on a weekday, by account kind.
 BUSY = {SocialAccount.Kind.CORPORATE: 7.0, SocialAccount.Kind.UNIT: 1.4, SocialAccount.Kind.PERSONAL: 0.35}
-TEXTS = {
+TEXTS: dict[str, list[str]] = {
     TriageItem.Category.QUESTION: [
         "Is the front desk open on Sunday?",
         "How do I get a copy of a collision report?",
@@ -81,7 +81,7 @@ def history_write(*, today: datetime.date | None = None, seed: int = 90) -> Hist
     messages: list[Message] = []
     triage: list[tuple[int, str, int | None, str]] = []  # index in messages, category, seconds, status
     number = 0
-    categories = [category for category, texts in TEXTS.items() for _ in texts]
+    categories: list[str] = [category for category, texts in TEXTS.items() for _ in texts]
     for account in accounts:
         busy = BUSY.get(SocialAccount.Kind(account.kind), 0.5)
         slow = account.unit.name.startswith(("1", "5"))  # a few divisions lag behind, visibly on the overview

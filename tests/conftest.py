@@ -12,10 +12,19 @@
 - `viewer`: supervisor of North Division (read-only there)
 - `outsider`: supervisor of South Division (must see nothing of North)
 - `frozen_now`: time stopped at FROZEN_NOW; request it first so the cast is built at that time too
+
+Two test-only economies, both session-wide and autouse (they change no behaviour a test can observe):
+- `fast_password_hashing`: passwords are hashed with MD5; production's PBKDF2 costs about a second per
+  user on a loaded 2-core machine, and almost every test creates users with a password.
+- `static_files_scanned_once`: every new test client loads the middleware, and WhiteNoise's middleware
+  walks and stats the whole STATIC_ROOT (hundreds of files) each time; a server does it once per process.
 """
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.test import override_settings
+from whitenoise.base import WhiteNoise  # type: ignore[import-untyped]  # no stubs; patched for tests only
 
 from accounts_registry.models import Role
 from tests.clients import SignedInClient
@@ -28,6 +37,42 @@ from tests.factories import (
     grant,
     make_unit,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Tests only: a cheap hasher (sign-in, lockout and re-authentication behave the same with any hasher).
+    The live server runs in this process, so the browser tests sign in against the same hashes."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_scanned_once():
+    """WhiteNoise's table of static files (URL → file and headers), built once per configuration and reused
+    by every middleware instance of the session. The key holds everything the entries are computed from."""
+    scan = WhiteNoise.update_files_dictionary
+    tables: dict[tuple[object, ...], dict[str, object]] = {}
+
+    def update_files_dictionary(self, root, prefix):
+        key = (
+            root, prefix, self.max_age, self.allow_all_origins, self.charset, self.index_file,
+            self.add_headers_function, tuple(sorted(self.media_types.types_map.items())),
+            settings.STATIC_URL, repr(settings.STORAGES), getattr(settings, "WHITENOISE_IMMUTABLE_FILE_TEST", None),
+        )  # fmt: skip
+        if key not in tables:
+            files, self.files = self.files, {}
+            try:
+                scan(self, root, prefix)
+                tables[key] = self.files
+            finally:
+                self.files = {**files, **self.files}
+            return
+        self.files.update(tables[key])
+
+    WhiteNoise.update_files_dictionary = update_files_dictionary
+    yield
+    WhiteNoise.update_files_dictionary = scan
 
 
 @pytest.fixture

@@ -89,6 +89,8 @@ def worker_env(transactional_db, tmp_path):
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
     }
+    # Each worker boot imports the whole project: with bytecode caching off it compiles every module again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     yield env
     client.flushdb()
 

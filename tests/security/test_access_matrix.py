@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
@@ -46,14 +47,23 @@ def test_every_row_names_the_parameters_of_its_route():
             assert bool(route.params) == (row.kind is not None), f"{route.name}: kind must match {route.params}"
 
 
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker):
+    """The world is built once for this module, in a transaction rolled back after its last test; each
+    test runs in a savepoint inside it (pytest-django's `db`), and each request in its own savepoint."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_world()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(settings):
+def world(module_world, db, settings):
     for name, value in WEBHOOK_SECRETS.items():
         setattr(settings, name, value)
     # The matrix sends each route ~50 requests from one address: allauth's rate limits (tested in
     # tests/accounts_registry/test_signin.py) would answer 429 to the later cells.
     settings.ACCOUNT_RATE_LIMITS = False
-    return build_world()
+    return module_world
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))

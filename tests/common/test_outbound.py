@@ -15,6 +15,7 @@ import json
 import pytest
 import requests
 from django.core.exceptions import ValidationError
+from policies.services.notify import _webhook_post
 
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.services.accounts import OnboardingRequest, account_onboard, onboarding_errors
@@ -24,7 +25,6 @@ from monitoring.connectors.base import AccountRef, RefusedDestination
 from monitoring.connectors.mastodon import MastodonConnector
 from monitoring.models import PollRun
 from monitoring.services.polling import account_poll
-from policies.services.notify import _webhook_post
 from tests.factories import SocialAccountFactory
 
 REFUSED = [

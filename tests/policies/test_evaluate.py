@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from policies.services.notify import critical_flags_notify
 
 from accounts_registry.models import AuditEvent
 from doubles.server import DoubleServer, Response
@@ -16,7 +17,6 @@ from monitoring.services.ingest import messages_upsert
 from policies.engine import current_engine
 from policies.models import PolicyFlag, PolicyRule, RescanJob
 from policies.services.evaluate import messages_evaluate, policies_on_ingest
-from policies.services.notify import critical_flags_notify
 from policies.services.rescan import rescan_request, rescan_run
 from policies.services.rules import rule_create, rule_delete, rule_set_enabled, rule_update, rule_validate
 from policies.tasks import rescan_history

@@ -236,7 +236,8 @@ class PreferenceRow:
 
 def alert_preferences(user: AnyUser) -> list[PreferenceRow]:
     """The user's choice per kind of alert (immediately unless they chose otherwise)."""
-    chosen = dict(AlertPreference.objects.filter(user_id=user.pk).values_list("kind", "timing"))
+    rows = AlertPreference.objects.filter(user_id=user.pk) if user.pk is not None else AlertPreference.objects.none()
+    chosen = dict(rows.values_list("kind", "timing"))
     return [
         PreferenceRow(kind.value, kind.label, chosen.get(kind.value, Timing.IMMEDIATELY), can_turn_off(user, kind))
         for kind in ALERT_KINDS

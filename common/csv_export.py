@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # Spreadsheets run a cell starting with one of these as a formula (CSV/formula injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-Cell = str | int | float | bool | datetime.date | None
+Cell = object  # text, numbers, dates, booleans, None; anything else is written as its text
 
 
 def neutralise_cell(value: str) -> str:
@@ -40,7 +40,7 @@ def unneutralise_cell(value: str) -> str:
 
 def csv_cell(value: Cell) -> str | int | float:
     """One cell as written: text neutralised, numbers as they are (a negative number is data, not a
-    formula), dates in ISO 8601, booleans as true/false, None empty."""
+    formula), dates in ISO 8601, booleans as true/false, None empty, anything else as its text."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -49,7 +49,7 @@ def csv_cell(value: Cell) -> str | int | float:
         return value
     if isinstance(value, datetime.date):  # datetimes too
         return value.isoformat()
-    return neutralise_cell(value)
+    return neutralise_cell(str(value))
 
 
 class _Echo:

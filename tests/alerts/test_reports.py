@@ -6,6 +6,7 @@ import datetime
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from accounts_registry.models import Role
 from alerts.models import AlertDelivery, AlertKind
@@ -146,11 +147,13 @@ def test_weekly_digests_go_once_to_each_supervisor_with_an_html_part(week, org, 
     north = by_recipient[viewer.email]
     assert north.subject == "Chorus: Weekly digest, Nov 16 to Nov 22, 2026 — Metro Police Service/North Division"
     assert "Posts" in north.body and "(before: 1, +7)" in north.body  # the plain-text part
+    assert isinstance(north, EmailMultiAlternatives)
     [(html, mimetype)] = north.alternatives
     assert mimetype == "text/html"
-    assert "TPS_&lt;b&gt;Traffic&lt;/b&gt;" in html and "<b>Traffic</b>" not in html
+    assert "TPS_&lt;b&gt;Traffic&lt;/b&gt;" in str(html) and "<b>Traffic</b>" not in str(html)
     south = by_recipient[outsider.email]
-    assert "TPS_" not in south.body and "TPS_" not in south.alternatives[0][0]
+    assert isinstance(south, EmailMultiAlternatives)
+    assert "TPS_" not in south.body and "TPS_" not in str(south.alternatives[0][0])
 
 
 def test_monthly_reports_go_to_comms_managers(week, org, north_comms, service_comms, viewer):

@@ -35,6 +35,7 @@ from accounts_registry.models import AuditEvent
 from accounts_registry.services.audit import audit_record
 from alerts.models import WEBHOOK_KINDS, WEBHOOK_RECIPIENT, AlertDelivery, AlertPreference, Timing, user_recipient
 from common.outbound import outbound_session
+from monitoring.jobs import job_run
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -204,6 +205,13 @@ def alert_deliveries_send(*, delivery_ids: list[int]) -> int:
 def daily_summaries_send() -> int:
     """One email per person gathering the alerts they asked to get in the daily summary. Returns the
     number of emails sent. Idempotent: a row leaves the summary once it is claimed."""
+    with job_run("alerts_daily_summaries") as job:
+        sent = _summaries_send()
+        job.detail = {"emails": sent}
+    return sent
+
+
+def _summaries_send() -> int:
     waiting = AlertDelivery.objects.filter(state=State.SUMMARY).values_list("pk", "user_id")
     by_user: dict[int, list[int]] = defaultdict(list)
     for pk, user_id in waiting:
@@ -219,10 +227,8 @@ def daily_summaries_send() -> int:
             _finish(rows, "no email address")
             continue
         subject = f"Chorus: your daily summary ({len(rows)} alert{'s' if len(rows) != 1 else ''})"
-        body = "\n\n".join(f"{row.subject}\n{row.body}" for row in rows)
-        error = _email(
-            to=user.email, subject=subject, body=body + "\n\nChange what you receive in Chorus under Alerts.\n"
-        )
+        body = "\n\n".join(f"{row.subject}\n{row.body}" for row in rows) + f"\n\n{CHANGE_PREFERENCES}\n"
+        error = _email(to=user.email, subject=subject, body=body)
         _finish(rows, error)
         sent += not error
     return sent

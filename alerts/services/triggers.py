@@ -5,8 +5,9 @@ new message ids already have their triage items and flags: a possible emergency 
 alerted within the poll that read it, sent after that poll commits.
 
 `alerts_sweep` (beat, every few minutes) raises what has no ingest: accounts needing reconnection or
-failing too often, training expiring or expired, and critical flags raised elsewhere (governance
-checks, rescans) or whose alert was lost. Raising is deduplicated, so sweeping again sends nothing twice.
+failing too often, training expiring or expired, and critical flags and possible emergencies raised
+elsewhere (governance checks, rescans, corrections) or whose alert was lost. Raising is deduplicated,
+so sweeping again sends nothing twice.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from accounts_registry.models import SocialAccount, Training
 from alerts.services.deliveries import alerts_raise, stale_claims_reset
 from alerts.services.events import account_problem_events, critical_flag_events, emergency_events, training_events
 from engagement.models import TriageItem
+from monitoring.jobs import job_run
 from monitoring.models import PollState
 from policies.models import PolicyFlag, PolicyRule
 
-# Critical flags younger than this are (re)considered by the sweep; older ones were alerted or predate it.
-FLAG_LOOKBACK = datetime.timedelta(days=1)
+# Critical flags and waiting emergencies younger than this are (re)considered by the sweep: those raised
+# elsewhere (governance checks, rescans, a category corrected to emergency) and any whose alert was lost.
+LOOKBACK = datetime.timedelta(days=1)
 # Expired training is alerted for this long after it lapsed (not years-old records on a first run).
 EXPIRED_LOOKBACK_DAYS = 30
 
@@ -67,20 +70,25 @@ def alerts_sweep(*, now: datetime.datetime | None = None) -> int:
         .select_related("member__unit", "member__user")
     )
     flags = PolicyFlag.objects.filter(
-        rule__severity=PolicyRule.Severity.CRITICAL, status=PolicyFlag.Status.OPEN, created_at__gte=now - FLAG_LOOKBACK
+        rule__severity=PolicyRule.Severity.CRITICAL, status=PolicyFlag.Status.OPEN, created_at__gte=now - LOOKBACK
     ).select_related("rule", "account__unit")
-    with transaction.atomic():
+    emergencies = TriageItem.objects.filter(
+        category=TriageItem.Category.EMERGENCY, status=TriageItem.Status.WAITING, created_at__gte=now - LOOKBACK
+    ).select_related("account__unit", "message")
+    with job_run("alerts_sweep") as job, transaction.atomic():
         created = alerts_raise(
             [
                 *account_problem_events(reconnect, failing),
                 *training_events(trainings, today=today),
                 *critical_flag_events(flags),
+                *emergency_events(emergencies),
             ],
             now=now,
         )
         stale = stale_claims_reset(now=now)
         if stale:
             transaction.on_commit(functools.partial(_resend, stale), robust=True)
+        job.detail = {"deliveries": created, "resent": len(stale)}
     return created
 
 

@@ -75,6 +75,14 @@ def test_an_emergency_is_alerted_once_per_person(frozen_now, north_account, nort
     assert len(mail.outbox) == 1
 
 
+def test_an_item_corrected_to_an_emergency_is_alerted_by_the_sweep(frozen_now, north_account, north_comms):
+    inbound(north_account, "@TPS11Alex my neighbour's car alarm keeps going", "5003")
+    assert not AlertDelivery.objects.exists()
+    TriageItem.objects.update(category=TriageItem.Category.EMERGENCY)  # a person's correction
+    alerts_sweep()
+    assert list(AlertDelivery.objects.values_list("kind", "user_id")) == [(AlertKind.EMERGENCY, north_comms.pk)]
+
+
 def test_a_question_alerts_nobody(frozen_now, north_account, north_comms):
     inbound(north_account, "@TPS11Alex what time does the station open?", "5002")
     assert not AlertDelivery.objects.exists()
@@ -248,7 +256,7 @@ def test_the_sweep_costs_the_same_for_many_accounts(frozen_now, org, owner, djan
             SocialAccountFactory.create(unit=org["11"], status=SocialAccount.Status.NEEDS_RECONNECT)
 
     broken(2)
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(16) as few:
         alerts_sweep()
     broken(20)
     with django_assert_max_num_queries(len(few.captured_queries)):

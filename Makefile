@@ -39,11 +39,15 @@ DEMO_PLATFORMS := CHORUS_X_API_BASE=http://127.0.0.1:8101 CHORUS_FACEBOOK_API_BA
 	CHORUS_OUTBOUND_ALLOWLIST=http://127.0.0.1:8104 \
 	CHORUS_X_BEARER_TOKEN=demo-x-app-bearer CHORUS_POLL_INTERVAL=60 CHORUS_POLL_INTERVAL_CORPORATE=30
 
+# The demo's mail (alerts, digests, feedback) is written to var/outbox/, one file per email.
+DEMO_MAIL := CHORUS_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend CHORUS_EMAIL_FILE_PATH=var/outbox \
+	CHORUS_SITE_URL=http://127.0.0.1:8000
+
 # The demo keeps its own Fernet key under var/ (created once), so its encrypted credentials survive restarts.
 demo: install
 	@mkdir -p var
 	@test -s var/demo-fernet.key || (umask 077; $(RUN) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > var/demo-fernet.key)
-	DEBUG=true CHORUS_HTTPS=false CHORUS_FERNET_KEYS_FILE=var/demo-fernet.key $(DEMO_PLATFORMS) $(RUN) manage.py demo
+	DEBUG=true CHORUS_HTTPS=false CHORUS_FERNET_KEYS_FILE=var/demo-fernet.key $(DEMO_PLATFORMS) $(DEMO_MAIL) $(RUN) manage.py demo
 
 # Start the demo over from an empty organization (removes only the demo's SQLite database).
 demo-reset:

@@ -302,6 +302,9 @@ class AuditEvent(models.Model):
         POLICY_FLAG_REOPEN = "policy_flag.reopen", "Policy flag reopened"
         POLICY_FLAG_COACH = "policy_flag.coach", "Coaching sent on a policy flag"
 
+        ALERT_SEND = "alert.send", "Alert or report sent"
+        ALERT_PREFERENCES = "alert.preferences", "Alert preferences changed"
+
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

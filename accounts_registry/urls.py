@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts_registry.views import accounts, imports, onboarding, org, security
+from accounts_registry.views import accounts, audit, imports, onboarding, org, security
 
 app_name = "registry"
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("import/", imports.import_upload, name="import"),
     path("export.csv", imports.export_csv, name="export"),
     path("security/", security.security_events, name="security"),
+    path("audit/", audit.audit_log, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

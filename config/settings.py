@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "engagement",
     "policies",
     "overview",
+    "alerts",
     "demo",
     "config.apps.ProjectConfig",
 ]
@@ -280,6 +281,8 @@ MAILERS = {
                 "username": env.str("EMAIL_HOST_USER", default=""),
                 "password": env_secret("EMAIL_HOST_PASSWORD", default=""),
                 "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+                # The file backend's folder (the demo writes its mail to var/outbox/).
+                "file_path": env.str("CHORUS_EMAIL_FILE_PATH", default=""),
             }.items()
             if value
         },
@@ -328,10 +331,12 @@ CHORUS_POLL_INTERVAL_CORPORATE = env.int("CHORUS_POLL_INTERVAL_CORPORATE", defau
 CHORUS_POLL_LEASE_SECONDS = env.int("CHORUS_POLL_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
 CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claimed per beat tick
 CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
-# Functions run on new message ids inside the ingest transaction (engagement, policies).
+# Functions run on new message ids inside the ingest transaction (engagement, policies, then alerts on
+# what the first two found: possible emergencies and critical flags).
 CHORUS_INGEST_HOOKS: list[str] = [
     "engagement.services.auto_triage.triage_on_ingest",
     "policies.services.evaluate.policies_on_ingest",
+    "alerts.services.triggers.alerts_on_ingest",
 ]
 # Outbound destinations users configure (Mastodon instances, the alert webhook) must be https and public
 # (common/outbound.py). Origins listed here (`scheme://host[:port]`, no port: any) are exempt: only for the
@@ -340,7 +345,8 @@ CHORUS_OUTBOUND_ALLOWLIST: list[str] = env.list("CHORUS_OUTBOUND_ALLOWLIST", def
 # Where engagement and policies meet without importing each other (see monitoring/extensions.py).
 CHORUS_COACHING_GIVE = "engagement.services.feedback.coaching_give"
 CHORUS_OPEN_FLAG_EXISTS = "policies.selectors.open_flag_exists"
-# Critical policy flags are also posted here (a Slack/Teams-compatible incoming webhook); empty: email only.
+# Possible emergencies and critical policy flags are also posted here (a Slack/Teams-compatible incoming
+# webhook, through common/outbound.py); empty: email only.
 CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") or ""
 
 # Shared state between workers (rate-limit gates): Redis when configured, else in-process memory.
@@ -349,6 +355,12 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+
+# --- Alerts and reports -------------------------------------------------------------------------
+# An active account is alerted to its holder and unit admins after more failed polls in a row than this.
+CHORUS_ALERT_FAILING_POLLS = env.int("CHORUS_ALERT_FAILING_POLLS", default=3)
+# The address people open Chorus at, for links in emails (e.g. https://chorus.example.org).
+CHORUS_SITE_URL = env.str("CHORUS_SITE_URL", default="")
 
 # Beat schedule (synced into django-celery-beat's tables on start, then visible in the admin).
 CELERY_BEAT_SCHEDULE = {
@@ -361,6 +373,21 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Every day at 03:30: delete poll runs, job runs and webhook events past their retention (below).
     "prune-records-daily": {"task": "monitoring.tasks.prune_records", "schedule": crontab(hour=3, minute=30)},
+    # Every 2 minutes: alert accounts needing reconnection or failing, training expiring or expired, and
+    # critical flags not alerted at ingest (emergencies are alerted by the poll that reads them).
+    "alerts-sweep": {"task": "alerts.tasks.sweep_alerts", "schedule": 120.0},
+    # Every day at 07:00: one email per person with the alerts they chose to get in the daily summary.
+    "alerts-daily-summary": {"task": "alerts.tasks.send_daily_summaries", "schedule": crontab(hour=7, minute=0)},
+    # Mondays at 07:00: each supervisor's digest of last week for their subtree.
+    "reports-weekly-digest": {
+        "task": "alerts.tasks.send_weekly_digests",
+        "schedule": crontab(day_of_week=1, hour=7, minute=0),
+    },
+    # The 1st of the month at 07:00: the organization report of last month for comms managers.
+    "reports-monthly": {
+        "task": "alerts.tasks.send_monthly_reports",
+        "schedule": crontab(day_of_month=1, hour=7, minute=0),
+    },
 }
 # Retention in days of operational rows (messages, triage items, flags and audit events are kept).
 CHORUS_RETAIN_POLL_RUNS_DAYS = env.int("CHORUS_RETAIN_POLL_RUNS_DAYS", default=14)

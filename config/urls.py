@@ -19,6 +19,7 @@ urlpatterns = [
     path("insights/", include("engagement.urls_insights")),
     path("policies/", include("policies.urls")),
     path("overview/", include("overview.urls")),
+    path("alerts/", include("alerts.urls")),
     # The read-only API: policy flags come from the policies app, everything else from engagement.
     path("api/v1/policy-flags/", PolicyFlagList.as_view(), name="api-policy-flags"),
     path("api/v1/", include("engagement.api.urls")),

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from accounts_registry.crypto import CredentialsUnavailable, decrypt_credentials
 from accounts_registry.models import Platform, SocialAccount
+from alerts.services.triggers import alerts_sweep
 from demo import data as demo_data
 from monitoring.models import Message
 from monitoring.services.polling import PollSummary, account_poll
@@ -400,6 +401,8 @@ def demo_sweep(platforms: DemoPlatforms, *, is_account_sync: bool = False) -> De
         added = platforms.generator.tick()
     sweep = DemoSweep(items_added=len(added))
     sweep_due_accounts(work=sweep.work())  # outside a transaction: the work runs as each claim commits
+    if is_account_sync:  # beat's alerts sweep, every minute here (emergencies are alerted by the polls)
+        alerts_sweep()
     platforms.trim_logs()
     sweep.seconds = time.monotonic() - started
     logger.info("%s", sweep.line())

@@ -5,6 +5,7 @@ from engagement.views import insights
 app_name = "insights"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("leaderboard/", insights.leaderboard, name="leaderboard"),
+    path("leaderboard/export.csv", insights.leaderboard_export, name="leaderboard-export"),
     path("units/<int:pk>/metrics/", insights.unit_metrics, name="unit-metrics"),
     path("accounts/<int:pk>/metrics/", insights.account_metrics, name="account-metrics"),
     path("messages/<int:pk>/feedback/", insights.message_feedback_give, name="message-feedback"),

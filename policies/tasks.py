@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from monitoring.jobs import retrying_task
 from policies.services.governance import governance_run
-from policies.services.notify import critical_flags_notify
 from policies.services.rescan import rescan_run
 
 
@@ -20,10 +17,3 @@ def rescan_history(job_id: int) -> None:
 @retrying_task()
 def run_governance_checks() -> None:
     governance_run()
-
-
-# No retry: notifications are not deduplicated, and a late duplicate email is worse than a lost one
-# (the flag is in the review queue either way).
-@shared_task(acks_late=True)
-def notify_critical_flags(flag_ids: list[int]) -> None:
-    critical_flags_notify(flag_ids=flag_ids)

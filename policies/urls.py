@@ -5,6 +5,7 @@ from policies.views import review, rules
 app_name = "policies"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", review.queue, name="queue"),
+    path("export.csv", review.export_csv, name="export"),
     path("flags/<int:pk>/", review.flag_detail, name="flag"),
     path("flags/<int:pk>/acknowledge/", review.flag_action, {"action": "acknowledge"}, name="flag-acknowledge"),
     path("flags/<int:pk>/resolve/", review.flag_action, {"action": "resolve"}, name="flag-resolve"),

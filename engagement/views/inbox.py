@@ -9,14 +9,13 @@ htmx, re-renders the row in place. Items come only through the access selectors:
 
 from __future__ import annotations
 
-import csv
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,9 +23,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts_registry.models import AuditEvent
-from accounts_registry.services.csv_io import neutralise_cell
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import client_ip
+from common.csv_export import csv_response
 from common.filters import ChoiceFilter, InvalidFilters
 from common.htmx import acting_user, render_page, wants_fragment
 from engagement.forms import (
@@ -47,9 +46,7 @@ from engagement.services import triage_actions as services
 from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from django.http import HttpRequest
+    from django.http import HttpRequest, StreamingHttpResponse
 
 TEMPLATE = "engagement/inbox.html"
 BULK_CONFIRM_TEMPLATE = "engagement/inbox_bulk_confirm.html"
@@ -98,13 +95,6 @@ def _item_url(pk: int, query: str) -> str:
 
 
 # --- The list ------------------------------------------------------------------------------------
-
-
-class _Echo:
-    """A file-like object that hands back what the csv writer writes, for a streamed response."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def _filter_chips(form: InboxFilterForm, filters: inbox_filters.InboxFilters) -> list[dict[str, str]]:
@@ -267,36 +257,26 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         ip=client_ip(request),
         details={"filters": request.GET.urlencode()[:500]},
     )
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield "\ufeff"  # so spreadsheets open the file as UTF-8
-        yield writer.writerow(EXPORT_COLUMNS)
-        for item in items:
-            message = item.message
-            yield writer.writerow(
-                [
-                    item.pk,
-                    item.status,
-                    item.platform,
-                    neutralise_cell(message.external_id),
-                    neutralise_cell(item.account.handle),
-                    neutralise_cell(paths.get(item.account.unit_id, "")),
-                    neutralise_cell(message.author_handle),
-                    neutralise_cell(message.author_name),
-                    neutralise_cell(message.text),
-                    item.created_at.isoformat(),
-                    item.category,
-                    "true" if item.is_question else "false",
-                    "" if item.first_response_seconds is None else item.first_response_seconds,
-                    neutralise_cell(item.assignee.get_username()) if item.assignee else "",
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="chorus-inbox-{timezone.localdate():%Y-%m-%d}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    rows = (
+        [
+            item.pk,
+            item.status,
+            item.platform,
+            item.message.external_id,
+            item.account.handle,
+            paths.get(item.account.unit_id, ""),
+            item.message.author_handle,
+            item.message.author_name,
+            item.message.text,
+            item.created_at,
+            item.category,
+            item.is_question,
+            item.first_response_seconds,
+            item.assignee.get_username() if item.assignee else "",
+        ]
+        for item in items
+    )
+    return csv_response(filename=f"chorus-inbox-{timezone.localdate():%Y-%m-%d}.csv", columns=EXPORT_COLUMNS, rows=rows)
 
 
 # --- One item ------------------------------------------------------------------------------------

@@ -17,9 +17,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import get_account_for_user, get_member_for_user, get_unit_for_user, user_scope
+from accounts_registry.services.security import security_event_record
+from accounts_registry.signin import client_ip
+from common.csv_export import csv_response
 from common.htmx import acting_user, render_page, wants_fragment
 from engagement.models import Feedback
 from engagement.selectors.feedback import get_message_for_feedback, member_feedback, message_feedback
@@ -35,11 +40,25 @@ from engagement.selectors.metrics import (
 from engagement.services.feedback import TEXT_MAX_LENGTH, feedback_give
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
     from engagement.selectors.metrics import Metrics
 
 PERIOD_LABELS = {"7d": "7 days", "30d": "30 days", "90d": "90 days"}
+LEADERBOARD_EXPORT_COLUMNS = (
+    "rank",
+    "unit",
+    "period_days",
+    "inbound",
+    "questions",
+    "answered",
+    "response_rate",
+    "median_first_response_seconds",
+    "p90_first_response_seconds",
+    "waiting",
+    "oldest_waiting_created_at",
+    "within_target_share",
+)
 
 
 # --- Presentation helpers ---------------------------------------------------------------------
@@ -158,6 +177,51 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "level": depth,
     }
     return render_page(request, "engagement/leaderboard.html", context, partial="board")
+
+
+@require_GET
+@login_required
+def leaderboard_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The leaderboard's rows (the page's period and level) as CSV, recorded as an export."""
+    if not user_scope(request.user).can_read_units:
+        raise PermissionDenied("The leaderboard is for admins, comms managers and supervisors.")
+    period_days = period_days_from(request.GET.get("period"))
+    levels = leaderboard_levels(request.user)
+    try:
+        depth: int | None = int(request.GET.get("level", ""))
+    except ValueError:
+        depth = None
+    if depth not in levels:
+        depth = default_leaderboard_depth(levels)
+    rows = units_leaderboard(request.user, period_days=period_days, depth=depth) if depth is not None else []
+    security_event_record(
+        verb=AuditEvent.Verb.EXPORT,
+        actor=request.user,
+        target_type="export",
+        target_id="leaderboard",
+        target_repr="Leaderboard CSV",
+        ip=client_ip(request),
+        details={"filters": request.GET.urlencode()[:500]},
+    )
+    cells = (
+        [
+            rank,
+            row.label,
+            period_days,
+            row.metrics.inbound,
+            row.metrics.questions,
+            row.metrics.answered,
+            row.metrics.response_rate,
+            row.metrics.median_first_response_seconds,
+            row.metrics.p90_first_response_seconds,
+            row.metrics.waiting,
+            row.metrics.oldest_waiting_created_at,
+            row.metrics.within_target_share,
+        ]
+        for rank, row in enumerate(rows, start=1)
+    )
+    filename = f"chorus-leaderboard-{timezone.localdate():%Y-%m-%d}.csv"
+    return csv_response(filename=filename, columns=LEADERBOARD_EXPORT_COLUMNS, rows=cells)
 
 
 # --- Feedback to members ----------------------------------------------------------------------

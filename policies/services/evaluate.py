@@ -8,17 +8,14 @@ text) and an excerpt (up to 300 characters around the first match).
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import TYPE_CHECKING
 
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from monitoring.models import Message
 from policies.engine import current_engine, excerpt_for
-from policies.models import PolicyFlag, PolicyRule
+from policies.models import PolicyFlag
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,14 +25,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def messages_evaluate(*, messages: Sequence[Message], engine: Engine | None = None, notify: bool = False) -> int:
+def messages_evaluate(*, messages: Sequence[Message], engine: Engine | None = None) -> int:
     """Flag what breaks the rules among these messages (their `account.unit` loaded). Returns how many
     flags this call created (a message already flagged by a rule is not flagged by it again).
 
     `engine`: the current engine of the enabled rules by default; a rescan passes the engine of one rule.
-    `notify`: after the surrounding transaction commits, queue the notification of new critical flags.
     Queries: the engine's freshness check; if anything matched, the existing flags of those messages and
-    one insert; with new critical flags to notify, one select of their ids.
+    one insert. (Alerting critical flags is the alerts app's ingest hook, which runs after this one.)
     """
     engine = engine if engine is not None else current_engine()
     if not engine.specs or not messages:
@@ -68,28 +64,14 @@ def messages_evaluate(*, messages: Sequence[Message], engine: Engine | None = No
     flags = [flag for flag in flags if (flag.rule_id, flag.message_id) not in existing]
     # ignore_conflicts: a concurrent evaluation's flag wins; the unique constraint forbids a second one.
     PolicyFlag.objects.bulk_create(flags, ignore_conflicts=True)
-    critical_rules = {spec.id for spec in engine.specs if spec.severity == PolicyRule.Severity.CRITICAL}
-    critical = [(flag.rule_id, flag.message_id) for flag in flags if flag.rule_id in critical_rules]
-    if notify and critical:
-        condition = Q()
-        for rule_id, message_id in critical:
-            condition |= Q(rule_id=rule_id, message_id=message_id)
-        flag_ids = list(PolicyFlag.objects.filter(condition).values_list("pk", flat=True))
-        transaction.on_commit(functools.partial(_queue_notification, flag_ids), robust=True)
     return len(flags)
-
-
-def _queue_notification(flag_ids: list[int]) -> None:
-    from policies.tasks import notify_critical_flags
-
-    notify_critical_flags.delay(flag_ids)
 
 
 def policies_on_ingest(message_ids: list[int]) -> None:
     """Ingest hook (settings.CHORUS_INGEST_HOOKS): evaluate newly stored messages against the enabled rules.
 
-    Runs inside the ingest transaction; the notification of critical flags is queued after it commits and
-    can never fail the ingest. With no enabled rule it costs one query.
+    Runs inside the ingest transaction (alerts.services.triggers.alerts_on_ingest, the next hook, alerts
+    the new critical flags). With no enabled rule it costs one query.
     """
     engine = current_engine()
     if not engine.specs or not message_ids:
@@ -99,4 +81,4 @@ def policies_on_ingest(message_ids: list[int]) -> None:
         .select_related("account__unit")
         .defer("account__credentials_ciphertext", "metrics")
     )
-    messages_evaluate(messages=messages, engine=engine, notify=True)
+    messages_evaluate(messages=messages, engine=engine)

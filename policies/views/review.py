@@ -12,13 +12,19 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import unit_paths, user_scope, visible_units
+from accounts_registry.services.security import security_event_record
+from accounts_registry.signin import client_ip
+from common.csv_export import csv_response
+from common.filters import InvalidFilters
 from common.htmx import acting_user, render_page, wants_fragment
 from monitoring.models import Message
 from policies import selectors
@@ -27,14 +33,63 @@ from policies.models import PolicyFlag, PolicyRule
 from policies.services import review
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 QUEUE = "policies/queue.html"
 FLAG = "policies/flag.html"
 CHANGED_EVENT = "policy-flag-changed"
+EXPORT_MAX_ROWS = 100_000
+EXPORT_COLUMNS = ("id", "created_at", "rule", "severity", "status", "platform", "account", "unit", "excerpt")
 
 
 # --- The queue -----------------------------------------------------------------------------------
+
+
+def _require_queue(request: HttpRequest) -> None:
+    scope = user_scope(request.user)
+    if not scope.can_read_units and scope.member_id is None:
+        raise PermissionDenied("The review queue is for supervisors, comms managers, admins and account holders.")
+
+
+@require_safe
+@login_required
+def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The queue's current filter as CSV (every page, up to EXPORT_MAX_ROWS flags), recorded as an export.
+    A malformed filter is a 400 naming it, as the inbox's export answers."""
+    _require_queue(request)
+    form = FlagFilterForm(request.GET, user=request.user)
+    try:
+        form.parse()
+    except InvalidFilters as invalid:
+        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+    filters, _after = form.queue_filters()
+    flags = selectors.flag_queue(request.user, filters, limit=EXPORT_MAX_ROWS).flags
+    paths = unit_paths({flag.account.unit for flag in flags})
+    security_event_record(
+        verb=AuditEvent.Verb.EXPORT,
+        actor=request.user,
+        target_type="export",
+        target_id="policy-flags",
+        target_repr="Policy flags CSV",
+        ip=client_ip(request),
+        details={"filters": request.GET.urlencode()[:500]},
+    )
+    rows = (
+        [
+            flag.pk,
+            flag.created_at,
+            flag.rule.name,
+            flag.rule.severity,
+            flag.status,
+            flag.account.platform,
+            flag.account.handle,
+            paths[flag.account.unit_id],
+            flag.excerpt,
+        ]
+        for flag in flags
+    )
+    filename = f"chorus-policy-flags-{timezone.localdate():%Y-%m-%d}.csv"
+    return csv_response(filename=filename, columns=EXPORT_COLUMNS, rows=rows)
 
 
 @require_safe
@@ -43,8 +98,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Flags of the accounts the user may see, most severe and newest first, filtered from the URL."""
     user = request.user
     scope = user_scope(user)
-    if not scope.can_read_units and scope.member_id is None:
-        raise PermissionDenied("The review queue is for supervisors, comms managers, admins and account holders.")
+    _require_queue(request)
     filter_form = FlagFilterForm(request.GET, user=user)
     filters, after = filter_form.queue_filters()
     page = selectors.flag_queue(user, filters, after=after)

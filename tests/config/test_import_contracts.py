@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS_BELOW_CONFIG = ("common", "accounts_registry", "monitoring", "engagement", "policies")
+APPS_BELOW_CONFIG = ("common", "accounts_registry", "monitoring", "engagement", "policies", "alerts")
 PACKAGES = (*APPS_BELOW_CONFIG, "demo", "doubles", "config", "tests", "benchmarks")
 LAYERS = "engagement and policies independent"
 APPS = "No app imports config, the demo, the doubles, the tests or the benchmarks"
@@ -52,6 +52,8 @@ def test_the_empty_layout_keeps_every_contract(tmp_path):
     [
         ("engagement/inbox.py", "import policies", LAYERS),
         ("policies/review.py", "from engagement import models", LAYERS),
+        ("policies/notify.py", "from alerts import models", LAYERS),
+        ("engagement/inbox.py", "import alerts", LAYERS),
         ("monitoring/ingest.py", "import engagement", LAYERS),
         ("common/htmx.py", "import accounts_registry", LAYERS),
         ("accounts_registry/apps.py", "import config", APPS),

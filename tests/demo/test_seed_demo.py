@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from accounts_registry import selectors
 from accounts_registry.crypto import decrypt_credentials
 from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, RoleGrant, SocialAccount, Training
+from alerts.models import AlertDelivery, AlertPreference
 from demo import data as demo_data
 from demo import seed as seed_demo
 
@@ -163,6 +164,15 @@ def test_seed_demo_builds_the_documented_organization_idempotently_and_determini
     # and serves nothing.
     demo_output = _run("demo", "--no-serve")
     assert "already seeded" in demo_output
+    # It seeds the logins' alert preferences and alerts what the seed planted (accounts needing
+    # reconnection: their unit admins; training expiring: members and supervisors); mail after commit.
+    assert AlertPreference.objects.filter(user__username="comms", kind="training", timing="off").exists()
+    assert "Alerts and reports:" in demo_output
+    kinds = set(AlertDelivery.objects.values_list("kind", "user__username"))
+    assert ("account_problem", "admin") in kinds
+    assert any(kind == "training" for kind, _ in kinds)
+    assert ("monthly_report", "comms") in kinds
+    assert ("weekly_digest", "super52") in kinds
     assert "Chorus demo: http://127.0.0.1:8000/" in demo_output
     assert all(login.username in demo_output for login in demo_data.DEMO_LOGINS)
     assert _snapshot() == first

@@ -1,22 +1,18 @@
 """Evaluation on ingest and rescans of history, through the real ingest path on PostgreSQL."""
 
 import datetime
-import json
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.core.exceptions import ValidationError
 
 from accounts_registry.models import AuditEvent
-from doubles.server import DoubleServer, Response
 from monitoring.connectors.base import NormalizedMessage
 from monitoring.models import Message
 from monitoring.services.ingest import messages_upsert
 from policies.engine import current_engine
 from policies.models import PolicyFlag, PolicyRule, RescanJob
 from policies.services.evaluate import messages_evaluate, policies_on_ingest
-from policies.services.notify import critical_flags_notify
 from policies.services.rescan import rescan_request, rescan_run
 from policies.services.rules import rule_create, rule_delete, rule_set_enabled, rule_update, rule_validate
 from policies.tasks import rescan_history
@@ -177,58 +173,6 @@ def test_engine_is_cached_and_rebuilt_when_a_rule_changes(north_account):
 
 def north_account_text(flag):
     return [flag.message.text[start:end] for start, end in flag.spans]
-
-
-# --- critical flags notify ---------------------------------------------------------------------------------
-
-
-def test_critical_flags_queue_a_notification_after_commit(north_account, django_capture_on_commit_callbacks):
-    keyword_rule(severity="critical")
-    keyword_rule(name="Mild", terms=["informant"], severity="info")
-    with django_capture_on_commit_callbacks() as callbacks:
-        ingest(north_account, post(north_account, "100", "informant"))
-    assert len(callbacks) == 1  # for the critical flag only; the info flag notifies nobody
-
-
-def test_critical_flags_email_the_supervisors_of_the_account(north_account, viewer, outsider, owner):
-    rule = keyword_rule(severity="critical")
-    ingest(north_account, post(north_account, "100", "Meet the informant <script>alert(1)</script>"))
-    critical_flags_notify(flag_ids=[flag.pk for flag in PolicyFlag.objects.filter(rule=rule)])
-    [email] = mail.outbox
-    assert email.to == [viewer.email]  # North's supervisor; not South's, not the admin
-    assert email.subject == "Chorus: 1 critical policy flag"
-    assert "[Operational details] X TPS11Alex: Meet the informant <script>alert(1)</script>" in email.body
-    assert getattr(email, "alternatives", []) == []  # plain text only
-
-
-@pytest.fixture
-def webhook():
-    server = DoubleServer()
-    server.route("POST", "/hook", lambda request: Response(200, {"ok": True}))
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_critical_flags_post_to_the_configured_webhook(north_account, settings, webhook):
-    settings.CHORUS_POLICY_WEBHOOK_URL = f"{webhook.url}/hook"
-    rule = keyword_rule(severity="critical")
-    ingest(north_account, post(north_account, "100", "see https://evil.example/informant"))
-    critical_flags_notify(flag_ids=list(PolicyFlag.objects.filter(rule=rule).values_list("pk", flat=True)))
-    [request] = webhook.requests
-    assert request.path == "/hook"  # only the configured URL: never the link in the post
-    assert json.loads(request.body) == {
-        "text": "1 critical policy flag:\n- [Operational details] X TPS11Alex: see https://evil.example/informant"
-    }
-
-
-def test_a_failing_webhook_never_raises(north_account, settings, webhook, caplog):
-    settings.CHORUS_POLICY_WEBHOOK_URL = f"{webhook.url}/missing"  # the double answers 404
-    rule = keyword_rule(severity="critical")
-    ingest(north_account, post(north_account, "100", "informant"))
-    critical_flags_notify(flag_ids=list(PolicyFlag.objects.filter(rule=rule).values_list("pk", flat=True)))
-    assert "critical flags webhook failed: HTTPError" in caplog.text
-    assert webhook.url not in caplog.text
 
 
 # --- rescans -----------------------------------------------------------------------------------------------

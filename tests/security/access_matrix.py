@@ -102,6 +102,8 @@ MATRIX: dict[str, Row] = {
     # --- Registry ------------------------------------------------------------------------------------
     "registry:tree": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "registry:security": R(None, GET="302 | 403 403 403 403 200 200", POST="405"),
+    "registry:audit": R(None, GET="302 | 403 403 403 403 200 200", POST="405"),
+    "registry:audit-export": R(None, GET="302 | 403 403 403 403 200 200", POST="405"),
     "registry:governance": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "registry:onboard": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
     "registry:import": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
@@ -134,6 +136,7 @@ MATRIX: dict[str, Row] = {
     ),
     # --- Monitoring ----------------------------------------------------------------------------------
     "monitoring:health": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
+    "monitoring:health-export": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "monitoring:account-messages": R(
         "account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
     ),
@@ -167,6 +170,7 @@ MATRIX: dict[str, Row] = {
     "overview:unit": R("unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "overview:account": R("account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "insights:leaderboard": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
+    "insights:leaderboard-export": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "insights:unit-metrics": R(
         "unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
     ),
@@ -183,6 +187,7 @@ MATRIX: dict[str, Row] = {
     ),
     # --- Policies ------------------------------------------------------------------------------------
     "policies:queue": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
+    "policies:export": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "policies:flag": R("flag", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     **{
         f"policies:flag-{action}": R(
@@ -220,6 +225,12 @@ MATRIX: dict[str, Row] = {
         HX_GET="302 | 403 403 | 403 403 | 403 403 | 403 403 | 200 404 | 200 200",
         POST="405",
     ),
+    # --- Alerts and reports --------------------------------------------------------------------------
+    # Everyone chooses their own alerts (an empty POST re-renders the form). Reports are for supervisors
+    # and up (403 for a member, for any unit); a unit outside the subtree is a 404.
+    "alerts:preferences": R(None, GET="302 | 200 200 200 200 200 200", POST="302 | 200 200 200 200 200 200"),
+    "alerts:reports": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
+    "alerts:report": R("unit", GET="302 | 403 403 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     # --- API (token auth) ----------------------------------------------------------------------------
     **{
         name: R(None, GET="401 | 200 200 200 200 200 200", POST="401 | 405 405 405 405 405 405", api=True)

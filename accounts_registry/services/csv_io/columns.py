@@ -1,6 +1,18 @@
-"""The registry file's columns, and cells a spreadsheet will not run as formulas."""
+"""The registry file's columns."""
 
 from __future__ import annotations
+
+# The formula-safe cells are the one CSV helper's (common/csv_export.py), re-exported for the importer.
+from common.csv_export import FORMULA_TRIGGERS, neutralise_cell, unneutralise_cell
+
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "OPTIONAL_COLUMNS",
+    "REGISTRY_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "neutralise_cell",
+    "unneutralise_cell",
+]
 
 REGISTRY_COLUMNS: tuple[str, ...] = (
     "unit_path",
@@ -18,21 +30,3 @@ REGISTRY_COLUMNS: tuple[str, ...] = (
 )
 OPTIONAL_COLUMNS = frozenset({"external_id", "status"})
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(column for column in REGISTRY_COLUMNS if column not in OPTIONAL_COLUMNS)
-
-# Spreadsheets run a cell starting with one of these as a formula (CSV/formula injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: str) -> str:
-    """Prefix a quote so a spreadsheet shows the cell as text instead of running it as a formula.
-
-    Values that already start with quotes before a trigger get one more, so `unneutralise_cell`
-    is an exact inverse and an export re-imports unchanged.
-    """
-    return "'" + value if value.lstrip("'").startswith(FORMULA_TRIGGERS) else value
-
-
-def unneutralise_cell(value: str) -> str:
-    if value.startswith("'") and value.lstrip("'").startswith(FORMULA_TRIGGERS):
-        return value[1:]
-    return value

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
 from demo import data as demo_data
+from demo.alerts import demo_alert_preferences, demo_alerts
 from demo.platforms import SCHEDULER_INTERVAL, DemoUnavailable, start_demo_platforms, start_demo_scheduler
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
@@ -59,6 +60,11 @@ class Command(BaseCommand):
         (and leaves an admin's edits to other rules alone)."""
         call_command("import_policies", str(STARTER_POLICY), stdout=self.stdout, stderr=self.stderr)
         call_command("check_governance", stdout=self.stdout, stderr=self.stderr)
+        demo_alert_preferences()
+        sent = demo_alerts()
+        self.stdout.write(
+            f"Alerts and reports: {sent} new (with `make demo`, the mail is in var/outbox/, one file per email)."
+        )
 
     def _start_live_platforms(self) -> None:
         try:

@@ -7,7 +7,7 @@ the same reason, dismissing a dismissed item, reopening a waiting item); notes a
 Each action locks the item's row for its transaction, so two people acting at once apply one after
 the other and the audit trail records what each of them actually changed.
 
-Callers must have the item from `get_triage_item_for_user(..., write=True)`: these functions check the
+Callers must have the item from `get_triage_item_for_user(..., action=...)`: these functions check the
 state transition and the assignee's scope, not the actor's access.
 """
 

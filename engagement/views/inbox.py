@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts_registry.capabilities import Action
 from accounts_registry.models import AuditEvent
 from accounts_registry.services.csv_io import neutralise_cell
 from accounts_registry.services.security import security_event_record
@@ -43,6 +44,7 @@ from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
 from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
 from engagement.services import triage_actions as services
+from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -68,6 +70,13 @@ EXPORT_COLUMNS = (
     "first_response_seconds",
     "assignee",
 )
+
+# What each bulk action asks of the capabilities table.
+BULK_CAPABILITY = {
+    BulkAction.ASSIGN_ME: Action.TRIAGE_ASSIGN,
+    BulkAction.HANDLE: Action.TRIAGE_HANDLE,
+    BulkAction.DISMISS: Action.TRIAGE_DISMISS,
+}
 
 
 def _require_inbox(request: HttpRequest) -> None:
@@ -304,7 +313,7 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
 @require_POST
 @login_required
 def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_ASSIGN)
     actor = acting_user(request)
     wants_someone_else = request.POST.get("assignee", "") not in {"", AssignForm.ME, str(actor.pk)}
     candidates = triage_item.assignable_users(item) if wants_someone_else else []
@@ -323,7 +332,7 @@ def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_HANDLE)
     form = HandleForm(request.POST)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose one of the reasons offered.")
@@ -334,7 +343,7 @@ def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_DISMISS)
     services.triage_dismiss(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is dismissed.")
 
@@ -342,7 +351,7 @@ def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_HANDLE)
     services.triage_reopen(item=item, actor=acting_user(request))
     return _respond(request, item, notice=f"Item {item.pk} is waiting again.")
 
@@ -351,7 +360,7 @@ def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_categorize(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct the item's category; the correction is kept for the classifier's evaluation."""
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_ASSIGN)
     form = CategoryForm(request.POST)
     if not form.is_valid():
         return _respond(request, item, notice="", error="Choose one of the categories.")
@@ -363,7 +372,7 @@ def item_categorize(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_note(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an internal note. htmx: the opened item again (with the form's errors, status 200)."""
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_HANDLE)
     form = NoteForm(request.POST, auto_id=f"item-{item.pk}-%s")
     query = back_query(request.POST.get("back", ""), user=request.user)
     error = ""
@@ -402,7 +411,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
             return render_page(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
         messages.error(request, error)
         return redirect(_inbox_url(query))
-    items = triage_access.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], write=True)
+    items = triage_access.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], action=BULK_CAPABILITY[form.cleaned_data["action"]])
     updated = services.triage_bulk(
         items=items, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"], actor=acting_user(request)
     )

@@ -1,7 +1,7 @@
-"""Telling people about critical flags: email to the account's supervisors, and an optional chat webhook.
+"""Telling people about critical flags: email to the account's comms managers and admins, and an optional chat webhook.
 
-Recipients: the active users holding a supervisor role grant on the account's unit or an ancestor of it,
-who have an email address; each gets one email listing their flags. The webhook, when
+Recipients: the active users holding a role that receives emergencies (accounts_registry.capabilities:
+comms managers and admins) on the account's unit or an ancestor of it, who have an email address; each gets one email listing their flags. The webhook, when
 settings.CHORUS_POLICY_WEBHOOK_URL is set, receives one JSON `{"text": ...}` POST (the format of Slack and
 Microsoft Teams incoming webhooks). Only that configured URL is ever fetched — never a URL taken from a
 post (no SSRF: see docs/architecture.md) — without following redirects, with a timeout.
@@ -21,7 +21,8 @@ import requests
 from django.conf import settings
 from django.core.mail import send_mail
 
-from accounts_registry.models import Role, RoleGrant
+from accounts_registry.capabilities import Action, roles_allowing
+from accounts_registry.models import RoleGrant
 from common.outbound import outbound_session
 from policies.models import PolicyFlag
 
@@ -39,12 +40,14 @@ def _line(flag: PolicyFlag) -> str:
     return f"- [{flag.rule.name}] {account.get_platform_display()} {account.handle}: {excerpt}"
 
 
-def _supervisor_emails(flags: Iterable[PolicyFlag]) -> dict[str, list[PolicyFlag]]:
-    """Email address → the flags on accounts in units that person supervises (one query for the grants)."""
+def _recipient_emails(flags: Iterable[PolicyFlag]) -> dict[str, list[PolicyFlag]]:
+    """Email address → the flags on accounts in units that person receives emergencies for (one query)."""
     flags = list(flags)
     paths = {flag.account.unit.path for flag in flags}
     grants = list(
-        RoleGrant.objects.filter(role=Role.SUPERVISOR, user__is_active=True, unit__is_active=True)
+        RoleGrant.objects.filter(
+            role__in=roles_allowing(Action.EMERGENCY_RECEIVE), user__is_active=True, unit__is_active=True
+        )
         .exclude(user__email="")
         .values_list("unit__path", "user__email")
     )
@@ -59,7 +62,7 @@ def _supervisor_emails(flags: Iterable[PolicyFlag]) -> dict[str, list[PolicyFlag
 
 
 def critical_flags_notify(*, flag_ids: list[int]) -> None:
-    """Email the supervisors of the flagged accounts and post to the webhook if configured. Never raises
+    """Email the comms managers and admins of the flagged accounts and post to the webhook if configured. Never raises
     for delivery problems; missing flags (deleted since) are skipped."""
     flags = list(
         PolicyFlag.objects.filter(pk__in=flag_ids, rule__severity="critical")
@@ -68,9 +71,9 @@ def critical_flags_notify(*, flag_ids: list[int]) -> None:
     )
     if not flags:
         return
-    for email, theirs in _supervisor_emails(flags).items():
+    for email, theirs in _recipient_emails(flags).items():
         subject = f"Chorus: {len(theirs)} critical policy flag{'s' if len(theirs) != 1 else ''}"
-        body = "Critical policy flags on accounts you supervise:\n\n" + "\n".join(_line(flag) for flag in theirs)
+        body = "Critical policy flags on accounts of your units:\n\n" + "\n".join(_line(flag) for flag in theirs)
         try:
             send_mail(subject, body + "\n\nReview them in Chorus under Policies.\n", None, [email])
         except OSError as error:  # SMTP errors are OSErrors

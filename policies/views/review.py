@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts_registry.capabilities import Action
 from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user, unit_paths, user_scope, visible_units
 from common.htmx import acting_user, render_page, wants_fragment
@@ -172,7 +173,7 @@ def flag_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Acknowledge, resolve, mark false positive (note required) or reopen one flag."""
     if action not in ACTIONS:
         raise PermissionDenied("Unknown action.")
-    flag = selectors.get_flag_for_user(user=request.user, pk=pk, write=True)
+    flag = selectors.get_flag_for_user(user=request.user, pk=pk, action=Action.FLAG_REVIEW)
     actor = acting_user(request)
     forms: dict[str, Any] = {}
     try:
@@ -197,7 +198,7 @@ def flag_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 def flag_coach(request: HttpRequest, pk: int) -> HttpResponse:
     """Send coaching to the member who holds the flagged post's account."""
-    flag = selectors.get_flag_for_user(user=request.user, pk=pk, write=True)
+    flag = selectors.get_flag_for_user(user=request.user, pk=pk, action=Action.COACH)
     form = CoachingForm(request.POST)
     try:
         if not form.is_valid():

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from accounts_registry.models import AuditEvent
+from accounts_registry.models import AuditEvent, Role
 from doubles.server import DoubleServer, Response
 from monitoring.connectors.base import NormalizedMessage
 from monitoring.models import Message
@@ -20,7 +20,7 @@ from policies.services.notify import critical_flags_notify
 from policies.services.rescan import rescan_request, rescan_run
 from policies.services.rules import rule_create, rule_delete, rule_set_enabled, rule_update, rule_validate
 from policies.tasks import rescan_history
-from tests.factories import SocialAccountFactory
+from tests.factories import SocialAccountFactory, UserFactory, grant
 
 pytestmark = pytest.mark.django_db
 
@@ -190,12 +190,17 @@ def test_critical_flags_queue_a_notification_after_commit(north_account, django_
     assert len(callbacks) == 1  # for the critical flag only; the info flag notifies nobody
 
 
-def test_critical_flags_email_the_supervisors_of_the_account(north_account, viewer, outsider, owner):
+def test_critical_flags_email_the_comms_managers_and_admins_of_the_account(north_account, viewer, outsider, org):
+    north_comms = UserFactory.create(username="north-comms", email="north-comms@example.org")
+    grant(north_comms, Role.COMMS_MANAGER, org["north"])
+    south_comms = UserFactory.create(username="south-comms", email="south-comms@example.org")
+    grant(south_comms, Role.COMMS_MANAGER, org["south"])
     rule = keyword_rule(severity="critical")
     ingest(north_account, post(north_account, "100", "Meet the informant <script>alert(1)</script>"))
     critical_flags_notify(flag_ids=[flag.pk for flag in PolicyFlag.objects.filter(rule=rule)])
     [email] = mail.outbox
-    assert email.to == [viewer.email]  # North's supervisor; not South's, not the admin
+    # North's comms manager (the capabilities table: emergencies); not South's, not the supervisors.
+    assert email.to == [north_comms.email]
     assert email.subject == "Chorus: 1 critical policy flag"
     assert "[Operational details] X TPS11Alex: Meet the informant <script>alert(1)</script>" in email.body
     assert getattr(email, "alternatives", []) == []  # plain text only

@@ -241,3 +241,12 @@ def presence_touch(*, item_id: int, user: User) -> list[str]:
     viewers[str(user.pk)] = [user.get_username(), now + ttl]
     cache.set(key, viewers, timeout=ttl)
     return sorted(str(name) for user_id, (name, _expires) in viewers.items() if user_id != str(user.pk))
+
+
+def triage_release_assigned(*, user: User, actor: User) -> int:
+    """Return the waiting items assigned to `user` to the queue (they left): CHORUS_MEMBER_LEFT_HOOKS.
+    Each unassignment is audited like any other; idempotent."""
+    items = list(TriageItem.objects.filter(assignee=user, status=Status.WAITING).order_by("pk"))
+    for item in items:
+        triage_assign(item=item, assignee=None, actor=actor)
+    return len(items)

@@ -120,6 +120,28 @@ MATRIX: dict[str, Row] = {
         POST="302 | 404 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
     ),
     "registry:member": R("member", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
+    # People (accounts_registry.capabilities: people.admin, role.admin, account.admin are the admins').
+    "registry:member-new": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
+    "registry:courses": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
+    **{
+        f"registry:{name}": R(
+            "member",
+            GET="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
+            POST="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",  # an empty form: 200
+        )
+        for name in ("member-edit", "member-transfer", "member-departure")
+    },
+    **{
+        f"registry:{name}": R(
+            "member", GET="405", POST="302 | 403 404 | 403 404 | 403 404 | 403 404 | 302 404 | 302 302"
+        )
+        for name in ("member-training", "member-invite", "member-deactivate", "member-roles")
+    },
+    "registry:account-holder": R(
+        "account",
+        GET="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
+        POST="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
+    ),
     "registry:account": R("account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "registry:account-status": R(
         "account",

@@ -44,7 +44,7 @@ class Reach(enum.StrEnum):
     OWN = "own"
 
 
-S, O = Reach.SUBTREE, Reach.OWN
+S, OWN = Reach.SUBTREE, Reach.OWN
 _REVIEWER = {
     Action.UNIT_VIEW: S,
     Action.ACCOUNT_VIEW: S,
@@ -63,12 +63,12 @@ CAPABILITIES: dict[Role, dict[Action, Reach]] = {
     Role.COMMS_MANAGER: {**_REVIEWER, Action.EMERGENCY_RECEIVE: S},
     Role.SUPERVISOR: dict(_REVIEWER),
     Role.MEMBER: {
-        Action.ACCOUNT_VIEW: O,
-        Action.MEMBER_VIEW: O,
-        Action.TRIAGE_VIEW: O,
-        Action.TRIAGE_HANDLE: O,
-        Action.FLAG_VIEW: O,
-        Action.FEEDBACK_VIEW: O,
+        Action.ACCOUNT_VIEW: OWN,
+        Action.MEMBER_VIEW: OWN,
+        Action.TRIAGE_VIEW: OWN,
+        Action.TRIAGE_HANDLE: OWN,
+        Action.FLAG_VIEW: OWN,
+        Action.FEEDBACK_VIEW: OWN,
     },
 }
 

@@ -24,7 +24,9 @@ class PeopleHook(Protocol):
 
 
 def _run(setting: str, *, user: User, actor: User) -> dict[str, int]:
-    return {path: cast("PeopleHook", import_string(path))(user=user, actor=actor) for path in getattr(settings, setting)}
+    return {
+        path: cast("PeopleHook", import_string(path))(user=user, actor=actor) for path in getattr(settings, setting)
+    }
 
 
 def login_deactivated(*, user: User, actor: User) -> dict[str, int]:

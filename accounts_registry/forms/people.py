@@ -82,12 +82,13 @@ class DepartureForm(forms.Form):
 
     left_on = forms.DateField(label="Left on", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(
-        self, *args: Any, accounts: list[SocialAccount], candidates: QuerySet[Member], **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, accounts: list[SocialAccount], candidates: QuerySet[Member], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["left_on"].initial = timezone.localdate()
-        choices = [(RETIRE, "Retire the account"), *((str(m.pk), f"{m.full_name} ({m.badge_number})") for m in candidates)]
+        choices = [
+            (RETIRE, "Retire the account"),
+            *((str(m.pk), f"{m.full_name} ({m.badge_number})") for m in candidates),
+        ]
         self.candidates = {member.pk: member for member in candidates}
         self.accounts = accounts
         for account in accounts:

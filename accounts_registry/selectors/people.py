@@ -88,11 +88,7 @@ def successor_candidates(user: AnyUser, member: Member | None) -> QuerySet[Membe
     candidates = visible_members(user).filter(user_scope(user).path_q("unit__path", write=True), left_on__isnull=True)
     if member is not None:
         candidates = candidates.exclude(pk=member.pk)
-    return (
-        candidates.select_related("unit")
-        .prefetch_related("trainings")
-        .order_by("full_name")
-    )
+    return candidates.select_related("unit").prefetch_related("trainings").order_by("full_name")
 
 
 def held_accounts(member: Member) -> list[SocialAccount]:

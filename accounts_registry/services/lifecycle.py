@@ -214,4 +214,3 @@ def member_depart(
         member_login_deactivate(member=member, actor=actor)
         extensions.member_left(user=member.user, actor=actor)
     return member
-

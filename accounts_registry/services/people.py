@@ -8,7 +8,6 @@ member page's timeline (selectors.people.member_timeline) finds them.
 
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING
 
 from allauth.account.forms import default_token_generator
@@ -29,6 +28,8 @@ from accounts_registry.services.roles import role_grant
 from accounts_registry.services.security import user_deactivate
 
 if TYPE_CHECKING:
+    import datetime
+
     from django.contrib.auth.models import User
 
 MEMBER_FIELDS = ("full_name", "badge_number", "rank", "email")

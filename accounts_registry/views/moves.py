@@ -78,7 +78,9 @@ def account_holder(request: HttpRequest, pk: int) -> HttpResponse:
     form = HolderForm(request.POST or None, candidates=candidates)
     if request.method == "POST" and form.is_valid():
         try:
-            lifecycle.account_change_holder(account=account, holder=form.cleaned_data["holder"], actor=acting_user(request))
+            lifecycle.account_change_holder(
+                account=account, holder=form.cleaned_data["holder"], actor=acting_user(request)
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:

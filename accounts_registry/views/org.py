@@ -17,8 +17,8 @@ from accounts_registry.capabilities import Action
 from accounts_registry.forms.people import CompletionForm, GrantForm
 from accounts_registry.forms.units import UnitMoveForm, UnitRenameForm
 from accounts_registry.models import TrainingCourse
-from accounts_registry.selectors import people as people_selectors
 from accounts_registry.selectors import pages as selectors_pages
+from accounts_registry.selectors import people as people_selectors
 from accounts_registry.services import units as unit_services
 from common.htmx import wants_fragment
 

@@ -160,9 +160,7 @@ def _grant_or_revoke(request: HttpRequest, member: Member) -> str:
 @login_required
 def member_roles(request: HttpRequest, pk: int) -> HttpResponse:
     member = selectors.get_member_for_user(user=request.user, pk=pk)
-    selectors.authorize(
-        request.user, Action.ROLE_ADMIN, path=member.unit.path, target_type="member", pk=member.pk
-    )
+    selectors.authorize(request.user, Action.ROLE_ADMIN, path=member.unit.path, target_type="member", pk=member.pk)
     try:
         messages.success(request, _grant_or_revoke(request, member))
     except ValidationError as error:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from accounts_registry.capabilities import Action
 from accounts_registry.selectors import authorize, refused, user_scope, visible_accounts
 from engagement.models import TriageItem
 from monitoring.models import MessageAddressee, addressed_to
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
+    from accounts_registry.capabilities import Action
     from accounts_registry.models import SocialAccount
     from accounts_registry.selectors import AnyUser
 
@@ -69,16 +69,12 @@ def get_triage_item_for_user(*, user: AnyUser, pk: int, action: Action | None = 
     return item
 
 
-def get_triage_items_for_user(
-    *, user: AnyUser, pks: Iterable[int], action: Action | None = None
-) -> list[TriageItem]:
+def get_triage_items_for_user(*, user: AnyUser, pks: Iterable[int], action: Action | None = None) -> list[TriageItem]:
     """All the given items or 404 (403 if `action` is refused on any) for the whole request: a bulk
     action never half-applies."""
     wanted = set(pks)
     items = list(
-        visible_triage_items(user)
-        .select_related("message", "account__unit", "assignee")
-        .filter(pk__in=wanted)
+        visible_triage_items(user).select_related("message", "account__unit", "assignee").filter(pk__in=wanted)
     )
     if not wanted or len(items) != len(wanted):
         missing = sorted(wanted - {item.pk for item in items})

@@ -411,7 +411,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
             return render_page(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
         messages.error(request, error)
         return redirect(_inbox_url(query))
-    items = triage_access.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], action=BULK_CAPABILITY[form.cleaned_data["action"]])
+    items = triage_access.get_triage_items_for_user(
+        user=request.user, pks=form.cleaned_data["items"], action=BULK_CAPABILITY[form.cleaned_data["action"]]
+    )
     updated = services.triage_bulk(
         items=items, action=form.cleaned_data["action"], reason=form.cleaned_data["reason"], actor=acting_user(request)
     )

@@ -1,7 +1,8 @@
-"""Telling people about critical flags: email to the account's comms managers and admins, and an optional chat webhook.
+"""Telling people about critical flags: email to the account's comms managers and admins, and a chat webhook.
 
 Recipients: the active users holding a role that receives emergencies (accounts_registry.capabilities:
-comms managers and admins) on the account's unit or an ancestor of it, who have an email address; each gets one email listing their flags. The webhook, when
+comms managers and admins) on the account's unit or an ancestor of it, who have an email address;
+each gets one email listing their flags. The webhook, when
 settings.CHORUS_POLICY_WEBHOOK_URL is set, receives one JSON `{"text": ...}` POST (the format of Slack and
 Microsoft Teams incoming webhooks). Only that configured URL is ever fetched — never a URL taken from a
 post (no SSRF: see docs/architecture.md) — without following redirects, with a timeout.

@@ -47,7 +47,10 @@ def test_a_completion_expires_after_the_course_validity_and_a_renewal_extends_it
 def test_a_completion_in_the_future_is_refused(north_member, owner, course):
     with pytest.raises(ValidationError, match="future"):
         people.training_complete(
-            member=north_member, course=course, completed_on=timezone.localdate() + datetime.timedelta(days=1), actor=owner
+            member=north_member,
+            course=course,
+            completed_on=timezone.localdate() + datetime.timedelta(days=1),
+            actor=owner,
         )
 
 
@@ -71,7 +74,9 @@ def test_invitation_links_a_login_grants_member_and_mails_a_single_use_link(
     path = link.removeprefix("https://chorus.example")
     response = client.get(path, follow=True)
     form_path = response.redirect_chain[-1][0] if response.redirect_chain else path
-    response = client.post(form_path, {"password1": "a long new passphrase 42", "password2": "a long new passphrase 42"})
+    response = client.post(
+        form_path, {"password1": "a long new passphrase 42", "password2": "a long new passphrase 42"}
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.has_usable_password()
@@ -120,7 +125,9 @@ def test_departure_hands_over_retires_pauses_unit_accounts_and_frees_items(
     successor = MemberFactory.create(unit=org["traffic"])
     people_course = TrainingCourse.objects.create(name="All platforms", platforms=["x", "facebook"], validity_days=30)
     people.training_complete(member=successor, course=people_course, completed_on=timezone.localdate(), actor=owner)
-    second = SocialAccountFactory.create(platform="facebook", handle="alex.fb", kind="personal", unit=org["11"], holder=north_member)
+    second = SocialAccountFactory.create(
+        platform="facebook", handle="alex.fb", kind="personal", unit=org["11"], holder=north_member
+    )
     unit_account = SocialAccountFactory.create(handle="North11", kind="unit", unit=org["11"], holder=north_member)
     item = inbox_item(north_account, assignee=user)
     lifecycle.member_depart(
@@ -153,7 +160,9 @@ def test_an_untrained_successor_is_refused_with_the_reason_and_nothing_changes(o
         lifecycle.member_depart(
             member=north_member, left_on=timezone.localdate(), successors={north_account.pk: untrained}, actor=owner
         )
-    assert refusal.value.messages == [f"{north_account.handle}: Robin Untrained has no current training that authorizes X."]
+    assert refusal.value.messages == [
+        f"{north_account.handle}: Robin Untrained has no current training that authorizes X."
+    ]
     north_member.refresh_from_db()
     north_account.refresh_from_db()
     assert north_member.left_on is None and north_account.holder == north_member

@@ -68,7 +68,7 @@ def test_the_readme_shows_the_table():
 
 
 def expected(role: Role, action: Action, relation: str) -> str:
-    """"ok", "403" or "404" for a role asking to do `action` on an object inside/outside its subtree."""
+    """ "ok", "403" or "404" for a role asking to do `action` on an object inside/outside its subtree."""
     probe = PROBES[action]
     row = CAPABILITIES[role]
     if probe.kind is None:

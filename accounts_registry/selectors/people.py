@@ -64,9 +64,11 @@ def member_grants(member: Member) -> list[RoleGrant]:
 
 def member_timeline(member: Member) -> list[AuditEvent]:
     """Every audited step about the member, newest first: events on their record, events that name them
-    (`"member": pk`: trainings, holder changes, transfers) and security events of their login."""
+    (`"member": pk`: trainings, holder changes, transfers; onboarding names the holder's badge) and
+    security events of their login."""
     condition = Q(target_type="accounts_registry.member", target_id=str(member.pk))
     condition |= Q(after__member=member.pk) | Q(before__member=member.pk)
+    condition |= Q(verb=AuditEvent.Verb.ACCOUNT_ONBOARD, after__holder=member.badge_number)
     if member.user_id is not None:
         condition |= Q(target_type="auth.user", target_id=str(member.user_id))
     return list(AuditEvent.objects.filter(condition).order_by("-created_at", "-id")[:TIMELINE_SHOWN])

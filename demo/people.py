@@ -33,9 +33,7 @@ def build_people_stages(*, units: dict[str, OrgUnit], actor: User, today: dateti
     )
     training_course_create(name="X essentials", platforms=[Platform.X], validity_days=365, actor=actor)
     stages = demo_data.PEOPLE_STAGES
-    members = {
-        stage.key: _member(stage.full_name, stage.badge, units[stage.unit], actor) for stage in stages
-    }
+    members = {stage.key: _member(stage.full_name, stage.badge, units[stage.unit], actor) for stage in stages}
     for stage in stages:
         if stage.trained_days_ago is not None:
             training_complete(

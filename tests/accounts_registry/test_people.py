@@ -172,3 +172,13 @@ def test_departure_without_a_decision_for_a_personal_account_is_refused(north_me
     with pytest.raises(ValidationError, match="Choose a successor"):
         lifecycle.member_depart(member=north_member, left_on=timezone.localdate(), successors={}, actor=owner)
     assert not TriageItem.objects.exists()
+
+
+def test_a_forgotten_password_is_reset_by_email(north_member, owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        people.member_invite(member=north_member, actor=owner, site_url="https://chorus.example/")
+    mail.outbox.clear()
+    response = SignedInClient().post("/accounts/password/reset/", {"email": north_member.email})
+    assert response.status_code == 302
+    [email] = mail.outbox
+    assert email.to == [north_member.email] and "/accounts/password/reset/key/" in email.body

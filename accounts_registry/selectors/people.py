@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accounts_registry.governance import current_training_platforms
@@ -35,6 +35,7 @@ def training_by_platform(member: Member, *, today: datetime.date | None = None) 
     """Per platform: does the member's training allow a personal account today, and until when
     (governance.current_training_platforms is the rule)."""
     today = today or timezone.localdate()
+    prefetch_related_objects([member], "trainings")
     trained = current_training_platforms(member, today=today)
     rows = []
     for platform in Platform:

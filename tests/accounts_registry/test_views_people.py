@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, Member, Role, RoleGrant, TrainingCourse
+from accounts_registry.services import people
 from tests.factories import HOSTILE, MemberFactory, UserFactory, grant
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +108,23 @@ def test_transfer_lists_the_old_units_grants_to_keep_or_revoke(client, admin_use
     assert response.status_code == 200 and "Supervisor of 11 Station" in body and "Revoke" in body
     north_member.refresh_from_db()
     assert north_member.unit == org["51"]
+
+
+def test_the_member_page_costs_the_same_queries_however_long_the_history(
+    client, owner, north_member, django_assert_max_num_queries
+):
+    course = TrainingCourse.objects.create(name="X", platforms=["x"], validity_days=30)
+    client.force_login(owner)
+    url = reverse("registry:member", args=[north_member.pk])
+    client.get(url)
+    with django_assert_max_num_queries(40) as few:
+        client.get(url)
+    for days in range(1, 15):
+        people.training_complete(
+            member=north_member,
+            course=course,
+            completed_on=timezone.localdate() - datetime.timedelta(days=days),
+            actor=owner,
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)

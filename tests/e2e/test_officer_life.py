@@ -24,7 +24,7 @@ SLOW_MS = 30_000
 
 @pytest.fixture
 def admin(org):
-    user = UserFactory(username="people-admin", password=PASSWORD)
+    user = UserFactory.create(username="people-admin", password=PASSWORD)
     grant(user, Role.ADMIN, org["root"])
     return user
 
@@ -36,8 +36,8 @@ def _member_page(page, live_server, member):
 def test_one_officers_life_from_invitation_to_departure(page, page_log, browser, live_server, login, org, admin):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.set_default_timeout(SLOW_MS)
-    successor = MemberFactory(full_name="Maya Successor", unit=org["51"])
-    TrainingFactory(member=successor, platforms=[Platform.X])
+    successor = MemberFactory.create(full_name="Maya Successor", unit=org["51"])
+    TrainingFactory.create(member=successor, platforms=[Platform.X])
     login("people-admin", PASSWORD)
 
     # The admin adds the member.
@@ -72,7 +72,9 @@ def test_one_officers_life_from_invitation_to_departure(page, page_log, browser,
         page.click("main button:has-text('Invite to Chorus')")
     expect(page.locator("main")).to_contain_text("Invitation sent")
     [email] = [message for message in mail.outbox if "jordan@police.example" in message.to]
-    link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", email.body).group(0)
+    found = re.search(r"https?://\S+/accounts/password/reset/key/\S+", str(email.body))
+    assert found is not None, email.body
+    link = found.group(0)
     link = live_server.url + link[link.index("/accounts/") :]
     officer_context = browser.new_context()
     officer_context.set_default_timeout(SLOW_MS)
@@ -148,10 +150,10 @@ def test_one_officers_life_from_invitation_to_departure(page, page_log, browser,
 
 
 def test_an_untrained_successor_is_refused_with_the_reason(page, page_log, live_server, login, org, admin):
-    leaver = MemberFactory(full_name="Lee Leaving", unit=org["11"])
-    TrainingFactory(member=leaver, platforms=[Platform.X])
-    account = SocialAccountFactory(handle="PCLee", kind="personal", platform="x", unit=org["11"], holder=leaver)
-    untrained = MemberFactory(full_name="Robin Untrained", unit=org["11"])
+    leaver = MemberFactory.create(full_name="Lee Leaving", unit=org["11"])
+    TrainingFactory.create(member=leaver, platforms=[Platform.X])
+    account = SocialAccountFactory.create(handle="PCLee", kind="personal", platform="x", unit=org["11"], holder=leaver)
+    untrained = MemberFactory.create(full_name="Robin Untrained", unit=org["11"])
     page.set_default_timeout(SLOW_MS)
     login("people-admin", PASSWORD)
     page.goto(f"{live_server.url}/org/members/{leaver.pk}/departure/")

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from treebeard.admin import TreeAdmin
 
-from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant, SocialAccount, Training
+from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant, SocialAccount, Training, TrainingCourse
 from accounts_registry.services.security import user_deactivate
 from accounts_registry.signin import client_ip
 from common.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
@@ -42,6 +42,12 @@ class TrainingAdmin(ReadOnlyModelAdmin[Training]):
     search_fields = ("member__full_name", "member__badge_number", "course")
     list_select_related = ("member",)
     raw_id_fields = ("member",)
+
+
+@admin.register(TrainingCourse)
+class TrainingCourseAdmin(ReadOnlyModelAdmin[TrainingCourse]):
+    list_display = ("name", "validity_days", "created_at")
+    search_fields = ("name",)
 
 
 @admin.register(SocialAccount)

@@ -88,6 +88,7 @@ class Member(models.Model):
     unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="members")
     email = models.EmailField(blank=True)
     left_on = models.DateField(null=True, blank=True, help_text="Set when the member left the organization.")
+    invited_at = models.DateTimeField(null=True, blank=True, help_text="When the last invitation was sent.")
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="member"
     )
@@ -104,6 +105,25 @@ class Member(models.Model):
         return self.left_on is not None and self.left_on <= (on or timezone.localdate())
 
 
+class TrainingCourse(models.Model):
+    """A course of the catalogue: which platforms it authorizes, and for how long after completion."""
+
+    name = models.CharField(max_length=200, unique=True)
+    platforms = models.JSONField(default=list, help_text="Platforms this course authorizes.")
+    validity_days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: does not expire.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def expiry_for(self, completed_on: datetime.date) -> datetime.date | None:
+        """The expiry of a completion on `completed_on`: computed, never typed."""
+        return None if self.validity_days is None else completed_on + datetime.timedelta(days=self.validity_days)
+
+
 class Training(models.Model):
     """A completed course. It authorizes the member to speak for the organization on some platforms."""
 
@@ -117,6 +137,7 @@ class Training(models.Model):
     completed_on = models.DateField()
     expires_on = models.DateField(null=True, blank=True, help_text="Empty: does not expire.")
     platforms = models.JSONField(default=list, help_text="Platforms this course authorizes.")
+    certificate_ref = models.CharField("certificate reference", max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -248,11 +269,17 @@ class AuditEvent(models.Model):
         ACCOUNT_CREDENTIALS_UNREADABLE = "account.credentials_unreadable", "Account credentials unreadable"
         ACCOUNT_ADMIN_EDIT = "account.admin_edit", "Account edited in the admin"
 
+        ACCOUNT_HOLDER = "account.holder", "Account holder changed"
+
         MEMBER_CREATE = "member.create", "Member created"
+        MEMBER_UPDATE = "member.update", "Member edited"
         MEMBER_LEFT = "member.left", "Member left"
         MEMBER_LINK_USER = "member.link_user", "Member linked to a login"
+        MEMBER_INVITE = "member.invite", "Member invited to sign in"
+        MEMBER_TRANSFER = "member.transfer", "Member transferred"
 
         TRAINING_RECORD = "training.record", "Training recorded"
+        TRAINING_COURSE_CREATE = "training_course.create", "Training course added"
 
         UNIT_CREATE = "unit.create", "Unit created"
         UNIT_RENAME = "unit.rename", "Unit renamed"

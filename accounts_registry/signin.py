@@ -32,7 +32,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts_registry.models import AuditEvent, Role
+from accounts_registry.capabilities import SECOND_FACTOR_ROLES
+from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import user_scope
 from accounts_registry.services.security import security_event_record
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
     from django.http import HttpRequest, HttpResponse
 
-SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.COMMS_MANAGER})
+
 SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 

@@ -345,6 +345,9 @@ CHORUS_OUTBOUND_ALLOWLIST: list[str] = env.list("CHORUS_OUTBOUND_ALLOWLIST", def
 # Where engagement and policies meet without importing each other (see monitoring/extensions.py).
 CHORUS_COACHING_GIVE = "engagement.services.feedback.coaching_give"
 CHORUS_OPEN_FLAG_EXISTS = "policies.selectors.open_flag_exists"
+# The people flows reach the apps built on the registry through these (see accounts_registry/extensions.py).
+CHORUS_LOGIN_DEACTIVATED_HOOKS: list[str] = ["engagement.services.tokens.api_tokens_revoke_for_user"]
+CHORUS_MEMBER_LEFT_HOOKS: list[str] = ["engagement.services.triage_actions.triage_release_assigned"]
 # Possible emergencies and critical policy flags are also posted here (a Slack/Teams-compatible incoming
 # webhook, through common/outbound.py); empty: email only.
 CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") or ""

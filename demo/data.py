@@ -138,6 +138,31 @@ class DemoOfficer:
 
 DEMO_OFFICER = DemoOfficer()
 
+
+# --- People at every stage (demo.people): try each flow on their member pages -----------------------
+CATALOGUE_COURSE = "Social Media Spokesperson (catalogue)"
+SITE_URL = "http://127.0.0.1:8000/"  # where the demo serves: the invitation e-mail's link points there
+TRANSFER_TO = "Traffic Services"
+
+
+@dataclasses.dataclass(frozen=True)
+class PeopleStage:
+    key: str
+    full_name: str
+    badge: str
+    unit: str
+    trained_days_ago: int | None  # a completion of CATALOGUE_COURSE that many days ago; None: untrained
+
+
+PEOPLE_STAGES: tuple[PeopleStage, ...] = (
+    PeopleStage("invited", "Noah Bennett", "52101", "52 Division", 10),  # invited, no password yet
+    PeopleStage("transferred", "Leila Haddad", "52102", "52 Division", 200),  # moved to Traffic Services
+    PeopleStage("leaver", "Owen Clarke", "52103", "52 Division", 400),  # left; account handed over
+    PeopleStage("successor", "Maya Singh", "52104", "52 Division", 30),  # took Owen's account
+    PeopleStage("expiring", "Tom Becker", "52105", "52 Division", 715),  # training expires in 15 days
+    PeopleStage("untrained", "Ava Morris", "52106", "52 Division", None),  # refused as a successor
+)
+
 DEMO_PASSWORD = "chorus-demo-2026"  # noqa: S105 — the demo's published login, printed by `make demo`; never a real account
 
 

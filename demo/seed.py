@@ -21,13 +21,23 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, RoleGrant, SocialAccount, Training
+from accounts_registry.models import (
+    AuditEvent,
+    Member,
+    OrgUnit,
+    Platform,
+    RoleGrant,
+    SocialAccount,
+    Training,
+    TrainingCourse,
+)
 from accounts_registry.services.accounts import OnboardingRequest, account_onboard, account_set_status
 from accounts_registry.services.audit import audit_record
 from accounts_registry.services.members import member_create, member_mark_left, training_record
 from accounts_registry.services.roles import role_grant
 from accounts_registry.services.units import unit_create
 from demo import data as demo_data
+from demo.people import build_people_stages
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -433,6 +443,7 @@ class Seeder:
         officer = self.build_demo_officer()
         self.build_lifecycle(ordinary_accounts)
         self.build_logins(officer)
+        build_people_stages(units=self.units, actor=self.actor, today=self.today, site_url=demo_data.SITE_URL)
         return SeedReport(
             units=OrgUnit.objects.count(),
             members=Member.objects.count(),
@@ -472,6 +483,9 @@ def registry_reset() -> None:
     """Delete every registry row and the demo logins (demo databases only)."""
     SocialAccount.objects.all().delete()
     Training.objects.all().delete()
+    TrainingCourse.objects.all().delete()
+    demo_logins = [login.username for login in demo_data.DEMO_LOGINS]
+    get_user_model().objects.filter(member__isnull=False).exclude(username__in=demo_logins).delete()
     Member.objects.all().delete()
     RoleGrant.objects.all().delete()
     AuditEvent.objects.all().delete()

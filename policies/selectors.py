@@ -22,6 +22,7 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Que
 from django.http import Http404
 from django.utils import timezone
 
+from accounts_registry.capabilities import Action
 from accounts_registry.models import AuditEvent, OrgUnit
 from accounts_registry.selectors import refused, sees_whole_organization, user_scope, visible_accounts
 from common.cursors import cursor_decode, cursor_encode, integer, moment
@@ -51,13 +52,15 @@ def visible_flags(user: AnyUser) -> QuerySet[PolicyFlag]:
     return PolicyFlag.objects.filter(account__in=visible_accounts(user))
 
 
-def user_can_review(user: AnyUser, account: SocialAccount) -> bool:
-    """Admins, comms managers and supervisors whose grant covers the account's unit (not its holder)."""
-    return user_scope(user).covers(account.unit.path)
+def user_can_review(user: AnyUser, account: SocialAccount, action: Action = Action.FLAG_REVIEW) -> bool:
+    """The capabilities table's answer for the account's unit: admins, comms managers and supervisors
+    whose grant covers it (not its holder)."""
+    return user_scope(user).allows(action, account.unit.path)
 
 
-def get_flag_for_user(*, user: AnyUser, pk: int, write: bool = False) -> PolicyFlag:
-    """The flag with its rule, account (unit, holder) and message; 404 for outsiders, 403 on writes by members."""
+def get_flag_for_user(*, user: AnyUser, pk: int, action: Action | None = None) -> PolicyFlag:
+    """The flag with its rule, account (unit, holder) and message; 404 for outsiders, 403 when the
+    user's role does not allow `action` (FLAG_REVIEW, COACH) on it, as for the holder of the account."""
     flag = (
         visible_flags(user)
         .select_related("rule", "account__unit", "account__holder", "message", "reviewed_by")
@@ -67,7 +70,7 @@ def get_flag_for_user(*, user: AnyUser, pk: int, write: bool = False) -> PolicyF
     )
     if flag is None:
         raise refused(user=user, target_type="policy_flag", pk=pk, message="No such flag.")
-    if write and not user_can_review(user, flag.account):
+    if action is not None and not user_can_review(user, flag.account, action):
         raise PermissionDenied("Only admins, comms managers and supervisors of this unit review flags.")
     return flag
 

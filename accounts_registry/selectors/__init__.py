@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts_registry import governance
+from accounts_registry.capabilities import CAPABILITIES, Action, Reach, roles_allowing
 from accounts_registry.models import (
     SECURITY_VERBS,
     AuditEvent,
@@ -37,8 +38,9 @@ if TYPE_CHECKING:
 
     AnyUser = User | AnonymousUser
 
-READ_ROLES = frozenset({Role.ADMIN, Role.COMMS_MANAGER, Role.SUPERVISOR})
-WRITE_ROLES = frozenset({Role.ADMIN})
+# Derived from the capabilities table: who sees units (and so everything under them), who administers them.
+READ_ROLES = roles_allowing(Action.UNIT_VIEW)
+WRITE_ROLES = roles_allowing(Action.PEOPLE_ADMIN)
 
 
 def _minimal_prefixes(paths: Iterable[str]) -> tuple[str, ...]:
@@ -59,6 +61,20 @@ class Scope:
     write_paths: tuple[str, ...] = ()
     member_id: int | None = None
     roles: frozenset[str] = frozenset()
+    grants: tuple[tuple[str, str], ...] = ()  # (role, unit path) of every grant on an active unit
+
+    def allows(self, action: Action, path: str | None = None, *, is_own: bool = False) -> bool:
+        """May the user do `action` on an object under `path` (None: anywhere)? `is_own`: the object
+        is the signed-in officer's own (their account, its items and posts, their member record).
+        The capabilities table (accounts_registry.capabilities) is the only rule."""
+        if self.is_everything:
+            return True
+        if is_own and self.member_id is not None and CAPABILITIES[Role.MEMBER].get(action) == Reach.OWN:
+            return True
+        for role, prefix in self.grants:
+            if CAPABILITIES[Role(role)].get(action) == Reach.SUBTREE and (path is None or path.startswith(prefix)):
+                return True
+        return False
 
     def path_q(self, field: str, *, write: bool = False) -> Q:
         """A filter on a unit path field (e.g. "unit__path") matching the readable (or writable) subtrees."""
@@ -99,6 +115,7 @@ def scope_for(user: AnyUser) -> Scope:
         write_paths=_minimal_prefixes(path for role, path in grants if role in WRITE_ROLES),
         member_id=member_id,
         roles=frozenset(role for role, _ in grants),
+        grants=tuple(grants),
     )
 
 
@@ -155,6 +172,13 @@ def _authorize(user: AnyUser, path: str, *, write: bool, target_type: str, pk: o
     if write and not _scope(user).covers(path, write=True):
         message = "Only an admin of this unit may change it."
         raise refused_write(user=user, target_type=target_type, pk=pk, message=message)
+
+
+def authorize(user: AnyUser, action: Action, *, path: str, is_own: bool = False, target_type: str, pk: object) -> None:
+    """403 (recorded) unless the capabilities table lets the user do `action` on this object. Call it on
+    an object the user may see (got through an access selector): outsiders already had their 404."""
+    if not _scope(user).allows(action, path, is_own=is_own):
+        raise refused_write(user=user, target_type=target_type, pk=pk, message="Your role does not allow this here.")
 
 
 def get_unit_for_user(*, user: AnyUser, pk: int, write: bool = False) -> OrgUnit:

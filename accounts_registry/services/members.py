@@ -70,6 +70,7 @@ def training_record(
     expires_on: datetime.date | None,
     platforms: list[str],
     actor: User | None,
+    certificate_ref: str = "",
 ) -> tuple[Training, bool]:
     """Record a completed course. Idempotent on (member, course, completed_on): the same completion
     recorded again updates its expiry and platforms instead of adding a row."""
@@ -82,7 +83,11 @@ def training_record(
         member=member,
         course=course.strip(),
         completed_on=completed_on,
-        defaults={"expires_on": expires_on, "platforms": sorted(set(platforms))},
+        defaults={
+            "expires_on": expires_on,
+            "platforms": sorted(set(platforms)),
+            "certificate_ref": certificate_ref.strip(),
+        },
     )
     if not created and (training.expires_on != expires_on or sorted(training.platforms) != sorted(set(platforms))):
         training.expires_on = expires_on
@@ -96,6 +101,7 @@ def training_record(
         target=training,
         unit=member.unit,
         after={
+            "member": member.pk,
             "course": training.course,
             "expires_on": str(expires_on) if expires_on else None,
             "platforms": training.platforms,

@@ -13,8 +13,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts_registry import selectors
+from accounts_registry.capabilities import Action
+from accounts_registry.forms.people import CompletionForm, GrantForm
 from accounts_registry.forms.units import UnitMoveForm, UnitRenameForm
+from accounts_registry.models import TrainingCourse
 from accounts_registry.selectors import pages as selectors_pages
+from accounts_registry.selectors import people as people_selectors
 from accounts_registry.services import units as unit_services
 from common.htmx import wants_fragment
 
@@ -118,7 +122,25 @@ def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     member = selectors.get_member_for_user(user=request.user, pk=pk)
-    context = {"member": member, "page": selectors_pages.member_page(request.user, member)}
+    page = selectors_pages.member_page(request.user, member)
+    scope = selectors.user_scope(request.user)
+    can_edit = scope.allows(Action.PEOPLE_ADMIN, member.unit.path)
+    context = {
+        "member": member,
+        "page": page,
+        "platforms": people_selectors.training_by_platform(member),
+        "can_edit": can_edit,
+        "can_grant": scope.allows(Action.ROLE_ADMIN, member.unit.path),
+    }
+    if can_edit:
+        units = people_selectors.unit_choices(request.user)
+        context |= {
+            "grants": people_selectors.member_grants(member),
+            "timeline": people_selectors.member_timeline(member),
+            "completion_form": CompletionForm(),
+            "grant_form": GrantForm(units=units),
+            "has_courses": TrainingCourse.objects.exists(),
+        }
     return render(request, "accounts_registry/member_detail.html", context)
 
 

@@ -4,18 +4,17 @@ A user sees a triage item when they see an account its message belongs to (`visi
 `monitoring.models.addressed_to`: the account it is stored under, or another org account it addresses):
 admins, comms managers and supervisors see the accounts of their subtree, a member the accounts they
 hold. An item is one per message, whoever it addresses: one decision, shown in every addressed scope.
-Whoever sees an item
-may also act on it (assign, handle, dismiss, note, reopen) — supervisors act within their subtree and
-members on the items of the accounts they hold — so `write=True` asks for nothing more than visibility
-today; it is kept so that callers state their intent and a stricter rule can land in one place.
-Outsiders get 404, never 403, so an item id reveals nothing.
+What they may do with it is
+the capabilities table's answer (accounts_registry.capabilities): callers name the `action`; a member
+may handle, reopen and annotate the items of the accounts they hold, but not dismiss, assign or
+re-categorize them (403). Outsiders get 404, never 403, so an item id reveals nothing.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from accounts_registry.selectors import refused, user_scope, visible_accounts
+from accounts_registry.selectors import authorize, refused, user_scope, visible_accounts
 from engagement.models import TriageItem
 from monitoring.models import MessageAddressee, addressed_to
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
+    from accounts_registry.capabilities import Action
     from accounts_registry.models import SocialAccount
     from accounts_registry.selectors import AnyUser
 
@@ -48,9 +48,14 @@ def also_addressed(ids: list[int]) -> QuerySet[TriageItem]:
     )
 
 
-def get_triage_item_for_user(*, user: AnyUser, pk: int, write: bool = False) -> TriageItem:
-    """The item, with what its row shows, or 404. See the module docstring for the rule."""
-    del write  # whoever sees an item may act on it (module docstring)
+def _authorize(user: AnyUser, item: TriageItem, action: Action) -> None:
+    account = item.account
+    is_own = account.holder_id is not None and account.holder_id == user_scope(user).member_id
+    authorize(user, action, path=account.unit.path, is_own=is_own, target_type="triage_item", pk=item.pk)
+
+
+def get_triage_item_for_user(*, user: AnyUser, pk: int, action: Action | None = None) -> TriageItem:
+    """The item, with what its row shows, or 404; 403 when the user's role does not allow `action` on it."""
     item = (
         visible_triage_items(user)
         .select_related("message", "account__unit", "assignee", "closed_by")
@@ -59,12 +64,14 @@ def get_triage_item_for_user(*, user: AnyUser, pk: int, write: bool = False) -> 
     )
     if item is None:
         raise refused(user=user, target_type="triage_item", pk=pk, message="No such item.")
+    if action is not None:
+        _authorize(user, item, action)
     return item
 
 
-def get_triage_items_for_user(*, user: AnyUser, pks: Iterable[int], write: bool = False) -> list[TriageItem]:
-    """All the given items or 404 for the whole request: a bulk action never half-applies."""
-    del write
+def get_triage_items_for_user(*, user: AnyUser, pks: Iterable[int], action: Action | None = None) -> list[TriageItem]:
+    """All the given items or 404 (403 if `action` is refused on any) for the whole request: a bulk
+    action never half-applies."""
     wanted = set(pks)
     items = list(
         visible_triage_items(user).select_related("message", "account__unit", "assignee").filter(pk__in=wanted)
@@ -72,6 +79,9 @@ def get_triage_items_for_user(*, user: AnyUser, pks: Iterable[int], write: bool 
     if not wanted or len(items) != len(wanted):
         missing = sorted(wanted - {item.pk for item in items})
         raise refused(user=user, target_type="triage_item", pk=",".join(map(str, missing)), message="No such item.")
+    if action is not None:
+        for item in items:
+            _authorize(user, item, action)
     return sorted(items, key=lambda item: item.pk)
 
 

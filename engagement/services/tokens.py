@@ -94,3 +94,11 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
         )
         token.last_used_at = now
     return token
+
+
+def api_tokens_revoke_for_user(*, user: User, actor: User) -> int:
+    """Revoke every live token of `user` (their login was deactivated): CHORUS_LOGIN_DEACTIVATED_HOOKS."""
+    tokens = list(ApiToken.objects.filter(user=user, revoked_at__isnull=True).select_related("user"))
+    for token in tokens:
+        api_token_revoke(token=token, actor=actor)
+    return len(tokens)

@@ -7,7 +7,7 @@ the same reason, dismissing a dismissed item, reopening a waiting item); notes a
 Each action locks the item's row for its transaction, so two people acting at once apply one after
 the other and the audit trail records what each of them actually changed.
 
-Callers must have the item from `get_triage_item_for_user(..., write=True)`: these functions check the
+Callers must have the item from `get_triage_item_for_user(..., action=...)`: these functions check the
 state transition and the assignee's scope, not the actor's access.
 """
 
@@ -244,3 +244,12 @@ def presence_touch(*, item_id: int, user: User) -> list[str]:
     viewers[str(user.pk)] = [user.get_username(), now + ttl]
     cache.set(key, viewers, timeout=ttl)
     return sorted(str(name) for user_id, (name, _expires) in viewers.items() if user_id != str(user.pk))
+
+
+def triage_release_assigned(*, user: User, actor: User) -> int:
+    """Return the waiting items assigned to `user` to the queue (they left): CHORUS_MEMBER_LEFT_HOOKS.
+    Each unassignment is audited like any other; idempotent."""
+    items = list(TriageItem.objects.filter(assignee=user, status=Status.WAITING).order_by("pk"))
+    for item in items:
+        triage_assign(item=item, assignee=None, actor=actor)
+    return len(items)

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts_registry.capabilities import Action
 from accounts_registry.models import AuditEvent
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import client_ip
@@ -68,6 +69,13 @@ EXPORT_COLUMNS = (
     "first_response_seconds",
     "assignee",
 )
+
+# What each bulk action asks of the capabilities table.
+BULK_CAPABILITY = {
+    BulkAction.ASSIGN_ME: Action.TRIAGE_ASSIGN,
+    BulkAction.HANDLE: Action.TRIAGE_HANDLE,
+    BulkAction.DISMISS: Action.TRIAGE_DISMISS,
+}
 
 
 def _require_inbox(request: HttpRequest) -> None:
@@ -388,7 +396,7 @@ def _changed_meanwhile(request: HttpRequest, item: TriageItem) -> HttpResponse |
 @require_POST
 @login_required
 def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_ASSIGN)
     if conflict := _changed_meanwhile(request, item):
         return conflict
     actor = acting_user(request)
@@ -409,7 +417,7 @@ def item_assign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_HANDLE)
     if conflict := _changed_meanwhile(request, item):
         return conflict
     form = HandleForm(request.POST)
@@ -422,7 +430,7 @@ def item_handle(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_DISMISS)
     if conflict := _changed_meanwhile(request, item):
         return conflict
     services.triage_dismiss(item=item, actor=acting_user(request))
@@ -432,7 +440,7 @@ def item_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_HANDLE)
     if conflict := _changed_meanwhile(request, item):
         return conflict
     services.triage_reopen(item=item, actor=acting_user(request))
@@ -443,7 +451,7 @@ def item_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_categorize(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct the item's category; the correction is kept for the classifier's evaluation."""
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_ASSIGN)
     if conflict := _changed_meanwhile(request, item):
         return conflict
     form = CategoryForm(request.POST)
@@ -457,7 +465,7 @@ def item_categorize(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_note(request: HttpRequest, pk: int) -> HttpResponse:
     """Add an internal note. htmx: the opened item again (with the form's errors, status 200)."""
-    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, write=True)
+    item = triage_access.get_triage_item_for_user(user=request.user, pk=pk, action=Action.TRIAGE_HANDLE)
     form = NoteForm(request.POST, auto_id=f"item-{item.pk}-%s")
     query = back_query(request.POST.get("back", ""), user=request.user)
     error = ""
@@ -497,7 +505,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
             return render_page(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
         messages.error(request, error)
         return redirect(_inbox_url(query))
-    items = triage_access.get_triage_items_for_user(user=request.user, pks=form.cleaned_data["items"], write=True)
+    items = triage_access.get_triage_items_for_user(
+        user=request.user, pks=form.cleaned_data["items"], action=BULK_CAPABILITY[form.cleaned_data["action"]]
+    )
     action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
     labels = {**dict(BULK_ACTIONS), **dict(TriageItem.HandledReason.choices)}
     if form.needs_confirmation():

@@ -1,6 +1,6 @@
 """Reviewing flags: acknowledge, resolve, mark false positive, reopen, and coach the member.
 
-Who may call: the caller got the flag through policies.selectors.get_flag_for_user(write=True) — an
+Who may call: the caller got the flag through policies.selectors.get_flag_for_user(action=...) — an
 admin, comms manager or supervisor covering the account's unit. Every change writes one audit event
 ("policy_flag.<action>") in the same transaction, under a row lock so two reviewers cannot overwrite
 each other unseen.

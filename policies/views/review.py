@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts_registry.capabilities import Action
 from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import unit_paths, user_scope, visible_units
 from accounts_registry.services.security import security_event_record
@@ -219,7 +220,7 @@ def flag_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Acknowledge, resolve, mark false positive (note required) or reopen one flag."""
     if action not in ACTIONS:
         raise PermissionDenied("Unknown action.")
-    flag = selectors.get_flag_for_user(user=request.user, pk=pk, write=True)
+    flag = selectors.get_flag_for_user(user=request.user, pk=pk, action=Action.FLAG_REVIEW)
     actor = acting_user(request)
     forms: dict[str, Any] = {}
     try:
@@ -244,7 +245,7 @@ def flag_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 def flag_coach(request: HttpRequest, pk: int) -> HttpResponse:
     """Send coaching to the member who holds the flagged post's account."""
-    flag = selectors.get_flag_for_user(user=request.user, pk=pk, write=True)
+    flag = selectors.get_flag_for_user(user=request.user, pk=pk, action=Action.COACH)
     form = CoachingForm(request.POST)
     try:
         if not form.is_valid():

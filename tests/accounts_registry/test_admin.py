@@ -39,7 +39,17 @@ def test_every_domain_model_admin_is_read_only(superuser):
     request = RequestFactory().get("/admin/")
     request.user = superuser
     admins = _domain_admins()
-    named = {"Member", "Training", "OrgUnit", "RoleGrant", "SocialAccount", "TriageItem", "TriageNote", "Feedback"}
+    named = {
+        "Member",
+        "Training",
+        "TrainingCourse",
+        "OrgUnit",
+        "RoleGrant",
+        "SocialAccount",
+        "TriageItem",
+        "TriageNote",
+        "Feedback",
+    }
     assert {model.__name__ for model, _ in admins} >= {*named, "ApiToken"}
     for model, model_admin in admins:
         assert model_admin.has_view_permission(request), model

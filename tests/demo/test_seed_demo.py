@@ -117,6 +117,16 @@ def test_seed_demo_builds_the_documented_organization_idempotently_and_determini
         for problem in selectors.governance_problems(super52)
     )
 
+    # People at every stage (demo.people), each with their steps on the timeline.
+    stage = {s.key: Member.objects.get(badge_number=s.badge) for s in demo_data.PEOPLE_STAGES}
+    assert stage["invited"].user is not None and not stage["invited"].user.has_usable_password()
+    assert stage["transferred"].unit.name == demo_data.TRANSFER_TO
+    assert SocialAccount.objects.get(holder=stage["transferred"]).unit.name == demo_data.TRANSFER_TO
+    assert stage["leaver"].left_on is not None
+    assert SocialAccount.objects.filter(holder=stage["successor"], platform="x").exists()
+    assert stage["expiring"].trainings.get().status() == "expiring"
+    assert not stage["untrained"].trainings.exists()
+
     # Logins: every printed one authenticates and sees what its description says.
     logins = _printed_logins(output)
     assert [username for username, _ in logins] == [login.username for login in demo_data.DEMO_LOGINS]

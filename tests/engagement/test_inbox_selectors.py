@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.http import Http404
 
+from accounts_registry.capabilities import Action
 from accounts_registry.models import Role
 from accounts_registry.selectors import user_scope
 from engagement.models import TriageItem
@@ -243,7 +244,7 @@ def test_inbox_is_not_for_users_without_a_role_or_an_account(db):
 
 def test_access_selector(viewer, outsider, north_account):
     item = inbox_item(north_account)
-    assert triage_access.get_triage_item_for_user(user=viewer, pk=item.pk, write=True) == item
+    assert triage_access.get_triage_item_for_user(user=viewer, pk=item.pk, action=Action.TRIAGE_HANDLE) == item
     with pytest.raises(Http404):
         triage_access.get_triage_item_for_user(user=outsider, pk=item.pk)
     with pytest.raises(Http404):

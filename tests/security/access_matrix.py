@@ -26,8 +26,10 @@ Decisions where the convention alone did not say (recorded here, tested in test_
   the leaderboard and the registry export for supervisors and up) answer 403 to a signed-in user without
   the role, for ANY id, before looking anything up — so the 403 says nothing about other units' objects.
   An admin of another unit gets the 404 of an outsider.
-- A member (an officer with a login) sees and triages their own accounts' inbox, sees their own member
-  page and metrics, but no unit page (404: units are for supervisors and up) and gives no feedback (403).
+- A member (an officer with a login) sees their own accounts' inbox and handles, reopens and annotates
+  its items, but does not dismiss, assign or re-categorize them (403: accounts_registry.capabilities);
+  sees their own member page and metrics, but no unit page (404: units are for supervisors and up) and
+  gives no feedback (403).
 - Webhooks are public by design (CSRF-exempt, signature-checked): unsigned POST → 403 for everyone;
   GET without a valid CRC token / verification challenge → 400 / 403.
 - The API is read-only: a signed-in token POSTing gets 405.
@@ -121,6 +123,28 @@ MATRIX: dict[str, Row] = {
         POST="302 | 404 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
     ),
     "registry:member": R("member", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
+    # People (accounts_registry.capabilities: people.admin, role.admin, account.admin are the admins').
+    "registry:member-new": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
+    "registry:courses": R(None, GET="302 | 403 403 403 403 200 200", POST="302 | 403 403 403 403 200 200"),
+    **{
+        f"registry:{name}": R(
+            "member",
+            GET="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
+            POST="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",  # an empty form: 200
+        )
+        for name in ("member-edit", "member-transfer", "member-departure")
+    },
+    **{
+        f"registry:{name}": R(
+            "member", GET="405", POST="302 | 403 404 | 403 404 | 403 404 | 403 404 | 302 404 | 302 302"
+        )
+        for name in ("member-training", "member-invite", "member-deactivate", "member-roles")
+    },
+    "registry:account-holder": R(
+        "account",
+        GET="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
+        POST="302 | 403 404 | 403 404 | 403 404 | 403 404 | 200 404 | 200 200",
+    ),
     "registry:account": R("account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "registry:account-status": R(
         "account",
@@ -157,7 +181,17 @@ MATRIX: dict[str, Row] = {
             POST="302 | 302 404 | 302 404 | 302 404 | 302 404 | 302 404 | 302 302",
             HX_POST="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200",
         )
-        for action in ("assign", "handle", "dismiss", "reopen", "note", "categorize")
+        for action in ("handle", "reopen", "note")
+    },
+    # The capabilities table: a member handles their own items but does not dismiss, assign or re-categorize.
+    **{
+        f"inbox:{action}": R(
+            "item",
+            GET="405",
+            POST="302 | 403 404 | 302 404 | 302 404 | 302 404 | 302 404 | 302 302",
+            HX_POST="302 | 403 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200",
+        )
+        for action in ("assign", "dismiss", "categorize")
     },
     # --- Insights ------------------------------------------------------------------------------------
     # --- Overview (each role's home, the tree's branches, the unit and account activity sections) --------

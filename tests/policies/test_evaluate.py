@@ -16,7 +16,7 @@ from policies.services.evaluate import messages_evaluate, policies_on_ingest
 from policies.services.rescan import rescan_request, rescan_run
 from policies.services.rules import rule_create, rule_delete, rule_set_enabled, rule_update, rule_validate
 from policies.tasks import rescan_history
-from tests.factories import SocialAccountFactory, UserFactory, grant
+from tests.factories import SocialAccountFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
+from policies.services.notify import critical_flags_notify
 
 from accounts_registry.capabilities import CAPABILITIES, Action, Reach, capabilities_markdown
 from accounts_registry.models import Role
-from policies.services.notify import critical_flags_notify
 from tests.security.matrix_runner import Clients, url_for
 from tests.security.world import build_world
 

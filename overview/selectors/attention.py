@@ -57,9 +57,14 @@ class Attention:
         return None if self.oldest_question_waiting is None else timezone.now() - self.oldest_question_waiting
 
 
-def _last_active_days(account_ids: list[int]) -> dict[int, datetime.date]:
+def _last_active_days(account_ids: list[int], *, today: datetime.date) -> dict[int, datetime.date]:
+    """The latest active day of each account within the dormancy window: an account whose last activity is
+    older counts as dormant whether that day is known or not (`dormant` then counts from its onboarding,
+    itself older than the window or too recent to be dormant), so the scan stops at the window."""
     return dict(
-        DailyActivity.objects.filter(account_id__in=account_ids)
+        DailyActivity.objects.filter(
+            account_id__in=account_ids, day__gte=today - datetime.timedelta(days=DEFAULT_DORMANT_DAYS)
+        )
         .filter(Q(posts__gt=0) | Q(replies__gt=0))
         .values("account_id")
         .annotate(last=Max("day"))
@@ -87,7 +92,7 @@ def attention(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> A
         reconnect=Count("pk", filter=problem_q(Problem.NEEDS_RECONNECT, now=now)),
     )
     active = list(accounts.filter(status=SocialAccount.Status.ACTIVE).only("pk", "status", "kind", "onboarded_at"))
-    last_active = _last_active_days([account.pk for account in active])
+    last_active = _last_active_days([account.pk for account in active], today=today)
     dormant_count = sum(
         1 for account in active if dormant(account, today=today, last_active=last_active, days=DEFAULT_DORMANT_DAYS)
     )

@@ -22,8 +22,8 @@ def test_sweep_then_send_tasks_deliver_once(frozen_now, north_account, owner, dj
     assert len(callbacks) == 1  # sending is queued after the sweep commits
     assert JobRun.objects.get(task="alerts_sweep").detail == {"deliveries": 1, "resent": 0}
     ids = list(AlertDelivery.objects.values_list("pk", flat=True))
-    send_alerts.apply(args=[ids])
-    send_alerts.apply(args=[ids])  # a task delivered twice sends nothing more
+    send_alerts.apply(args=(ids,))
+    send_alerts.apply(args=(ids,))  # a task delivered twice sends nothing more
     assert [email.to for email in mail.outbox] == [[owner.email]]
     assert AlertDelivery.objects.get().state == AlertDelivery.State.SENT
 

@@ -31,7 +31,8 @@ class Action(enum.StrEnum):
     FLAG_REVIEW = "flag.review"  # acknowledge, resolve, false positive, reopen
     COACH = "coach"  # feedback on a post, coaching on a flag
     FEEDBACK_VIEW = "feedback.view"
-    EMERGENCY_RECEIVE = "emergency.receive"  # critical policy flags by email
+    EMERGENCY_RECEIVE = "emergency.receive"  # alerted of possible emergencies waiting (alerts app)
+    CRITICAL_FLAG_RECEIVE = "flag.receive"  # alerted of critical policy flags (alerts app)
     PEOPLE_ADMIN = "people.admin"  # members, training, logins, transfers, departures
     ACCOUNT_ADMIN = "account.admin"  # onboarding, lifecycle, credentials, holder changes
     ROLE_ADMIN = "role.admin"
@@ -45,6 +46,7 @@ class Reach(enum.StrEnum):
 
 
 S, OWN = Reach.SUBTREE, Reach.OWN
+ALERTS_RECEIVED = frozenset({Action.EMERGENCY_RECEIVE, Action.CRITICAL_FLAG_RECEIVE})
 _REVIEWER = {
     Action.UNIT_VIEW: S,
     Action.ACCOUNT_VIEW: S,
@@ -57,9 +59,11 @@ _REVIEWER = {
     Action.FLAG_REVIEW: S,
     Action.COACH: S,
     Action.FEEDBACK_VIEW: S,
+    Action.CRITICAL_FLAG_RECEIVE: S,
 }
 CAPABILITIES: dict[Role, dict[Action, Reach]] = {
-    Role.ADMIN: dict.fromkeys(Action, S),
+    # Alerts are a duty, not a permission: admins administer; they are not paged for emergencies and flags.
+    Role.ADMIN: {action: S for action in Action if action not in ALERTS_RECEIVED},
     Role.COMMS_MANAGER: {**_REVIEWER, Action.EMERGENCY_RECEIVE: S},
     Role.SUPERVISOR: dict(_REVIEWER),
     Role.MEMBER: {

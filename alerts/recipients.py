@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from accounts_registry.models import Role, RoleGrant
+from accounts_registry.models import RoleGrant
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
 
 
-def grantees_covering(paths: Iterable[str], roles: Collection[Role]) -> dict[str, set[int]]:
+def grantees_covering(paths: Iterable[str], roles: Collection[str]) -> dict[str, set[int]]:
     """Unit path → ids of the users holding one of `roles` on that unit or an ancestor (one query)."""
     paths = set(paths)
     if not paths:

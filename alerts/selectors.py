@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from accounts_registry.models import OrgUnit, Role
+from accounts_registry.capabilities import Action, roles_allowing
+from accounts_registry.models import OrgUnit
 from accounts_registry.selectors import get_unit_for_user, governance_problems, unit_paths, user_scope, visible_accounts
 from alerts.models import ALERT_KINDS, AlertKind, AlertPreference, Timing
 from engagement.selectors.metrics import Metrics, response_metrics
@@ -245,5 +246,6 @@ def alert_preferences(user: AnyUser) -> list[PreferenceRow]:
 
 
 def can_turn_off(user: AnyUser, kind: str) -> bool:
-    """Everyone may turn any alert off, except comms managers their possible-emergency alerts."""
-    return not (kind == AlertKind.EMERGENCY and Role.COMMS_MANAGER in user_scope(user).roles)
+    """Everyone may turn any alert off, except possible emergencies for the roles the capabilities table
+    makes receive them (comms managers)."""
+    return not (kind == AlertKind.EMERGENCY and user_scope(user).roles & roles_allowing(Action.EMERGENCY_RECEIVE))

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts_registry', '0007_alerts_deliveries_preferences'),
+        ('accounts_registry', '0008_audit_verbs_alerts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

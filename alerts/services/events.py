@@ -1,12 +1,14 @@
 """What each kind of alert says and who gets it. One builder per kind; each reads what it needs for all
 its events in a constant number of queries (recipients through `alerts.recipients`).
 
-- Possible emergency waiting → the comms managers covering the account (and the webhook).
+- Possible emergency waiting → the roles the capabilities table gives `emergency.receive` (comms managers)
+  covering the account (and the webhook).
 - Account needs reconnecting, or failing for more than CHORUS_ALERT_FAILING_POLLS polls in a row → its
   holder and the admins of its unit.
 - Training expiring within CHORUS_TRAINING_EXPIRY_WARNING_DAYS, or expired → the member and their
   supervisors.
-- Critical policy flag → the supervisors and the comms managers covering the account (and the webhook).
+- Critical policy flag → the roles with `flag.receive` (supervisors, comms managers) covering the
+  account (and the webhook).
 
 Event keys name the incident, so a new incident alerts again: an account reconnected and broken again
 has a new `status_changed_at`, a failing streak is counted from the last success.
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.urls import reverse
 
+from accounts_registry.capabilities import Action, roles_allowing
 from accounts_registry.models import Role
 from alerts.models import AlertKind
 from alerts.recipients import grantees_covering
@@ -51,7 +54,7 @@ def _account_label(account: SocialAccount) -> str:
 def emergency_events(items: Iterable[TriageItem]) -> list[AlertEvent]:
     """Items with `account__unit` and `message` selected."""
     items = list(items)
-    managers = grantees_covering({item.account.unit.path for item in items}, [Role.COMMS_MANAGER])
+    managers = grantees_covering({item.account.unit.path for item in items}, roles_allowing(Action.EMERGENCY_RECEIVE))
     return [
         AlertEvent(
             kind=AlertKind.EMERGENCY,
@@ -72,7 +75,9 @@ def emergency_events(items: Iterable[TriageItem]) -> list[AlertEvent]:
 def critical_flag_events(flags: Iterable[PolicyFlag]) -> list[AlertEvent]:
     """Flags with `rule` and `account__unit` selected."""
     flags = list(flags)
-    reviewers = grantees_covering({flag.account.unit.path for flag in flags}, [Role.SUPERVISOR, Role.COMMS_MANAGER])
+    reviewers = grantees_covering(
+        {flag.account.unit.path for flag in flags}, roles_allowing(Action.CRITICAL_FLAG_RECEIVE)
+    )
     return [
         AlertEvent(
             kind=AlertKind.CRITICAL_FLAG,
@@ -101,7 +106,7 @@ def account_problem_events(reconnect: Iterable[SocialAccount], failing: Iterable
     reconnect = list(reconnect)
     failing = list(failing)
     accounts = reconnect + [state.account for state in failing]
-    admins = grantees_covering({account.unit.path for account in accounts}, [Role.ADMIN])
+    admins = grantees_covering({account.unit.path for account in accounts}, roles_allowing(Action.ACCOUNT_ADMIN))
     events = []
     for account in reconnect:
         events.append(

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core import mail
-from policies.services.notify import critical_flags_notify
 
 from accounts_registry.capabilities import CAPABILITIES, Action, Reach, capabilities_markdown
 from accounts_registry.models import Role
+from alerts.services.events import critical_flag_events, emergency_events
 from tests.security.matrix_runner import Clients, url_for
 from tests.security.world import build_world
 
@@ -59,7 +58,7 @@ USERS = {
 
 
 def test_every_action_but_notification_has_a_probe():
-    assert set(PROBES) | {Action.EMERGENCY_RECEIVE} == set(Action)
+    assert set(PROBES) | {Action.EMERGENCY_RECEIVE, Action.CRITICAL_FLAG_RECEIVE} == set(Action)
 
 
 def test_the_readme_shows_the_table():
@@ -102,20 +101,23 @@ def test_the_member_row_reaches_only_their_own_objects():
     assert {reach for reach in CAPABILITIES[Role.MEMBER].values()} == {Reach.OWN}
 
 
-def test_emergencies_reach_exactly_the_roles_the_table_names():
+@pytest.mark.parametrize("action", [Action.EMERGENCY_RECEIVE, Action.CRITICAL_FLAG_RECEIVE])
+def test_alerts_reach_exactly_the_roles_the_table_names(action):
+    """The alerts app asks the table who receives: everyone whose role has the action on a unit covering
+    the North account (South's supervisor never; the member's role has no receive action)."""
     world = build_world()
     for user in world.users.values():
         if user is not None:
             user.email = f"{user.username}@example.org"
             user.save(update_fields=["email"])
-    flag = world.north.flag
-    flag.rule.severity = "critical"
-    flag.rule.save(update_fields=["severity"])
-    critical_flags_notify(flag_ids=[flag.pk])
-    recipients = {address for message in mail.outbox for address in message.to}
+    if action == Action.EMERGENCY_RECEIVE:
+        [event] = emergency_events([world.north.item])
+    else:
+        [event] = critical_flag_events([world.north.flag])
     receiving = {
-        f"matrix-{user}@example.org"
+        world.users[user].pk
         for user, role in {**USERS, "admin": Role.ADMIN}.items()
-        if Action.EMERGENCY_RECEIVE in CAPABILITIES[role] and user != "supervisor_b"
+        if action in CAPABILITIES[role] and user != "supervisor_b"
     }
-    assert recipients == receiving
+    assert receiving  # the table gives the action to someone covering North
+    assert event.user_ids == receiving

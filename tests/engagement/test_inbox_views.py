@@ -182,7 +182,7 @@ def test_member_sees_the_items_of_the_accounts_they_hold(client, org, north_memb
 def test_filters_come_from_the_url(client, viewer, org, items):
     client.force_login(viewer)
     response = client.get(INBOX, {"q": "front desk", "question": "1", "unit": org["11"].pk})
-    assertContains(response, "Is the front desk open on Sunday?")
+    assertContains(response, "Is the <mark>front desk</mark> open on Sunday?")  # the match marked
     assertNotContains(response, "thanks for the help last week")
     assertContains(response, 'value="front desk"')
     # The export and the status tabs keep the filters.

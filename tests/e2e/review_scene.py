@@ -34,7 +34,9 @@ def build(org: dict) -> dict:
     now = timezone.now()
     states = []
     for number in range(ACCOUNTS):
-        account = SocialAccountFactory.create(handle=f"station_{number:03d}", unit=(deep, deeper, org["traffic"])[number % 3])
+        account = SocialAccountFactory.create(
+            handle=f"station_{number:03d}", unit=(deep, deeper, org["traffic"])[number % 3]
+        )
         last_success = now - datetime.timedelta(minutes=1 if number % 5 else 30)
         states.append(PollState(account=account, last_success_at=last_success, consecutive_failures=number % 7 == 0))
     PollState.objects.bulk_create(states)

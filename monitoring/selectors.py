@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
-import datetime
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.utils import timezone
@@ -14,8 +13,11 @@ from django.utils import timezone
 from accounts_registry.models import OrgUnit, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
 from monitoring.models import Message, PlatformUsage, PollState, SkippedItem
+from monitoring.services.polling import STALE_AFTER_INTERVALS, is_stale
 
 if TYPE_CHECKING:
+    import datetime
+
     from django.db.models import Model, QuerySet
 
     from accounts_registry.selectors import AnyUser
@@ -36,10 +38,19 @@ def skipped_items(account: SocialAccount, *, limit: int = 50) -> list[SkippedIte
 
 
 class Problem:
+    """An account's polling state on the health page; OK is "none of the problems"."""
+
     FAILING = "failing"
     NEEDS_RECONNECT = "needs_reconnect"
     STALE = "stale"
+    OK = "ok"
     ALL = (FAILING, NEEDS_RECONNECT, STALE)
+    LABELS: ClassVar[dict[str, str]] = {
+        FAILING: "Failing",
+        NEEDS_RECONNECT: "Needs reconnecting",
+        STALE: f"Stale (no success in {STALE_AFTER_INTERVALS} of its polling intervals)",
+        OK: "OK",
+    }
 
 
 @dataclasses.dataclass
@@ -58,35 +69,45 @@ def _problems(account: SocialAccount, state: PollState | None, now: datetime.dat
         return problems
     if state is not None and state.consecutive_failures > 0:
         problems.append(Problem.FAILING)
-    interval = (
-        settings.CHORUS_POLL_INTERVAL_CORPORATE
-        if account.kind == SocialAccount.Kind.CORPORATE
-        else settings.CHORUS_POLL_INTERVAL
-    )
-    stale_before = now - datetime.timedelta(seconds=3 * interval)
-    reference = state.last_success_at if state and state.last_success_at else account.status_changed_at
-    if reference < stale_before:
+    if is_stale(account, state, now=now):
         problems.append(Problem.STALE)
     return problems
 
 
-def account_health(user: AnyUser, *, problem: str = "") -> list[AccountHealth]:
-    """Every visible, non-retired account with its polling state and problems (three queries)."""
+@dataclasses.dataclass(frozen=True)
+class HealthFilters:
+    """What the accounts table is narrowed to; `unit` came through the access selector (in scope)."""
+
+    platform: str = ""
+    problem: str = ""  # a Problem value, Problem.OK for none of them, "" for every account
+    unit: OrgUnit | None = None
+
+    def keeps(self, row: AccountHealth) -> bool:
+        if self.platform and row.account.platform != self.platform:
+            return False
+        if self.unit is not None and not row.account.unit.path.startswith(self.unit.path):
+            return False
+        if self.problem == Problem.OK:
+            return not row.problems
+        return not self.problem or self.problem in row.problems
+
+
+def account_health(user: AnyUser) -> list[AccountHealth]:
+    """Every visible, non-retired account with its polling state and problems (three queries, plus one per
+    platform with a read budget when the budget stretch is not cached)."""
     now = timezone.now()
     accounts = list(
         visible_accounts(user)
         .exclude(status=SocialAccount.Status.RETIRED)
         .select_related("unit", "poll_state")
+        .defer("credentials_ciphertext")
         .order_by("unit__path", "platform", "handle")
     )
     paths = unit_paths({account.unit for account in accounts})
     rows = []
     for account in accounts:
         state = getattr(account, "poll_state", None)
-        problems = _problems(account, state, now)
-        if problem and problem not in problems:
-            continue
-        rows.append(AccountHealth(account, state, paths[account.unit_id], problems))
+        rows.append(AccountHealth(account, state, paths[account.unit_id], _problems(account, state, now)))
     return rows
 
 

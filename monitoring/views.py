@@ -11,7 +11,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts_registry.selectors import get_account_for_user, sees_whole_organization, user_scope
+from accounts_registry.models import Platform
+from accounts_registry.selectors import get_account_for_user, get_unit_for_user, sees_whole_organization, user_scope
 from common.htmx import render_page
 from monitoring import selectors
 
@@ -22,22 +23,38 @@ if TYPE_CHECKING:
 HEALTH_PAGE_SIZE = 50
 
 
+def _health_filters(request: HttpRequest) -> selectors.HealthFilters:
+    """The accounts table's filters from the URL: an unknown platform or state shows every account; a unit
+    outside the user's scope is refused like any other object (404)."""
+    platform = request.GET.get("platform", "")
+    problem = request.GET.get("problem", "")
+    unit_id = request.GET.get("unit", "")
+    return selectors.HealthFilters(
+        platform=platform if platform in Platform.values else "",
+        problem=problem if problem in selectors.Problem.LABELS else "",
+        unit=get_unit_for_user(user=request.user, pk=int(unit_id)) if unit_id.isdigit() else None,
+    )
+
+
 @require_GET
 @login_required
 def health(request: HttpRequest) -> HttpResponse:
-    if not user_scope(request.user).can_read_units:
+    scope = user_scope(request.user)
+    if not scope.can_read_units:
         raise PermissionDenied("The health page is for supervisors, comms managers and admins.")
-    problem = request.GET.get("problem", "")
-    if problem not in selectors.Problem.ALL:
-        problem = ""
+    filters = _health_filters(request)
     all_rows = selectors.account_health(request.user)
-    rows = [row for row in all_rows if not problem or problem in row.problems]
+    rows = [row for row in all_rows if filters.keeps(row)]
     page = Paginator(rows, HEALTH_PAGE_SIZE).get_page(request.GET.get("page"))
+    units = selectors.unit_health(request.user, all_rows)
     context = {
         "page": page,
-        "problem": problem,
-        "problems": selectors.Problem.ALL,
-        "units": selectors.unit_health(request.user, all_rows),
+        "filters": filters,
+        "problem": filters.problem,
+        "problems": selectors.Problem.LABELS.items(),
+        "platforms": Platform.choices,
+        "units": units,
+        "units_with_problems": sum(1 for item in units if any(item.counts.values())),
         # Platform usage and cost are organization-wide figures: only for who sees the whole organization.
         "budget": selectors.read_budget() if sees_whole_organization(request.user) else None,
     }

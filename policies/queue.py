@@ -10,7 +10,6 @@ and in the DOM. An account-level flag (governance) is a row of its own.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from policies.models import PolicyFlag
 from policies.selectors import SEVERITY_RANK, Segment, highlight_segments
 
 if TYPE_CHECKING:
+    import datetime
     from collections.abc import Sequence
 
 # Characters of context kept either side of the matches in a row's snippet.

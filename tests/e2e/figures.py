@@ -53,7 +53,7 @@ def shoot(page: Page, name: str) -> Path:
 
 
 def shoot_both(page: Page, url: str, name: str) -> None:
-    """The page at 1366×900 and at 390×844 (`name-desktop.png`, `name-phone.png`)."""
+    """The page at 1366x900 and at 390x844 (`name-desktop.png`, `name-phone.png`)."""
     for label, size in SIZES.items():
         page.set_viewport_size(size)
         page.goto(url)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, SocialAccount
@@ -109,6 +110,17 @@ def account_health(user: AnyUser) -> list[AccountHealth]:
         state = getattr(account, "poll_state", None)
         rows.append(AccountHealth(account, state, paths[account.unit_id], _problems(account, state, now)))
     return rows
+
+
+def never_polled_count(user: AnyUser) -> int:
+    """Active accounts the user may see that no poll has read yet: the first poll (the backfill) is still
+    running for them (one query)."""
+    return (
+        visible_accounts(user)
+        .filter(status=SocialAccount.Status.ACTIVE)
+        .filter(Q(poll_state__isnull=True) | Q(poll_state__last_success_at__isnull=True))
+        .count()
+    )
 
 
 @dataclasses.dataclass

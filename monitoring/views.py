@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -76,3 +77,12 @@ def account_messages(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_account_for_user(user=request.user, pk=pk)
     context = {"account": account, "threads": selectors.account_threads(account)}
     return render(request, "monitoring/account_messages.html", context)
+
+
+@require_GET
+@login_required
+def first_poll(request: HttpRequest) -> HttpResponse:
+    """The "first poll in progress" notice every page loads (htmx): how many of the user's accounts were
+    never polled; it polls itself until there are none, then goes blank (and stops)."""
+    context = {"pending": selectors.never_polled_count(request.user), "backfill_days": settings.CHORUS_BACKFILL_DAYS}
+    return render_page(request, "monitoring/first_poll.html", context)

@@ -38,8 +38,12 @@ class QueueRow:
         return self.flag.message.created_at if self.flag.message else self.flag.created_at
 
 
+_RANKS: dict[str, int] = {str(severity): rank for severity, rank in SEVERITY_RANK.items()}
+
+
 def _rank(flag: PolicyFlag) -> tuple[int, int]:
-    return SEVERITY_RANK.get(flag.rule.severity, len(SEVERITY_RANK)), flag.pk
+    """The queue's order within a post: most severe first, then the oldest flag."""
+    return _RANKS.get(flag.rule.severity, len(_RANKS)), flag.pk
 
 
 def match_snippet(text: str, spans: Sequence[object], *, context: int = SNIPPET_CONTEXT) -> list[Segment]:

@@ -4,6 +4,7 @@ a hundred and fifty accounts in every polling state, and a comms manager who see
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ POSTS = 30
 ACCOUNTS = 150
 
 
-def build(org: dict) -> dict:
+def build(org: dict[str, Any]) -> dict[str, Any]:
     deep = make_unit("Community Engagement and Neighbourhood Response Office", org["11"], kind="team")
     deeper = make_unit("Youth Outreach and School Liaison Programme Working Group", deep, kind="team")
     make_rule("Date of birth", severity="critical", config={"terms": ["born"]})

@@ -102,8 +102,9 @@ def test_leaderboard_navigation_and_phone_menu(page, page_log, live_server, logi
     page.goto(f"{live_server.url}{reverse('insights:leaderboard')}")
     # The navigation is one line at 1366 px, even for a staff admin of the whole service.
     assert page.locator(".topbar").bounding_box()["height"] < 60
-    page.get_by_text("Manage", exact=True).click()
-    expect(page.get_by_role("link", name="Rules")).to_be_visible()
+    wide = page.locator(".nav-wide")
+    wide.get_by_text("Manage", exact=True).click()
+    expect(wide.get_by_role("link", name="Rules")).to_be_visible()
 
     unit = page.locator("th.row-heading a").first
     expect(unit).to_have_attribute("title", re.compile("^Metro Police Service/"))

@@ -49,7 +49,7 @@ class Problem:
     LABELS: ClassVar[dict[str, str]] = {
         FAILING: "Failing",
         NEEDS_RECONNECT: "Needs reconnecting",
-        STALE: f"Stale (no success in {STALE_AFTER_INTERVALS} of its polling intervals)",
+        STALE: f"Stale (no success in {STALE_AFTER_INTERVALS} intervals)",
         OK: "OK",
     }
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts_registry.models import Role
 from monitoring.models import PollState
+from policies.engine import _engine_for
 from tests.factories import SocialAccountFactory, UserFactory, grant, ingest, make_rule, make_unit
 
 PASSWORD = "correct horse battery staple"
@@ -18,6 +19,9 @@ ACCOUNTS = 150
 
 
 def build(org: dict[str, Any]) -> dict[str, Any]:
+    # The engine is cached per rule-set version; after another browser test flushed the database, the
+    # version of a new rule set can repeat an old one's, so start from a fresh engine.
+    _engine_for.cache_clear()
     deep = make_unit("Community Engagement and Neighbourhood Response Office", org["11"], kind="team")
     deeper = make_unit("Youth Outreach and School Liaison Programme Working Group", deep, kind="team")
     make_rule("Date of birth", severity="critical", config={"terms": ["born"]})

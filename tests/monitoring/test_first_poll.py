@@ -42,4 +42,5 @@ def test_the_notice_goes_blank_and_stops_polling_once_every_account_was_polled(c
 
 def test_every_page_loads_the_notice(client, viewer, north_account):
     client.force_login(viewer)
-    assertContains(client.get(reverse("monitoring:health")), f'hx-get="{URL}" hx-trigger="load" hx-select="#first-poll"')
+    page = client.get(reverse("monitoring:health"))
+    assertContains(page, f'hx-get="{URL}" hx-trigger="load" hx-select="#first-poll"')

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.crypto import CredentialsUnavailable, decrypt_credentials
@@ -332,9 +333,13 @@ def start_demo_scheduler(*, interval: float = SCHEDULER_INTERVAL) -> threading.T
 
 
 def _schedule(platforms: DemoPlatforms, interval: float) -> None:
+    is_backfill_reported = False
     for number in itertools.count():
         try:
             demo_sweep(platforms, is_account_sync=number > 0 and number % ACCOUNT_SYNC_EVERY == 0)
+            if not is_backfill_reported and first_poll_done():
+                is_backfill_reported = True
+                logger.info("demo: the first poll of every account is done; new traffic is polled as it comes")
         except Exception:  # the demo keeps going; the next sweep starts from the database again
             logger.exception("demo sweep failed")
         finally:
@@ -405,5 +410,15 @@ def demo_sweep(platforms: DemoPlatforms, *, is_account_sync: bool = False) -> De
         alerts_sweep()
     platforms.trim_logs()
     sweep.seconds = time.monotonic() - started
-    logger.info("%s", sweep.line())
+    # Every ten seconds: at DEBUG, so the console keeps the logins and what matters (LOG_LEVEL=DEBUG shows it).
+    logger.debug("%s", sweep.line())
     return sweep
+
+
+def first_poll_done() -> bool:
+    """Every active account has been polled successfully at least once (the backfill is over)."""
+    return (
+        not SocialAccount.objects.filter(status=SocialAccount.Status.ACTIVE)
+        .filter(Q(poll_state__isnull=True) | Q(poll_state__last_success_at__isnull=True))
+        .exists()
+    )

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
-import datetime
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts_registry.models import OrgUnit, SocialAccount
+from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
 from monitoring.models import Message, PlatformUsage, PollState, SkippedItem
+from monitoring.services.polling import STALE_AFTER_INTERVALS, effective_poll_interval, is_stale
 
 if TYPE_CHECKING:
+    import datetime
+
     from django.db.models import Model, QuerySet
 
     from accounts_registry.selectors import AnyUser
@@ -37,10 +39,19 @@ def skipped_items(account: SocialAccount, *, limit: int = 50) -> list[SkippedIte
 
 
 class Problem:
+    """An account's polling state on the health page; OK is "none of the problems"."""
+
     FAILING = "failing"
     NEEDS_RECONNECT = "needs_reconnect"
     STALE = "stale"
+    OK = "ok"
     ALL = (FAILING, NEEDS_RECONNECT, STALE)
+    LABELS: ClassVar[dict[str, str]] = {
+        FAILING: "Failing",
+        NEEDS_RECONNECT: "Needs reconnecting",
+        STALE: f"Stale (no success in {STALE_AFTER_INTERVALS} intervals)",
+        OK: "OK",
+    }
 
 
 @dataclasses.dataclass
@@ -59,38 +70,43 @@ def _problems(account: SocialAccount, state: PollState | None, now: datetime.dat
         return problems
     if state is not None and state.consecutive_failures > 0:
         problems.append(Problem.FAILING)
-    interval = (
-        settings.CHORUS_POLL_INTERVAL_CORPORATE
-        if account.kind == SocialAccount.Kind.CORPORATE
-        else settings.CHORUS_POLL_INTERVAL
-    )
-    stale_before = now - datetime.timedelta(seconds=3 * interval)
-    reference = state.last_success_at if state and state.last_success_at else account.status_changed_at
-    if reference < stale_before:
+    if is_stale(account, state, now=now):
         problems.append(Problem.STALE)
     return problems
 
 
+def _stale_q(now: datetime.datetime) -> Q:
+    """`polling.is_stale` in SQL: per platform and kind, the effective interval (the read-budget stretch
+    included) times STALE_AFTER_INTERVALS; failing or rate-limited accounts are explained, not stale."""
+    explained = Q(poll_state__consecutive_failures__gt=0) | Q(poll_state__rate_limit_reset_at__gt=now)
+    condition = Q(pk__in=[])
+    other_kind = next(kind for kind in SocialAccount.Kind.values if kind != SocialAccount.Kind.CORPORATE)
+    for platform in Platform.values:
+        for kind in (SocialAccount.Kind.CORPORATE, other_kind):
+            probe = SocialAccount(platform=platform, kind=kind)
+            before = now - STALE_AFTER_INTERVALS * effective_poll_interval(probe)
+            of_kind = Q(kind=kind) if kind == SocialAccount.Kind.CORPORATE else ~Q(kind=SocialAccount.Kind.CORPORATE)
+            condition |= (
+                Q(platform=platform)
+                & of_kind
+                & (
+                    Q(poll_state__last_success_at__lt=before)
+                    | Q(poll_state__last_success_at__isnull=True, status_changed_at__lt=before)
+                )
+            )
+    return condition & ~explained
+
+
 def problem_q(problem: str, *, now: datetime.datetime) -> Q:
-    """The SQL filter on accounts of one health problem, the same definition as `_problems` (the overview
-    counts problem accounts per subtree in SQL; the health page lists them in Python)."""
+    """The SQL filter on accounts of one health problem, the same definitions as `_problems` (the overview
+    counts problem accounts per subtree in SQL; the health page lists them in Python; a test keeps the two
+    in step)."""
     active = Q(status=SocialAccount.Status.ACTIVE)
     if problem == Problem.NEEDS_RECONNECT:
         return Q(status=SocialAccount.Status.NEEDS_RECONNECT)
     if problem == Problem.FAILING:
         return active & Q(poll_state__consecutive_failures__gt=0)
-    condition = Q(pk__in=[])
-    for is_corporate, interval in (
-        (True, settings.CHORUS_POLL_INTERVAL_CORPORATE),
-        (False, settings.CHORUS_POLL_INTERVAL),
-    ):
-        stale_before = now - datetime.timedelta(seconds=3 * interval)
-        kind = Q(kind=SocialAccount.Kind.CORPORATE) if is_corporate else ~Q(kind=SocialAccount.Kind.CORPORATE)
-        condition |= kind & (
-            Q(poll_state__last_success_at__lt=stale_before)
-            | Q(poll_state__last_success_at__isnull=True, status_changed_at__lt=stale_before)
-        )
-    return active & condition
+    return active & _stale_q(now)
 
 
 def any_problem_q(*, now: datetime.datetime) -> Q:
@@ -100,24 +116,52 @@ def any_problem_q(*, now: datetime.datetime) -> Q:
     return condition
 
 
-def account_health(user: AnyUser, *, problem: str = "") -> list[AccountHealth]:
-    """Every visible, non-retired account with its polling state and problems (three queries)."""
+@dataclasses.dataclass(frozen=True)
+class HealthFilters:
+    """What the accounts table is narrowed to; `unit` came through the access selector (in scope)."""
+
+    platform: str = ""
+    problem: str = ""  # a Problem value, Problem.OK for none of them, "" for every account
+    unit: OrgUnit | None = None
+
+    def keeps(self, row: AccountHealth) -> bool:
+        if self.platform and row.account.platform != self.platform:
+            return False
+        if self.unit is not None and not row.account.unit.path.startswith(self.unit.path):
+            return False
+        if self.problem == Problem.OK:
+            return not row.problems
+        return not self.problem or self.problem in row.problems
+
+
+def account_health(user: AnyUser) -> list[AccountHealth]:
+    """Every visible, non-retired account with its polling state and problems (three queries, plus one per
+    platform with a read budget when the budget stretch is not cached)."""
     now = timezone.now()
     accounts = list(
         visible_accounts(user)
         .exclude(status=SocialAccount.Status.RETIRED)
         .select_related("unit", "poll_state")
+        .defer("credentials_ciphertext")
         .order_by("unit__path", "platform", "handle")
     )
     paths = unit_paths({account.unit for account in accounts})
     rows = []
     for account in accounts:
         state = getattr(account, "poll_state", None)
-        problems = _problems(account, state, now)
-        if problem and problem not in problems:
-            continue
-        rows.append(AccountHealth(account, state, paths[account.unit_id], problems))
+        rows.append(AccountHealth(account, state, paths[account.unit_id], _problems(account, state, now)))
     return rows
+
+
+def never_polled_count(user: AnyUser) -> int:
+    """Active accounts the user may see that no poll has read yet: the first poll (the backfill) is still
+    running for them (one query)."""
+    return (
+        visible_accounts(user)
+        .filter(status=SocialAccount.Status.ACTIVE)
+        .filter(Q(poll_state__isnull=True) | Q(poll_state__last_success_at__isnull=True))
+        .count()
+    )
 
 
 @dataclasses.dataclass

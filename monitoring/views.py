@@ -5,20 +5,24 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts_registry.models import AuditEvent
+from accounts_registry.models import AuditEvent, Platform
 from accounts_registry.selectors import get_account_for_user, sees_whole_organization, user_scope
 from accounts_registry.services.security import security_event_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
+from common.filters import InvalidFilters
 from common.htmx import render_page
 from monitoring import selectors
+from monitoring.forms import HealthFilterForm
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -42,19 +46,24 @@ HEALTH_EXPORT_COLUMNS = (
 @require_GET
 @login_required
 def health(request: HttpRequest) -> HttpResponse:
-    if not user_scope(request.user).can_read_units:
+    scope = user_scope(request.user)
+    if not scope.can_read_units:
         raise PermissionDenied("The health page is for supervisors, comms managers and admins.")
-    problem = request.GET.get("problem", "")
-    if problem not in selectors.Problem.ALL:
-        problem = ""
+    filter_form = HealthFilterForm(request.GET, user=request.user)
+    filters = filter_form.page_filters()
     all_rows = selectors.account_health(request.user)
-    rows = [row for row in all_rows if not problem or problem in row.problems]
+    rows = [row for row in all_rows if filters.keeps(row)]
     page = Paginator(rows, HEALTH_PAGE_SIZE).get_page(request.GET.get("page"))
+    units = selectors.unit_health(request.user, all_rows)
     context = {
         "page": page,
-        "problem": problem,
-        "problems": selectors.Problem.ALL,
-        "units": selectors.unit_health(request.user, all_rows),
+        "filters": filters,
+        "filter_form": filter_form,
+        "problem": filters.problem,
+        "problems": selectors.Problem.LABELS.items(),
+        "platforms": Platform.choices,
+        "units": units,
+        "units_with_problems": sum(1 for item in units if any(item.counts.values())),
         # Platform usage and cost are organization-wide figures: only for who sees the whole organization.
         "budget": selectors.read_budget() if sees_whole_organization(request.user) else None,
     }
@@ -63,12 +72,16 @@ def health(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def health_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Every visible account's polling health as CSV (the page's filter), recorded as an export."""
+def health_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Every visible account's polling health as CSV (the page's filters), recorded as an export. A
+    malformed filter is a 400 naming it, as every export answers."""
     if not user_scope(request.user).can_read_units:
         raise PermissionDenied("The health page is for supervisors, comms managers and admins.")
-    problem = request.GET.get("problem", "")
-    rows = selectors.account_health(request.user, problem=problem if problem in selectors.Problem.ALL else "")
+    try:
+        filters = HealthFilterForm(request.GET, user=request.user).strict_filters()
+    except InvalidFilters as invalid:
+        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+    rows = [row for row in selectors.account_health(request.user) if filters.keeps(row)]
     security_event_record(
         verb=AuditEvent.Verb.EXPORT,
         actor=request.user,
@@ -112,3 +125,12 @@ def account_messages(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_account_for_user(user=request.user, pk=pk)
     context = {"account": account, "threads": selectors.account_threads(account)}
     return render(request, "monitoring/account_messages.html", context)
+
+
+@require_GET
+@login_required
+def first_poll(request: HttpRequest) -> HttpResponse:
+    """The "first poll in progress" notice every page loads (htmx): how many of the user's accounts were
+    never polled; it polls itself until there are none, then goes blank (and stops)."""
+    context = {"pending": selectors.never_polled_count(request.user), "backfill_days": settings.CHORUS_BACKFILL_DAYS}
+    return render_page(request, "monitoring/first_poll.html", context)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -90,7 +91,8 @@ def open_flag_exists(message_id: OuterRef) -> Exists:
 
 @dataclasses.dataclass(frozen=True)
 class QueueCursor:
-    """Keyset position after the last row shown: (severity rank, created_at, id) in the queue's order."""
+    """Keyset position after the last row shown: (severity rank, posted_at, id) in the queue's order
+    (`created_at` holds the row's posted_at: the post's time, the flag's for an account-level flag)."""
 
     rank: int
     created_at: datetime.datetime
@@ -140,12 +142,18 @@ def _filtered(user: AnyUser, filters: QueueFilters) -> QuerySet[PolicyFlag]:
 
 
 def flag_status_counts(user: AnyUser, filters: QueueFilters) -> dict[str, int]:
-    """Flags per status under the current filters (one query), plus "" for all of them."""
-    aggregates = {status: Count("pk", filter=Q(status=status)) for status in PolicyFlag.Status.values} | {
-        "all": Count("pk")
+    """Queue rows per status under the current filters (one query), plus "" for all of them.
+
+    A row is a post (its flags in one status) or an account-level flag: the counts are the rows the
+    tabs lead to, not the flags behind them.
+    """
+    aggregates = {
+        status: Count("message_id", distinct=True, filter=Q(status=status))
+        + Count("pk", filter=Q(status=status, message__isnull=True))
+        for status in PolicyFlag.Status.values
     }
     counts = _filtered(user, filters).aggregate(**aggregates)
-    counts[""] = counts.pop("all")
+    counts[""] = sum(counts.values())
     return counts
 
 
@@ -158,31 +166,52 @@ class QueuePage:
 def flag_queue(
     user: AnyUser, filters: QueueFilters, *, after: QueueCursor | None = None, limit: int = QUEUE_PAGE_SIZE
 ) -> QueuePage:
-    """One page of the queue, most severe first and newest first within a severity (one query).
+    """One page of the queue, one row per post: most severe first, newest post first within a severity
+    (one query). Each row is the flag that leads its post (see _outranked_on_its_post), annotated with
+    `posted_at` — the post's own time, or the flag's for an account-level flag.
 
     Keyset paging: a flag acknowledged on page one does not shift page two.
     """
     flags = _filtered(user, filters)
     if filters.status:
         flags = flags.filter(status=filters.status)
-    ranked = flags.annotate(severity_rank=_severity_rank())
+    ranked = flags.annotate(
+        severity_rank=_severity_rank(), posted_at=Coalesce("message__created_at", "created_at")
+    ).exclude(_outranked_on_its_post(filters))
     if after is not None:
         ranked = ranked.filter(
             Q(severity_rank__gt=after.rank)
-            | Q(severity_rank=after.rank, created_at__lt=after.created_at)
-            | Q(severity_rank=after.rank, created_at=after.created_at, pk__lt=after.pk)
+            | Q(severity_rank=after.rank, posted_at__lt=after.created_at)
+            | Q(severity_rank=after.rank, posted_at=after.created_at, pk__lt=after.pk)
         )
     rows = list(
-        ranked.select_related("rule", "account__unit")
-        .defer("account__credentials_ciphertext", "rule__config", "rule__explanation")
-        .order_by("severity_rank", "-created_at", "-pk")[: limit + 1]
+        ranked.select_related("rule", "account__unit", "message")
+        .defer("account__credentials_ciphertext", "rule__config", "rule__explanation", "message__metrics")
+        .order_by("severity_rank", "-posted_at", "-pk")[: limit + 1]
     )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = QueueCursor(rank=last.severity_rank, created_at=last.created_at, pk=last.pk).encode()
+        next_cursor = QueueCursor(rank=last.severity_rank, created_at=last.posted_at, pk=last.pk).encode()
     return QueuePage(flags=rows, next_cursor=next_cursor)
+
+
+def _outranked_on_its_post(filters: QueueFilters) -> Exists:
+    """EXISTS (another flag on the same post, in the same status and under the same rule filters, that
+    comes first: more severe, or as severe and older). What is left is one flag per post and status — the
+    row that stands for the post in the queue (policies.queue gathers the others)."""
+    siblings = PolicyFlag.objects.filter(message_id=OuterRef("message_id"), status=OuterRef("status"))
+    if filters.severity:
+        siblings = siblings.filter(rule__severity=filters.severity)
+    if filters.rule_id is not None:
+        siblings = siblings.filter(rule_id=filters.rule_id)
+    return Exists(
+        siblings.annotate(sibling_rank=_severity_rank()).filter(
+            Q(sibling_rank__lt=OuterRef("severity_rank"))
+            | Q(sibling_rank=OuterRef("severity_rank"), pk__lt=OuterRef("pk"))
+        )
+    )
 
 
 def queue_rule_choices(user: AnyUser) -> QuerySet[PolicyRule]:

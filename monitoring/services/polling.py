@@ -58,15 +58,42 @@ Outcome = PollRun.Outcome
 # --- Scheduling ----------------------------------------------------------------------------------
 
 
-def poll_interval(account: SocialAccount) -> datetime.timedelta:
-    """Corporate accounts every minute, the rest every two (configurable), ±10% jitter so polls spread."""
+def effective_poll_interval(account: SocialAccount) -> datetime.timedelta:
+    """How often the account is meant to be polled: corporate accounts every minute, the rest every two
+    (configurable), stretched when the platform's monthly read budget would otherwise run out."""
     seconds = (
         settings.CHORUS_POLL_INTERVAL_CORPORATE
         if account.kind == SocialAccount.Kind.CORPORATE
         else settings.CHORUS_POLL_INTERVAL
     )
-    stretch = budget_stretch(account.platform)
-    return datetime.timedelta(seconds=seconds * stretch * random.uniform(0.9, 1.1))  # noqa: S311 — jitter, not a secret
+    return datetime.timedelta(seconds=seconds * budget_stretch(account.platform))
+
+
+def poll_interval(account: SocialAccount) -> datetime.timedelta:
+    """The effective interval, ±10% jitter so polls spread."""
+    return effective_poll_interval(account) * random.uniform(0.9, 1.1)  # noqa: S311 — jitter, not a secret
+
+
+# An account is stale when it has gone this many of its own effective intervals without a successful poll.
+STALE_AFTER_INTERVALS = 3
+
+
+def is_stale(account: SocialAccount, state: PollState | None, *, now: datetime.datetime) -> bool:
+    """The one definition of a stale account (the health page and its roll-ups use it).
+
+    Stale: an active account whose last successful poll (or its activation, if it was never polled) is
+    older than STALE_AFTER_INTERVALS of its own effective interval (kind and read-budget stretch), and
+    that is not explained otherwise — a failing account is "failing", one waiting for a platform's
+    rate-limit reset is waiting, not forgotten.
+    """
+    if account.status != SocialAccount.Status.ACTIVE:
+        return False
+    if state is not None and state.consecutive_failures > 0:
+        return False
+    if state is not None and state.rate_limit_reset_at is not None and state.rate_limit_reset_at > now:
+        return False
+    reference = state.last_success_at if state is not None and state.last_success_at else account.status_changed_at
+    return reference < now - STALE_AFTER_INTERVALS * effective_poll_interval(account)
 
 
 def failure_backoff(failures: int) -> datetime.timedelta:

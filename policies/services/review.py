@@ -2,8 +2,13 @@
 
 Who may call: the caller got the flag through policies.selectors.get_flag_for_user(action=...) — an
 admin, comms manager or supervisor covering the account's unit. Every change writes one audit event
-("policy_flag.<action>") in the same transaction, under a row lock so two reviewers cannot overwrite
-each other unseen.
+("policy_flag.<action>") per flag in the same transaction, under a row lock so two reviewers cannot
+overwrite each other unseen.
+
+One review per post: a post that trips several rules has one flag per rule, and reviewing one of them
+reviews the post — the action moves every flag of the post that is in the same status as the one acted
+on (and each gets its own audit event, so a flag's history is whole whichever flag was acted on). Flags
+of the post in another status (one reopened on its own, say) are left alone.
 
 The states a reviewer moves a flag through:
 
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent
@@ -66,10 +72,24 @@ def _refusal(current: str, target: str) -> ValidationError:
     return ValidationError(f"A {Status(current).label.lower()} flag cannot be {Status(target).label.lower()}.")
 
 
+def _lock_post(flag: PolicyFlag) -> tuple[PolicyFlag, list[PolicyFlag]]:
+    """Lock the flag and, for a flag on a post, the post's other flags (in id order, so two reviewers of
+    one post never deadlock); returns the locked flag and those of its siblings in the same status."""
+    if flag.message_id is None:
+        return PolicyFlag.objects.select_for_update().get(pk=flag.pk), []
+    rows = list(
+        PolicyFlag.objects.select_for_update().filter(Q(pk=flag.pk) | Q(message_id=flag.message_id)).order_by("pk")
+    )
+    locked = next(row for row in rows if row.pk == flag.pk)
+    return locked, [row for row in rows if row.pk != flag.pk and row.status == locked.status]
+
+
 @transaction.atomic
 def _flag_move(*, flag: PolicyFlag, to: str, actor: User, note: str | None = None) -> PolicyFlag:
-    """Move the flag to `to` (locking its row); `note` None keeps the current note."""
-    locked = PolicyFlag.objects.select_for_update().get(pk=flag.pk)
+    """Move the flag — and its post's other flags in the same status: one review per post — to `to`
+    (locking their rows); `note` None keeps each flag's note. One audit event per flag moved, so every
+    flag's own history stays whole."""
+    locked, siblings = _lock_post(flag)
     if locked.status == to and (note is None or note == locked.note):
         return locked
     if locked.status != to and locked.status not in _ALLOWED_FROM[to]:
@@ -87,23 +107,25 @@ def _flag_move(*, flag: PolicyFlag, to: str, actor: User, note: str | None = Non
         .exists()
     ):
         raise ValidationError("A newer flag for the same account problem is already open: review that one.")
-    before = _snapshot(locked)
-    locked.status = to
-    if note is not None:
-        locked.note = note
-    if to == Status.OPEN:
-        locked.reviewed_by, locked.reviewed_at = None, None
-    else:
-        locked.reviewed_by, locked.reviewed_at = actor, timezone.now()
-    locked.save(update_fields=["status", "note", "reviewed_by", "reviewed_at"])
-    audit_record(
-        actor=actor,
-        verb=_VERBS[to],
-        target=locked,
-        unit=flag.account.unit,
-        before=before,
-        after=_snapshot(locked),
-    )
+    now = timezone.now()
+    for row in [locked, *siblings]:
+        before = _snapshot(row)
+        row.status = to
+        if note is not None:
+            row.note = note
+        if to == Status.OPEN:
+            row.reviewed_by, row.reviewed_at = None, None
+        else:
+            row.reviewed_by, row.reviewed_at = actor, now
+        row.save(update_fields=["status", "note", "reviewed_by", "reviewed_at"])
+        audit_record(
+            actor=actor,
+            verb=_VERBS[to],
+            target=row,
+            unit=flag.account.unit,
+            before=before,
+            after=_snapshot(row),
+        )
     # Keep the caller's instance (with its joined rule, account and message) in step with the row.
     flag.status, flag.note = locked.status, locked.note
     flag.reviewed_by, flag.reviewed_at = locked.reviewed_by, locked.reviewed_at
@@ -142,6 +164,9 @@ def flag_reopen(*, flag: PolicyFlag, actor: User) -> PolicyFlag:
 def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") -> FeedbackGiven:
     """Send coaching to the member who holds the account, on the flagged post, and acknowledge an open flag.
 
+    One review per post: one piece of feedback (one e-mail) for the post, a policy_flag.coach audit event
+    on each of the post's flags in the flag's status, and all of them acknowledged when open.
+
     Through monitoring.extensions.coaching_give (engagement's feedback_give), which refuses
     (ValidationError) inbound messages and accounts without a holder, and emails the member after commit.
     Account-level flags have no post to coach on: refused too.
@@ -152,13 +177,15 @@ def flag_coach(*, flag: PolicyFlag, actor: User, text: str, site_url: str = "") 
             "Coaching is left on a post; this flag is about the account itself. Contact the holder directly."
         )
     feedback = coaching_give(message=flag.message, text=text, actor=actor, site_url=site_url)
-    audit_record(
-        actor=actor,
-        verb=AuditEvent.Verb.POLICY_FLAG_COACH,
-        target=flag,
-        unit=flag.account.unit,
-        after={"feedback": feedback.pk, "member": feedback.member_id},
-    )
+    locked, siblings = _lock_post(flag)
+    for row in [locked, *siblings]:
+        audit_record(
+            actor=actor,
+            verb=AuditEvent.Verb.POLICY_FLAG_COACH,
+            target=row,
+            unit=flag.account.unit,
+            after={"feedback": feedback.pk, "member": feedback.member_id},
+        )
     if flag.status == Status.OPEN:
         _flag_move(flag=flag, to=Status.ACKNOWLEDGED, actor=actor)
     return feedback

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -31,6 +32,7 @@ from monitoring.models import Message
 from policies import selectors
 from policies.forms import CoachingForm, FalsePositiveForm, FlagFilterForm
 from policies.models import PolicyFlag, PolicyRule
+from policies.queue import post_flags, queue_rows
 from policies.services import review
 
 if TYPE_CHECKING:
@@ -109,7 +111,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "filters": filters,
         "filter_form": filter_form,
-        "rows": [(flag, scope.covers(flag.account.unit.path)) for flag in page.flags],
+        "rows": queue_rows(
+            page.flags, can_review={flag.account_id: scope.covers(flag.account.unit.path) for flag in page.flags}
+        ),
         "next_cursor": page.next_cursor,
         "is_first_page": after is None,
         "status_label": PolicyFlag.Status(filters.status).label if filters.status else "",
@@ -160,9 +164,14 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context |= {
         "segments": selectors.highlight_segments(flag.message.text, flag.spans) if flag.message else [],
         "thread": selectors.flag_thread(request.user, flag),
-        "history": [(event, HISTORY_LABELS.get(event.verb, event.verb)) for event in selectors.flag_history(flag)],
+        "history": _history(flag),
+        "post_flags": post_flags(flag),
     }
     return render_page(request, FLAG, context)
+
+
+def _history(flag: PolicyFlag) -> list[tuple[AuditEvent, str]]:
+    return [(event, HISTORY_LABELS.get(event.verb, event.verb)) for event in selectors.flag_history(flag)]
 
 
 def _back(request: HttpRequest, flag: PolicyFlag, *, anchor: str = "") -> HttpResponse:
@@ -184,16 +193,18 @@ def _respond(
         return _back(request, flag)
     if request.headers.get("HX-Target") == f"flag-row-{flag.pk}":
         context = {
-            "flag": flag,
-            "can_review": True,
+            "row": queue_rows([flag], can_review={flag.account_id: True})[0],
             "next_url": request.POST.get("next", ""),
             "row_error": error,
             "row_notice": notice,
         }
         response = render_page(request, f"{QUEUE}#flag-row", context)
     else:
+        # The review panel, and the history below it out of band: what was just done shows at once.
         context = _review_context(request, flag, review_error=error, review_notice=notice, **forms)
+        context |= {"history": _history(flag), "history_oob": True}
         response = render_page(request, f"{FLAG}#review", context)
+        response.content += render_to_string(f"{FLAG}#history", context, request=request).encode()
     if not error:
         response["HX-Trigger"] = CHANGED_EVENT
     return response

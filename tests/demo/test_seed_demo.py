@@ -186,6 +186,10 @@ def test_seed_demo_builds_the_documented_organization_idempotently_and_determini
     assert "Chorus demo: http://127.0.0.1:8000/" in demo_output
     assert all(login.username in demo_output for login in demo_data.DEMO_LOGINS)
     assert _snapshot() == first
+    # The logins come last; the starter policy is one line, not one per rule.
+    assert demo_output.index("Chorus demo:") > demo_output.index("Starter policy")
+    assert "created:" not in demo_output and "updated:" not in demo_output
+    assert demo_output.rstrip().endswith("Quit with CONTROL-C.")
 
 
 def test_seed_demo_refuses_to_run_without_a_fernet_key(settings):

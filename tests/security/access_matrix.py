@@ -161,6 +161,8 @@ MATRIX: dict[str, Row] = {
     # --- Monitoring ----------------------------------------------------------------------------------
     "monitoring:health": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "monitoring:health-export": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
+    # The "first poll in progress" notice every page loads: a count over the user's own accounts.
+    "monitoring:first-poll": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "monitoring:account-messages": R(
         "account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
     ),

@@ -8,7 +8,11 @@ there, fed with generated traffic, and a scheduler thread that polls them throug
 
 from __future__ import annotations
 
+import io
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,14 @@ from demo.platforms import SCHEDULER_INTERVAL, DemoUnavailable, start_demo_platf
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
 STARTER_POLICY = Path(__file__).resolve().parents[3] / "policies" / "starter_policy.json"
+SERVER_START_TIMEOUT = 60.0  # seconds to wait for runserver before printing the logins anyway
+
+
+def demo_url(addrport: str) -> str:
+    host, _, port = addrport.rpartition(":")
+    return f"http://{host or '127.0.0.1'}:{port}/"
+
+
 PLATFORM_LABELS = {"x": "X", "facebook": "Facebook, Instagram", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
@@ -45,21 +57,44 @@ class Command(BaseCommand):
             call_command("seed_demo", "--no-logins", stdout=self.stdout, stderr=self.stderr)
             call_command("seed_demo_history", stdout=self.stdout, stderr=self.stderr)
             self._install_starter_policy()
-            host, _, port = addrport.rpartition(":")
-            url = f"http://{host or '127.0.0.1'}:{port}/"
-            self.stdout.write(self.style.SUCCESS(f"\nChorus demo: {url}"))
-            self.stdout.write(f"Log in as any of:\n{demo_data.logins_table()}\n")
         if options["no_serve"]:
+            self._print_logins(addrport)
             return
         if is_reloader_child or options["noreload"]:
             self._start_live_platforms()
+            # The logins come last, once the server answers: after runserver's own banner, so they are the
+            # last thing on the console rather than scrolled away.
+            threading.Thread(target=self._print_logins_when_serving, args=(addrport,), daemon=True).start()
         call_command("runserver", addrport, use_reloader=not options["noreload"])
+
+    def _print_logins(self, addrport: str) -> None:
+        self.stdout.write(self.style.SUCCESS(f"\nChorus demo: {demo_url(addrport)}"))
+        self.stdout.write(f"Log in as any of:\n{demo_data.logins_table()}\n")
+        self.stdout.write(
+            "The first poll of every account runs now (pages show a notice until it is done). Quit with CONTROL-C.\n"
+        )
+
+    def _print_logins_when_serving(self, addrport: str) -> None:
+        host, _, port = addrport.rpartition(":")
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(0.2)  # let runserver finish its banner
+        self._print_logins(addrport)
 
     def _install_starter_policy(self) -> None:
         """The realistic starter policy; rules are matched by name, so a second import changes nothing
         (and leaves an admin's edits to other rules alone)."""
-        call_command("import_policies", str(STARTER_POLICY), stdout=self.stdout, stderr=self.stderr)
-        call_command("check_governance", stdout=self.stdout, stderr=self.stderr)
+        # One line for the whole starter policy, not one per rule: the console is for the logins.
+        imported, governance = io.StringIO(), io.StringIO()
+        call_command("import_policies", str(STARTER_POLICY), stdout=imported, stderr=self.stderr)
+        call_command("check_governance", stdout=governance, stderr=self.stderr)
+        summary = imported.getvalue().splitlines()[0] if imported.getvalue() else ""
+        self.stdout.write(f"Starter policy ({STARTER_POLICY.name}): {summary}")
         demo_alert_preferences()
         sent = demo_alerts()
         self.stdout.write(
@@ -77,9 +112,9 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot start the platform API doubles: {error}. Is another demo running?") from error
         start_demo_scheduler()
-        self.stdout.write("Platform API doubles, fed with generated traffic:")
-        for name, label in PLATFORM_LABELS.items():
-            self.stdout.write(f"  {label:<20} {platforms.url(name)}")
+        doubles = ", ".join(f"{label} {platforms.url(name)}" for name, label in PLATFORM_LABELS.items())
+        self.stdout.write(f"Platform API doubles, fed with generated traffic: {doubles}")
         self.stdout.write(
-            f"Due accounts are polled every {SCHEDULER_INTERVAL:.0f}s in this process (one log line per sweep).\n"
+            f"Due accounts are polled every {SCHEDULER_INTERVAL:.0f}s in this process "
+            "(quietly: LOG_LEVEL=DEBUG logs every sweep)."
         )

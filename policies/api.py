@@ -108,7 +108,8 @@ class PolicyFlagSerializer(serializers.ModelSerializer[PolicyFlag]):
         OpenApiParameter("severity", OpenApiTypes.STR, enum=PolicyRule.Severity.values),
         OpenApiParameter(
             "rule",
-            OpenApiTypes.STR,
+            # What RuleRefFilter accepts: a name fits the rule's column and holds no NUL (PostgreSQL text cannot).
+            {"type": "string", "maxLength": RULE_NAME_MAX, "pattern": r"^[^\x00]*$"},
             description="A rule: its id (digits) or its exact name. An unknown rule matches no flag.",
         ),
         OpenApiParameter(

@@ -77,7 +77,7 @@ class ResponseTotals:
 
 def bucket_percentile(buckets: tuple[int, ...], fraction: float) -> int | None:
     """The `fraction` percentile of first-response times counted in buckets, interpolated linearly inside
-    the bucket it falls in (the open last bucket is read as [72 h, 2 × 72 h]). None without responses."""
+    the bucket it falls in (the open last bucket is read as [72 h, 144 h]). None without responses."""
     total = sum(buckets)
     if not total:
         return None
@@ -149,10 +149,7 @@ def grouped_responses(
     )
     also_aggregates: dict[str, Aggregate] = {
         "oldest": Min("message__triage__created_at"),
-        **{
-            name: Count("pk", filter=_prefixed(_window(*ranges[name], now), "message__triage__"))
-            for name in PERIODS
-        },
+        **{name: Count("pk", filter=_prefixed(_window(*ranges[name], now), "message__triage__")) for name in PERIODS},
     }
     also = (
         MessageAddressee.objects.filter(
@@ -165,10 +162,11 @@ def grouped_responses(
     )
     oldest: dict[str, list[datetime.datetime]] = defaultdict(list)
     waiting_counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(PERIODS, 0))
-    for row in [*home, *also]:
-        oldest[row["key"]].append(row["oldest"])
+    waiting_rows: list[Any] = [*home, *also]
+    for found in waiting_rows:
+        oldest[found["key"]].append(found["oldest"])
         for name in PERIODS:
-            waiting_counts[row["key"]][name] += row[name]
+            waiting_counts[found["key"]][name] += found[name]
     result: dict[str, dict[str, ResponseTotals]] = {}
     for key in {*values, *waiting_counts}:
         result[key] = {

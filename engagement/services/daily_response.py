@@ -29,8 +29,8 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from monitoring.models import MessageAddressee
 from engagement.models import RESPONSE_BUCKET_BOUNDS, RESPONSE_BUCKETS, DailyResponse, TriageItem, bucket_field
+from monitoring.models import MessageAddressee
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -86,19 +86,24 @@ def _recompute(items: QuerySet[TriageItem], existing: QuerySet[DailyResponse], k
         ),
     ]
     for query in grouped:
-        for row in query.values("owner", "day").annotate(**_aggregates()).order_by():
+        rows: Any = query.values("owner", "day").annotate(**_aggregates()).order_by()
+        for row in rows:
             key = (row["owner"], row["day"])
             if keep is not None and not keep(*key):
                 continue
             for field in FIELDS:
                 totals[key][field] += row[field] or 0
-    rows = [DailyResponse(account_id=account_id, day=day, **figures) for (account_id, day), figures in totals.items()]
+    written = [
+        DailyResponse(account_id=account_id, day=day, **figures) for (account_id, day), figures in totals.items()
+    ]
     DailyResponse.objects.bulk_create(
-        rows, batch_size=1000, update_conflicts=True, unique_fields=["account", "day"], update_fields=list(FIELDS)
+        written, batch_size=1000, update_conflicts=True, unique_fields=["account", "day"], update_fields=list(FIELDS)
     )
-    stale = [pk for pk, account_id, day in existing.values_list("pk", "account_id", "day") if (account_id, day) not in totals]
+    stale = [
+        pk for pk, account_id, day in existing.values_list("pk", "account_id", "day") if (account_id, day) not in totals
+    ]
     zeroed = DailyResponse.objects.filter(pk__in=stale).update(**dict.fromkeys(FIELDS, 0))
-    return RebuildResult(rows=len(rows), zeroed=zeroed)
+    return RebuildResult(rows=len(written), zeroed=zeroed)
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:

@@ -5,7 +5,8 @@ The tree: one service, 6 divisions, 48 stations (8 per division) and 245 teams u
 accounts spread over the teams. 90 days of history for every account: one DailyActivity row per account
 per day (90,000 rows), and the inbound messages behind them with their triage items — about 1.3 a day
 per account on average, the corporate and division accounts the busiest — 85 % answered (first response
-from minutes to a day and more), some handled, the rest of the last days still waiting; a few hundred
+from minutes to a day and more), some handled, the rest of the last days still waiting, their daily
+response rows rebuilt from them; a few hundred
 policy flags of each severity; poll states with a few failing and stale accounts. Written with
 bulk_create, then the database is vacuumed and analyzed.
 
@@ -42,6 +43,7 @@ from accounts_registry.models import Member, OrgUnit, Role, RoleGrant, SocialAcc
 from benchmarks.harness import Figure, report
 from benchmarks.world import reset_database
 from engagement.models import TriageItem
+from engagement.services.daily_response import responses_rebuild
 from monitoring.models import DailyActivity, Message, PollState
 from policies.models import PolicyFlag, PolicyRule
 
@@ -202,6 +204,7 @@ def _seed() -> None:
     accounts = _accounts(service, divisions, stations, teams)
     started = time.perf_counter()
     items = _history(accounts)
+    responses_rebuild()  # the items were bulk-created, not triaged: their daily response rows
     user = get_user_model().objects.create_user("bench-comms", password="unused-bench-password")  # noqa: S106
     RoleGrant.objects.create(user=user, role=Role.COMMS_MANAGER, unit=service)
     with connection.cursor() as cursor:

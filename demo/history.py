@@ -6,7 +6,8 @@ triage items — most answered, with first responses from minutes to a day, some
 days' still waiting — and the account's own posts and replies, with likes and reposts. The corporate and
 division accounts are the busiest, officers' personal accounts the quietest; weekends are quieter; a few
 units are slower to answer than the rest. The daily statistics are then rebuilt from those messages with
-`monitoring.services.activity.activity_rebuild`, the same definitions as ingest.
+`monitoring.services.activity.activity_rebuild` and the daily response statistics with
+`engagement.services.daily_response.responses_rebuild`, the same definitions as ingest and triage.
 
 Idempotent: the history is written once (its messages' ids start with HISTORY_PREFIX); today's traffic
 comes from the live platform doubles.
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from accounts_registry.models import SocialAccount
 from engagement.models import TriageItem
+from engagement.services.daily_response import responses_rebuild
 from monitoring.models import Message
 from monitoring.services.activity import activity_rebuild
 
@@ -157,6 +159,7 @@ def history_write(*, today: datetime.date | None = None, seed: int = 90) -> Hist
         [item for item in items if item.answered_at is not None], ["answer"], batch_size=2000
     )
     rebuilt = activity_rebuild(since=today - datetime.timedelta(days=DAYS))
+    responses_rebuild(since=today - datetime.timedelta(days=DAYS))
     return HistoryReport(messages=len(messages) + len(replies), items=len(items), account_days=rebuilt.rows)
 
 

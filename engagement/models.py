@@ -205,3 +205,45 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# Upper bounds (seconds, inclusive) of the first-response buckets of DailyResponse: 5-minute steps up to
+# an hour, then coarser; the last bucket (over 3 days) has no upper bound. Percentiles of a roll-up are
+# interpolated inside these buckets, so they are approximate (see engagement.services.daily_response).
+RESPONSE_BUCKET_BOUNDS: tuple[int, ...] = (
+    *(minutes * 60 for minutes in range(5, 65, 5)),
+    *(hours * 3600 for hours in (2, 3, 4, 6, 8, 12, 24, 48, 72)),
+)
+RESPONSE_BUCKETS = len(RESPONSE_BUCKET_BOUNDS) + 1
+
+
+def bucket_field(index: int) -> str:
+    return f"bucket_{index:02d}"
+
+
+class DailyResponse(models.Model):
+    """Per account per local day: the response figures of the triage items opened that day (the day of
+    their inbound message), counted for the item's account and for every other org account its message
+    addresses. Maintained on triage (engagement.services.daily_response), rebuildable with
+    `manage.py rebuild_responses`; the overview's roll-ups read these rows, never the items."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="daily_responses")
+    day = models.DateField()
+    inbound = models.PositiveIntegerField(default=0)
+    questions = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    within_target = models.PositiveIntegerField(default=0, help_text="Answered within the response target.")
+    response_seconds = models.PositiveBigIntegerField(default=0, help_text="Sum of first-response seconds.")
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["account", "day"], name="daily_response_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} on {self.day}"
+
+
+# One column per bucket (bucket_00 ... bucket_21): summed in SQL over a subtree's rows.
+for _index in range(RESPONSE_BUCKETS):
+    models.PositiveIntegerField(default=0).contribute_to_class(DailyResponse, bucket_field(_index))

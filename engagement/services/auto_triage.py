@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts_registry.models import SocialAccount
 from engagement.classify import current_classifier
 from engagement.models import CategoryCorrection, TriageItem
+from engagement.services.daily_response import responses_refresh
 from monitoring.models import Message
 
 if TYPE_CHECKING:
@@ -93,12 +94,17 @@ def items_open(*, messages: list[Message]) -> int:
 def answers_detect(*, messages: list[Message]) -> int:
     """Mark the items these messages touch as answered where an org reply answers them. Returns how
     many items changed. Three queries whatever the batch size."""
+    return len(_answers_detect(messages=messages))
+
+
+def _answers_detect(*, messages: list[Message]) -> list[TriageItem]:
+    """answers_detect, returning the items it changed."""
     conversations = {(m.platform, m.conversation_id) for m in messages if m.conversation_id}
     direct_ids = {(m.platform, m.external_id) for m in messages} | {
         (m.platform, m.in_reply_to_id) for m in messages if m.in_reply_to_id
     }
     if not conversations and not direct_ids:
-        return 0
+        return []
     item_filter = Q(pk__in=[])
     reply_filter = Q(pk__in=[])
     for platform in {platform for platform, _ in conversations | direct_ids}:
@@ -112,7 +118,7 @@ def answers_detect(*, messages: list[Message]) -> int:
         )
     items = list(TriageItem.objects.filter(item_filter).select_related("message"))
     if not items:
-        return 0
+        return []
     replies = list(
         Message.objects.filter(reply_filter, direction=Message.Direction.OUTBOUND)
         .exclude(in_reply_to_id="")
@@ -120,7 +126,7 @@ def answers_detect(*, messages: list[Message]) -> int:
         .order_by("created_at", "pk")
     )
     if not replies:
-        return 0
+        return []
     parents = {
         (platform, external_id): author_id
         for platform, external_id, author_id in Message.objects.filter(
@@ -161,14 +167,17 @@ def answers_detect(*, messages: list[Message]) -> int:
     TriageItem.objects.bulk_update(
         changed, ["answer", "answered_at", "first_response_seconds", "status", "updated_at"], batch_size=500
     )
-    return len(changed)
+    return changed
 
 
 def triage_on_ingest(message_ids: list[int]) -> None:
     """Ingest hook (CHORUS_INGEST_HOOKS): runs inside the ingest transaction on the new message ids."""
     messages = list(Message.objects.filter(pk__in=message_ids).select_related("account"))
     items_open(messages=messages)
-    answers_detect(messages=messages)
+    answered = _answers_detect(messages=messages)
+    inbound = [message.pk for message in messages if message.direction == Message.Direction.INBOUND]
+    opened = TriageItem.objects.filter(message_id__in=inbound).values_list("pk", flat=True)
+    responses_refresh({*opened, *(item.pk for item in answered)})
 
 
 def triage_recompute(*, since: datetime.datetime, until: datetime.datetime, batch_size: int = 2000) -> dict[str, int]:
@@ -205,4 +214,5 @@ def triage_recompute(*, since: datetime.datetime, until: datetime.datetime, batc
         TriageItem.objects.bulk_update(
             waiting, ["category", "is_question", "priority", "category_reason"], batch_size=500
         )
+        responses_refresh(TriageItem.objects.filter(message__in=messages).values_list("pk", flat=True))
     return {"messages": len(ids), "opened": opened, "answered": answered, "reclassified": reclassified}

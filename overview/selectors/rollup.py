@@ -4,8 +4,8 @@
 (later) the digests call it. Everything is counted in SQL over the materialized paths (a subtree is one
 path prefix): accounts, activity and flags are grouped by the prefix one step below the unit — its
 children's paths, or the unit's own path for what sits on the unit itself — so each row of the subtree
-counts exactly once in the unit and once in the child it descends from. Response figures come from
-`engagement.selectors.metrics.subtree_metrics`, the same definitions and SQL as the API's metrics.
+counts exactly once in the unit and once in the child it descends from. Every figure over a period
+reads at most one row per account per day.
 
 Definitions, per subtree:
 - accounts: not retired; active: status active; with problems: any health problem (failing, needs
@@ -13,10 +13,12 @@ Definitions, per subtree:
 - posts, replies, messages received: sums of the accounts' daily statistics (DailyActivity) over the
   period's days, and per day for the sparkline;
 - inbound, answered, response rate, median/p90 first response, share within target, waiting, oldest
-  wait: `engagement.selectors.metrics` (items of the period's window; the oldest wait of any age);
+  wait: `engagement.selectors.daily_responses` — sums of the accounts' daily response statistics
+  (DailyResponse) over the period's days, percentiles approximate (interpolated in fixed buckets), the
+  waiting items counted live; the definitions of `engagement.selectors.metrics`, summed per account;
 - open flags: flags not reviewed yet (status open), by the severity of their rule, now.
 
-Queries: six whatever the size of the tree or of the history (eight on SQLite, for the percentiles).
+Queries: seven whatever the size of the tree or of the history.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, SocialAccount
-from engagement.selectors.metrics import Metrics, subtree_metrics
+from engagement.selectors.daily_responses import ResponseTotals, grouped_responses
+from engagement.selectors.metrics import Metrics
 from monitoring.models import DailyActivity
 from monitoring.selectors import Problem, any_problem_q, problem_q
 from policies.models import PolicyFlag, PolicyRule
@@ -209,9 +212,17 @@ def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None
     previous = period.previous
     activity = _activity(root, account_key, previous.start, period.end)
     flags = _open_flags(root, account_key)
-    units = [root, *children]
-    current_metrics = subtree_metrics(units, start=period.bounds(now=now)[0], end=period.bounds(now=now)[1])
-    previous_metrics = subtree_metrics(units, start=previous.bounds(now=now)[0], end=previous.bounds(now=now)[1])
+    responses = grouped_responses(
+        root.path,
+        len(root.path) + OrgUnit.steplen,
+        current=(period.start, period.end),
+        previous=(previous.start, previous.end),
+        now=now,
+    )
+
+    def response(groups: list[str], name: str) -> Metrics:
+        found = (responses[group][name] for group in groups if group in responses)
+        return sum(found, ResponseTotals()).metrics()
 
     def group_counts(group: str) -> Counts:
         found = flags.get(group, {})
@@ -243,13 +254,14 @@ def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None
 
     every_group = [root.path, *(child.path for child in children)]
     child_rollups = [
-        group_rollup(child, [child.path], current_metrics[child.pk], previous_metrics[child.pk]) for child in children
+        group_rollup(child, [child.path], response([child.path], "current"), response([child.path], "previous"))
+        for child in children
     ]
     own_present = root.path in accounts or root.path in activity or root.path in flags
     own = group_rollup(root, [root.path], _empty_metrics(), _empty_metrics(), is_own=True) if own_present else None
     return Rollup(
         period=period,
-        root=group_rollup(root, every_group, current_metrics[root.pk], previous_metrics[root.pk]),
+        root=group_rollup(root, every_group, response(every_group, "current"), response(every_group, "previous")),
         children=child_rollups,
         own=own,
     )

@@ -18,6 +18,7 @@ import pytest
 
 from accounts_registry.models import Member, Role
 from engagement.models import TriageItem
+from engagement.services.daily_response import responses_rebuild
 from monitoring.models import DailyActivity, Message
 from overview.periods import Period
 from tests.factories import FROZEN_NOW, PolicyRuleFactory, SocialAccountFactory, UserFactory, flag_on, grant
@@ -83,6 +84,7 @@ def planted(org, frozen_now):
         plant_item(account, days_ago=1, question=True)  # waiting, over target
         plant_item(account, days_ago=15, response_seconds=60)  # previous period
     plant_item(accounts["51"], days_ago=0.01, category="emergency")
+    responses_rebuild()  # the items were written directly, not through triage
     critical = PolicyRuleFactory.create(severity="critical")
     warning = PolicyRuleFactory.create(severity="warning")
     flag_on(critical, accounts["11"])

@@ -1,7 +1,6 @@
 """The Celery app. Configuration lives in settings (CELERY_* names); beat reads its schedule from the DB."""
 
 import os
-
 from typing import Any
 
 from celery import Celery, signals

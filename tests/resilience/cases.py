@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import datetime
 import os
 import random
 import time
@@ -28,6 +27,7 @@ from tests.resilience.services import Beat, Gunicorn, Worker, healthz_status, wa
 from tests.resilience.world import overlapping_polls
 
 if TYPE_CHECKING:
+    import datetime
     from pathlib import Path
 
     from tests.resilience.services import ThrowawayPostgres, ThrowawayRedis
@@ -105,9 +105,11 @@ class Stack:
         env = self.env()
         self.workers = [worker for worker in self.workers if worker.is_running]
         while len(self.workers) < workers:
-            self.workers.append(Worker(env, self.workdir / f"worker-{len(self.workers)}.log").start())
+            self.workers.append(Worker(env, self.workdir / f"worker-{len(self.workers)}.log"))
+            self.workers[-1].start()
         while len(self.beats) < beats:
-            self.beats.append(Beat(env, self.workdir / f"beat-{len(self.beats)}.log").start())
+            self.beats.append(Beat(env, self.workdir / f"beat-{len(self.beats)}.log"))
+            self.beats[-1].start()
         while len(self.beats) > beats:
             self.beats.pop().stop()
         if web and self.web is None:
@@ -115,7 +117,8 @@ class Stack:
             self.web.start()
 
     def restart_worker(self, index: int = 0) -> None:
-        self.workers[index] = Worker(self.env(), self.workers[index].log_path).start()
+        self.workers[index] = Worker(self.env(), self.workers[index].log_path)
+        self.workers[index].start()
 
     def stop(self) -> None:
         for process in [*self.beats, *self.workers, *([self.web] if self.web else [])]:
@@ -155,10 +158,11 @@ def recovery(flight: set[int], *, fault_at: datetime.datetime, back_at: datetime
     finishes = []
     for account_id in flight:
         if account_id == X_SWEEP:
-            runs = JobRun.objects.filter(task="x_search_sweep", status=JobRun.Status.OK, finished_at__gt=fault_at)
+            sweeps = JobRun.objects.filter(task="x_search_sweep", status=JobRun.Status.OK, finished_at__gt=fault_at)
+            first = sweeps.order_by("finished_at").values_list("finished_at", flat=True).first()
         else:
-            runs = PollRun.objects.filter(account_id=account_id, outcome=PollRun.Outcome.OK, finished_at__gt=fault_at)
-        first = runs.order_by("finished_at").values_list("finished_at", flat=True).first()
+            polls = PollRun.objects.filter(account_id=account_id, outcome=PollRun.Outcome.OK, finished_at__gt=fault_at)
+            first = polls.order_by("finished_at").values_list("finished_at", flat=True).first()
         if first is None:
             return float("inf")
         finishes.append(first)
@@ -182,9 +186,7 @@ def converge(world: World, timing: Timing) -> bool:
 def _finish(name: str, stack: Stack, started: float, rec: float | None, problems: list[str]) -> Result:
     if not converge(stack.world, stack.timing):
         problems.append("did not converge")
-    return Result(
-        name, stack.world.check(), rec, stack.timing.lease, problems, seconds=time.monotonic() - started
-    )
+    return Result(name, stack.world.check(), rec, stack.timing.lease, problems, seconds=time.monotonic() - started)
 
 
 # -- the cases ------------------------------------------------------------------------------------------------
@@ -324,9 +326,11 @@ def platform_faults(stack: Stack) -> Result:
         problems.append(f"account {revoked} with the revoked token is not marked needs-reconnecting")
     problems += _backoff_violations(timing)
     everyone = {pk for pk in world.fleet.people if pk not in world.isolated} if world.fleet else set()
-    swept = set(PollState.objects.filter(account__platform="x", last_success_at__isnull=False).values_list(
-        "account_id", flat=True
-    ))
+    swept = set(
+        PollState.objects.filter(account__platform="x", last_success_at__isnull=False).values_list(
+            "account_id", flat=True
+        )
+    )
     flight = (everyone - swept) | {X_SWEEP}
     result = Result(
         "platform faults: 429/500/slow/truncated/401",
@@ -372,12 +376,9 @@ def webhook_replay(stack: Stack, *, times: int = 100) -> Result:
     assert stack.web is not None
     baseline = world.stored_count()
     world.add_stage()
-    pk, person = next(
-        (pk, p) for pk, p in sorted(world.fleet.people.items()) if p.platform == "x" and pk not in world.isolated
-    )
-    item = next(
-        i for i in reversed(world.doubles.scenario.snapshot("x")) if i.to.id == person.id and not i.is_outbound
-    )
+    person = next(p for pk, p in sorted(world.fleet.people.items()) if p.platform == "x" and pk not in world.isolated)
+    # The newest inbound item of the account: part of the stage the sweep is reading now.
+    item = next(i for i in world.doubles.scenario.snapshot("x") if i.to.id == person.id and not i.is_outbound)
     body = encode(
         {
             "data": xaa_event(
@@ -392,10 +393,11 @@ def webhook_replay(stack: Stack, *, times: int = 100) -> Result:
         }
     )
     signature = x_sign(body, X_CONSUMER_SECRET)
+    url = f"{stack.web.url}/hooks/x"
 
     def deliver(_: int) -> int:
         request = urllib.request.Request(  # noqa: S310 — loopback
-            f"{stack.web.url}/hooks/x",
+            url,
             data=body,
             headers={"Content-Type": "application/json", "x-twitter-webhooks-signature": signature},
         )
@@ -455,5 +457,3 @@ def table(results: list[Result]) -> str:
     lines.append("  ".join("-" * width for width in widths))
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
-
-

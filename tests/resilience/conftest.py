@@ -8,6 +8,7 @@ import dataclasses
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.core.management import call_command
@@ -18,6 +19,9 @@ from tests.resilience.harness import FAST, prepare
 from tests.resilience.harness import FULL as FULL_TIMING
 from tests.resilience.services import ThrowawayPostgres, ThrowawayRedis
 from tests.resilience.world import FULL, SMALL, World
+
+if TYPE_CHECKING:
+    from tests.resilience.load import LoadResult
 
 
 def database_url() -> str:
@@ -47,6 +51,7 @@ def small_stack(transactional_db, tmp_path):
 # -- the full suite (make resilience) ---------------------------------------------------------------------------
 
 RESULTS: list[cases.Result] = []
+LOAD_RESULTS: list[LoadResult] = []
 REPORT = Path(__file__).resolve().parents[2] / "var" / "resilience-report.txt"
 
 
@@ -59,12 +64,26 @@ class FullRun:
         RESULTS.append(result)
         return result
 
+    def record_load(self, result: LoadResult) -> LoadResult:
+        LOAD_RESULTS.append(result)
+        return result
+
 
 def point_django_at(postgres: ThrowawayPostgres, name: str) -> None:
-    """This process's connection goes to the throwaway server (settings.DATABASES is the same dict)."""
-    conn = connections["default"]
-    conn.close()
-    conn.settings_dict.update(NAME=name, HOST="127.0.0.1", PORT=str(postgres.port), USER="postgres", PASSWORD="")
+    """This process's connection goes to the throwaway server: the settings are changed in place (the
+    connection handler reads the same dict) and the wrapper is made anew, for the engine may change too."""
+    connections["default"].close()
+    connections.settings["default"].update(
+        ENGINE="django.db.backends.postgresql",
+        NAME=name,
+        HOST="127.0.0.1",
+        PORT=str(postgres.port),
+        USER="postgres",
+        PASSWORD="",
+        OPTIONS={},
+    )
+    del connections["default"]
+    assert connection.vendor == "postgresql", connection.vendor
 
 
 @pytest.fixture(scope="session")
@@ -99,9 +118,11 @@ def full_run(django_db_blocker, tmp_path_factory):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not RESULTS:
+    if not RESULTS and not LOAD_RESULTS:
         return
     text = cases.table(RESULTS)
+    if LOAD_RESULTS:
+        text += "\n\nLoad\n" + LOAD_RESULTS[-1].table()
     terminalreporter.write_sep("=", "resilience")
     terminalreporter.write_line(text)
     REPORT.parent.mkdir(exist_ok=True)

@@ -21,9 +21,12 @@ FULL = Timing(lease=30, interval=20, backoff=5.0, http_timeout=3.0, converge_tim
 def prepare(world: World, *, database_url: str, redis: ThrowawayRedis, timing: Timing, workdir: Path) -> Stack:
     world.seed_accounts()
     stack = Stack(world, database_url=database_url, redis=redis, timing=timing, workdir=workdir)
-    stack.ensure()
-    if not converge(world, timing):
+    try:
+        stack.ensure()
+        if not converge(world, timing):
+            raise RuntimeError(f"stage A did not converge: {world.stored_count()} of {len(world.expected())}")
+        world.take_human_decisions()
+    except BaseException:  # interrupted too: never leave a worker or beat behind
         stack.stop()
-        raise RuntimeError(f"stage A did not converge: {world.stored_count()} of {len(world.expected())}")
-    world.take_human_decisions()
+        raise
     return stack

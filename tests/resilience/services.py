@@ -8,7 +8,6 @@ is not what is tested, a server restart is); Redis runs with or without persiste
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import signal
@@ -48,8 +47,8 @@ def wait_until(condition, *, timeout: float, interval: float = 0.1) -> bool:
 
 def _postgres_bin(name: str) -> str:
     """`name` from the newest /usr/lib/postgresql/*/bin, else from PATH (e.g. /usr/local/bin)."""
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda path: int(path.split("/")[4]))
-    found = candidates[-1] if candidates else shutil.which(name)
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda path: int(path.parts[4]))
+    found = str(candidates[-1]) if candidates else shutil.which(name)
     if not found:
         raise RuntimeError(f"{name} not found: install PostgreSQL's server package")
     return found
@@ -91,7 +90,7 @@ class ThrowawayPostgres:
 
     def execute(self, statement: str) -> None:
         with psycopg.connect(self.url("postgres").replace("postgres://", "postgresql://"), autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]  # our own fixed statements
+            conn.execute(statement.encode())  # our own fixed statements (no parameters)
 
     def clone(self, source: str, target: str) -> None:
         """`target` as a copy of `source` (a template copy: a file copy, seconds for a large database)."""
@@ -194,12 +193,16 @@ class Process:
         )
         log.close()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.is_ready(offset):
-                return self
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command[:4]} exited early:\n{self.log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
+        try:
+            while time.monotonic() < deadline:
+                if self.is_ready(offset):
+                    return self
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.command[:4]} exited early:\n{self.log_path.read_text()[-3000:]}")
+                time.sleep(0.1)
+        except BaseException:
+            self.kill()
+            raise
         self.kill()
         raise RuntimeError(f"{self.command[:4]} did not become ready:\n{self.log_path.read_text()[-3000:]}")
 

@@ -4,7 +4,7 @@ of the run and kept in var/resilience-report.txt."""
 
 import pytest
 
-from tests.resilience import cases
+from tests.resilience import cases, load
 
 pytestmark = pytest.mark.resilience
 
@@ -45,3 +45,8 @@ def test_two_beat_schedulers(full_run):
 
 def test_webhook_replayed_while_polled(full_run):
     assert_green(full_run.record(cases.webhook_replay(full_run.stack)))
+
+
+def test_fifty_users_while_a_sweep_runs(full_run):
+    result = full_run.record_load(load.load(full_run.stack, users=50, seconds=60))
+    assert result.is_green, result

@@ -46,7 +46,9 @@ class Size:
         return [PLATFORMS[number % len(PLATFORMS)] for number in range(self.accounts)]
 
 
-FULL = Size(accounts=200, rounds_a=14, rounds_b=13)  # about 20,500 messages
+# Stage A: 200 accounts x (26 threads of 3-4 items + 5 history items) = about 20,000 messages; each case adds
+# a stage of about 1,500 more.
+FULL = Size(accounts=200, rounds_a=26, rounds_b=2)
 SMALL = Size(accounts=10, rounds_a=4, rounds_b=3)
 PLATFORMS = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
@@ -154,7 +156,9 @@ class World:
                 question = self._add(
                     history, asking, org, f"{mention}Is the bridge open today (#{round_number})?", at + spacing, post
                 )
-                self._add(history, other, org, f"{mention}Thanks for the update #{round_number}", at + spacing * 2, post)
+                self._add(
+                    history, other, org, f"{mention}Thanks for the update #{round_number}", at + spacing * 2, post
+                )
                 if round_number % 3 != 2:
                     answer = self._reply_text(org, question, "yes, it is open")
                     self._add(history, org, org, answer, at + spacing * 3, question)
@@ -212,10 +216,8 @@ class World:
         notes: dict[int, list[str]] = {}
         for item_id, text in TriageNote.objects.order_by("pk").values_list("item_id", "text"):
             notes.setdefault(item_id, []).append(text)
-        decided = TriageItem.objects.filter(closed_by__isnull=False) | TriageItem.objects.filter(
-            assignee__isnull=False
-        )
-        states = {
+        decided = TriageItem.objects.filter(closed_by__isnull=False) | TriageItem.objects.filter(assignee__isnull=False)
+        states: dict[int, tuple[Any, ...]] = {
             pk: (status, reason, closed_by, closed_at, assignee, tuple(notes.get(pk, [])))
             for pk, status, reason, closed_by, closed_at, assignee in decided.values_list(
                 "pk", "status", "handled_reason", "closed_by_id", "closed_at", "assignee_id"
@@ -231,7 +233,9 @@ class World:
         reconnecting) and what is posted to it afterwards is not expected."""
         assert self.fleet is not None
         pk = next(
-            pk for pk, person in sorted(self.fleet.people.items()) if person.platform == platform and pk not in self.isolated
+            pk
+            for pk, person in sorted(self.fleet.people.items())
+            if person.platform == platform and pk not in self.isolated
         )
         person = self.fleet.people[pk]
         self.isolated[pk] = {external_id for external_id, _ in self._expected_of(pk)}

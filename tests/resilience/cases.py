@@ -23,7 +23,7 @@ from doubles.server import Fault
 from doubles.x import iso
 from monitoring.models import JobRun, PollRun, PollState, SweepState, WebhookEvent
 from tests.monitoring.webhook_payloads import encode, x_sign, xaa_event
-from tests.resilience.services import Beat, Gunicorn, Worker, healthz_status, wait_until
+from tests.resilience.services import Beat, Gunicorn, Process, Worker, healthz_status, wait_until
 from tests.resilience.world import overlapping_polls
 
 if TYPE_CHECKING:
@@ -104,17 +104,20 @@ class Stack:
         """Exactly `workers` workers and `beats` beat schedulers running (and gunicorn if `web`)."""
         env = self.env()
         self.workers = [worker for worker in self.workers if worker.is_running]
+        booting: list[Process] = []
         while len(self.workers) < workers:
             self.workers.append(Worker(env, self.workdir / f"worker-{len(self.workers)}.log"))
-            self.workers[-1].start()
+            booting.append(self.workers[-1].launch())
         while len(self.beats) < beats:
             self.beats.append(Beat(env, self.workdir / f"beat-{len(self.beats)}.log"))
-            self.beats[-1].start()
+            booting.append(self.beats[-1].launch())
         while len(self.beats) > beats:
             self.beats.pop().stop()
         if web and self.web is None:
             self.web = Gunicorn(env, self.workdir / "gunicorn.log")
-            self.web.start()
+            booting.append(self.web.launch())
+        for process in booting:  # they boot at once: a worker and beat each take seconds to start
+            process.wait_ready()
 
     def restart_worker(self, index: int = 0) -> None:
         self.workers[index] = Worker(self.env(), self.workers[index].log_path)

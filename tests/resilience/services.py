@@ -184,18 +184,26 @@ class Process:
         self.env = env
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._offset = 0
 
     def start(self, *, timeout: float = 120) -> Process:
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
+        return self.launch().wait_ready(timeout=timeout)
+
+    def launch(self) -> Process:
+        """Start the process without waiting (several boot at once; `wait_ready` then)."""
+        self._offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return self
+
+    def wait_ready(self, *, timeout: float = 120) -> Process:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
-                if self.is_ready(offset):
+                if self.is_ready(self._offset):
                     return self
                 if self.process.poll() is not None:
                     raise RuntimeError(f"{self.command[:4]} exited early:\n{self.log_path.read_text()[-3000:]}")

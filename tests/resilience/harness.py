@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tests.resilience.world import World
 
 FAST = Timing(lease=10, interval=5, backoff=2.0, http_timeout=1.5, converge_timeout=90)
-FULL = Timing(lease=60, interval=20, backoff=5.0, http_timeout=8.0, converge_timeout=600)
+FULL = Timing(lease=60, interval=20, backoff=5.0, http_timeout=8.0, converge_timeout=600, x_search_sweep=False)
 
 
 def prepare(world: World, *, database_url: str, redis: ThrowawayRedis, timing: Timing, workdir: Path) -> Stack:

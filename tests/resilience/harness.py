@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from tests.resilience.services import ThrowawayRedis
     from tests.resilience.world import World
 
-FAST = Timing(lease=10, interval=5, backoff=2.0, http_timeout=1.5, converge_timeout=90)
+FAST = Timing(lease=15, interval=5, backoff=2.0, http_timeout=1.5, converge_timeout=240)
 FULL = Timing(lease=60, interval=20, backoff=5.0, http_timeout=8.0, converge_timeout=600, x_search_sweep=False)
 
 

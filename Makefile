@@ -14,12 +14,13 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # PostgreSQL and Redis on localhost for the test suite (started by scripts/services if installed).
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/15
 
-.PHONY: help demo demo-reset test lint typecheck migrations security shell bench install services browser static clean
+.PHONY: help demo demo-reset test lint typecheck migrations security shell bench resilience install services browser static clean
 
 help:
 	@echo "make demo   - install, migrate, seed a demo organization and serve http://127.0.0.1:8000"
 	@echo "make test   - install, lint, type-check and run the whole suite on PostgreSQL + Redis"
 	@echo "make bench  - scale benchmarks (prints ratios)"
+	@echo "make resilience - kill, restart and starve every moving part; prints the table (README: Reliability)"
 	@echo "make lint | typecheck | migrations | security | shell"
 
 $(UV):
@@ -95,6 +96,12 @@ test: install services browser lint typecheck migrations security static
 # Benchmarks use their own scratch databases and Redis db 14 (the tests use 15), so both can run at once.
 bench: install services
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/14 $(RUN) -m benchmarks
+
+# The resilience suite (README "Reliability"): starts its OWN PostgreSQL (initdb in a temporary directory) and
+# Redis on free loopback ports and kills/restarts only those — never the machine's services, so no DATABASE_URL
+# or REDIS_URL is passed. About 20 minutes on two cores; the table is kept in var/resilience-report.txt.
+resilience: install static
+	$(VENV)/bin/pytest tests/resilience -m resilience -p no:cacheprovider -q -s
 
 shell: install
 	DEBUG=true $(RUN) manage.py shell

@@ -192,7 +192,7 @@ class Fleet:
     platforms: collections.Counter[str]
 
 
-class _History:
+class History:
     """Writes each org account's small history into the scenario, with ids in each platform's format."""
 
     def __init__(self, scenario: IndexedScenario, now: datetime.datetime) -> None:
@@ -318,7 +318,7 @@ def seed_fleet(doubles: Doubles, platforms: list[str], *, now: datetime.datetime
     unit = OrgUnit.objects.filter(depth=1).first() or OrgUnit.objects.add_root(
         create_kwargs={"name": "Metro Police Service", "kind": OrgUnit.Kind.SERVICE}
     )
-    history = _History(doubles.scenario, now - datetime.timedelta(minutes=10))
+    history = History(doubles.scenario, now - datetime.timedelta(minutes=10))
     rows, people = [], []
     for number, platform in enumerate(platforms, start=1):
         person, handle, credentials, instance_url = _org_account(platform, number, doubles)
@@ -347,7 +347,7 @@ def seed_fleet(doubles: Doubles, platforms: list[str], *, now: datetime.datetime
 def add_new_mentions(doubles: Doubles, fleet: Fleet, *, count: int, seed: int = 11) -> list[Item]:
     """`count` new inbound items for as many distinct accounts, two minutes old (older than any search
     end-time margin, newer than every since-cursor)."""
-    history = _History(doubles.scenario, timezone.now())
+    history = History(doubles.scenario, timezone.now())
     chosen = random.Random(seed).sample(fleet.account_ids, count)
     created_at = timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=2)
     return [

@@ -330,6 +330,10 @@ CHORUS_POLL_INTERVAL_CORPORATE = env.int("CHORUS_POLL_INTERVAL_CORPORATE", defau
 # A claim expires after this long; a lost poll task is retried then (must exceed CELERY_TASK_TIME_LIMIT).
 CHORUS_POLL_LEASE_SECONDS = env.int("CHORUS_POLL_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
 CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claimed per beat tick
+# Seconds between beat ticks (each leases the due accounts and enqueues their polls).
+CHORUS_SWEEP_SECONDS = env.float("CHORUS_SWEEP_SECONDS", default=30.0)
+# First retry after a transient platform failure (5xx, time-out); doubles per failure, capped at 30 minutes.
+CHORUS_POLL_BACKOFF_SECONDS = env.float("CHORUS_POLL_BACKOFF_SECONDS", default=30.0)
 CHORUS_BACKFILL_DAYS = env.int("CHORUS_BACKFILL_DAYS", default=7)  # first poll of an account reaches back
 # Functions run on new message ids inside the ingest transaction (engagement, policies, then alerts on
 # what the first two found: possible emergencies and critical flags).
@@ -367,8 +371,8 @@ CHORUS_SITE_URL = env.str("CHORUS_SITE_URL", default="")
 
 # Beat schedule (synced into django-celery-beat's tables on start, then visible in the admin).
 CELERY_BEAT_SCHEDULE = {
-    # Every 30 seconds: lease the accounts whose poll is due and enqueue one poll task per account.
-    "poll-due-accounts": {"task": "monitoring.tasks.poll_due_accounts", "schedule": 30.0},
+    # Every 30 seconds (CHORUS_SWEEP_SECONDS): lease the accounts whose poll is due, enqueue one poll task each.
+    "poll-due-accounts": {"task": "monitoring.tasks.poll_due_accounts", "schedule": CHORUS_SWEEP_SECONDS},
     # Every day at 06:00: account governance checks (dormant accounts, holders who left, lapsed training).
     "policies-governance-daily": {
         "task": "policies.tasks.run_governance_checks",

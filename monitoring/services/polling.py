@@ -97,8 +97,9 @@ def is_stale(account: SocialAccount, state: PollState | None, *, now: datetime.d
 
 
 def failure_backoff(failures: int) -> datetime.timedelta:
-    """Exponential backoff with full jitter, capped: 30 s, 60 s, 120 s ... up to 30 minutes."""
-    ceiling = min(30 * 2 ** max(failures - 1, 0), 30 * 60)
+    """Exponential backoff with full jitter, capped: 30 s, 60 s, 120 s ... up to 30 minutes
+    (the first step is `CHORUS_POLL_BACKOFF_SECONDS`)."""
+    ceiling = min(settings.CHORUS_POLL_BACKOFF_SECONDS * 2 ** max(failures - 1, 0), 30 * 60)
     return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 — jitter, not a secret
 
 

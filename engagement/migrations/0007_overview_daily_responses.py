@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts_registry', '0006_audit_verbs_security_events'),
-        ('engagement', '0005_crime_reports_and_context_rules'),
+        ('engagement', '0006_inbox_unaccent_search'),
     ]
 
     operations = [

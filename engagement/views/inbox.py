@@ -75,6 +75,7 @@ BULK_CAPABILITY = {
     BulkAction.ASSIGN_ME: Action.TRIAGE_ASSIGN,
     BulkAction.HANDLE: Action.TRIAGE_HANDLE,
     BulkAction.DISMISS: Action.TRIAGE_DISMISS,
+    BulkAction.REOPEN: Action.TRIAGE_HANDLE,  # as reopening one item
 }
 
 

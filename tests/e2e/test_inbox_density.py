@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts_registry.models import Role
 from engagement.models import TriageItem
+from monitoring.models import PollState
 from tests.e2e.inbox_figures import layout_figures, presence_latency
 from tests.factories import UserFactory, enrol_totp, grant, inbox_item, totp_code
 
@@ -26,6 +27,8 @@ TEXTS = [
 
 def _many_items(account, count=50):
     now = timezone.now()
+    # Items come from polls: the account has been read (no "first poll in progress" notice).
+    PollState.objects.update_or_create(account=account, defaults={"last_success_at": now})
     items = []
     for number in range(count):
         emergency = number < 2

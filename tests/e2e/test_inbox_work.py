@@ -76,11 +76,6 @@ def test_select_all_confirm_above_the_threshold_and_undo(page, page_log, live_se
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.TRIAGE_REOPEN).count() == 12
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(ARTIFACTS / "inbox-bulk-undo-390x844.png"))
-    # Known and unresolved: swapping a dozen rows out of band makes htmx set one inline style per row,
-    # which the CSP blocks (style-src-attr; nothing visible depends on it). Anything else fails the test.
-    other = [v for v in page_log.csp_violations if v["directive"] != "style-src-attr" or "htmx" not in v["source"]]
-    assert other == []
-    page_log.csp_violations.clear()
     page_log.assert_clean()
 
 

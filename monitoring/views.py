@@ -14,9 +14,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts_registry.models import AuditEvent, Platform
+from accounts_registry.models import Platform
 from accounts_registry.selectors import get_account_for_user, sees_whole_organization, user_scope
-from accounts_registry.services.security import security_event_record
+from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
 from common.filters import InvalidFilters
@@ -82,14 +82,12 @@ def health_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     except InvalidFilters as invalid:
         return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
     rows = [row for row in selectors.account_health(request.user) if filters.keeps(row)]
-    security_event_record(
-        verb=AuditEvent.Verb.EXPORT,
+    export_record(
         actor=request.user,
-        target_type="export",
-        target_id="health",
-        target_repr="Health CSV",
         ip=client_ip(request),
-        details={"filters": request.GET.urlencode()[:500]},
+        export="health",
+        label="Health CSV",
+        query=request.GET.urlencode(),
     )
     cells = (
         [

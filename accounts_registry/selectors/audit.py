@@ -9,7 +9,6 @@ Keyset pages on (created_at, id) through the one cursor of common/cursors.py.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
@@ -19,6 +18,8 @@ from accounts_registry.selectors import sees_whole_organization, user_scope
 from common.cursors import InvalidCursor, cursor_decode, cursor_encode, integer, moment
 
 if TYPE_CHECKING:
+    import datetime
+
     from accounts_registry.selectors import AnyUser
 
 CURSOR_SALT = "registry.audit.cursor"
@@ -33,24 +34,6 @@ class AuditFilters:
     actor: str = ""  # a username, exactly
     since: datetime.date | None = None
     until: datetime.date | None = None
-
-    @classmethod
-    def parse(cls, params: dict[str, str]) -> AuditFilters:
-        """Unknown verbs and unreadable dates are ignored, like every page's invalid filter values."""
-        verb = params.get("verb", "")
-
-        def day(name: str) -> datetime.date | None:
-            try:
-                return datetime.date.fromisoformat(params.get(name, ""))
-            except ValueError:
-                return None
-
-        return cls(
-            verb=verb if verb in dict(AUDIT_VERB_CHOICES) else "",
-            actor=params.get("actor", "").strip()[:150],
-            since=day("since"),
-            until=day("until"),
-        )
 
     def params(self) -> dict[str, str]:
         values = {

@@ -107,3 +107,17 @@ def user_deactivate(*, user: User, actor: User | None, ip: str = "") -> User:
         details={"sessions_ended": ended},
     )
     return user
+
+
+def export_record(*, actor: User | AnonymousUser, ip: str, export: str, label: str, query: str = "") -> AuditEvent:
+    """Record that `actor` downloaded an export (`export`: its short name; `query`: the filters it was
+    taken with, kept to 500 characters): every CSV of Chorus is recorded the same way."""
+    return security_event_record(
+        verb=AuditEvent.Verb.EXPORT,
+        actor=actor,
+        target_type="export",
+        target_id=export,
+        target_repr=label,
+        ip=ip,
+        details={"filters": query[:500]} if query else None,
+    )

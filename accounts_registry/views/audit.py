@@ -7,22 +7,23 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts_registry.models import AuditEvent
+from accounts_registry.forms.audit import AuditFilterForm
 from accounts_registry.selectors import user_scope
 from accounts_registry.selectors.audit import (
     AUDIT_EXPORT_MAX_ROWS,
     AUDIT_VERB_CHOICES,
-    AuditFilters,
     audit_page,
     visible_audit_events,
 )
-from accounts_registry.services.security import security_event_record
+from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
+from common.filters import InvalidFilters
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -39,12 +40,14 @@ def _require_admin(request: HttpRequest) -> None:
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    filters = AuditFilters.parse(request.GET.dict())
+    filter_form = AuditFilterForm(request.GET, user=request.user)
+    filters = filter_form.page_filters()
     page = audit_page(request.user, filters, after=request.GET.get("after", ""))
     query = urlencode(filters.params())
     context = {
         "events": page.events,
         "filters": filters,
+        "filter_form": filter_form,
         "verbs": AUDIT_VERB_CHOICES,
         "query": query,
         "next_query": urlencode({**filters.params(), "after": page.next_cursor}) if page.next_cursor else "",
@@ -54,19 +57,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered audit log as CSV (up to AUDIT_EXPORT_MAX_ROWS rows), recorded as an export."""
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The filtered audit log as CSV (up to AUDIT_EXPORT_MAX_ROWS rows), recorded as an export. A
+    malformed filter is a 400 naming it, as every export answers."""
     _require_admin(request)
-    filters = AuditFilters.parse(request.GET.dict())
+    try:
+        filters = AuditFilterForm(request.GET, user=request.user).strict_filters()
+    except InvalidFilters as invalid:
+        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
     events = visible_audit_events(request.user, filters)[:AUDIT_EXPORT_MAX_ROWS]
-    security_event_record(
-        verb=AuditEvent.Verb.EXPORT,
+    export_record(
         actor=request.user,
-        target_type="export",
-        target_id="audit",
-        target_repr="Audit log CSV",
         ip=client_ip(request),
-        details={"filters": request.GET.urlencode()[:500]},
+        export="audit",
+        label="Audit log CSV",
+        query=request.GET.urlencode(),
     )
     rows = (
         [

@@ -17,10 +17,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts_registry.forms.imports import ImportConfirmForm, ImportUploadForm
-from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import user_can_administer, user_scope, visible_accounts
 from accounts_registry.services.csv_io import REGISTRY_COLUMNS, ImportReport, registry_export, registry_import
-from accounts_registry.services.security import security_event_record
+from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.htmx import acting_user
 
@@ -99,13 +98,11 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     """The accounts the user may see, as CSV; the same columns the import reads."""
     if not user_scope(request.user).can_read_units:
         raise PermissionDenied("Only users with a role over a unit may export the registry.")
-    security_event_record(
-        verb=AuditEvent.Verb.EXPORT,
+    export_record(
         actor=request.user,
-        target_type="export",
-        target_id="registry",
-        target_repr="Registry CSV",
         ip=client_ip(request),
+        export="registry",
+        label="Registry CSV",
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="chorus-registry-{timezone.localdate():%Y-%m-%d}.csv"'

@@ -23,8 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts_registry.capabilities import Action
-from accounts_registry.models import AuditEvent
-from accounts_registry.services.security import security_event_record
+from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
 from common.filters import ChoiceFilter, InvalidFilters
@@ -257,14 +256,12 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         limit=EXPORT_MAX_ROWS,
         include_private=request.GET.get("include_private") == "1",  # private messages only when asked for
     )
-    security_event_record(
-        verb=AuditEvent.Verb.EXPORT,
+    export_record(
         actor=request.user,
-        target_type="export",
-        target_id="inbox",
-        target_repr="Inbox CSV",
         ip=client_ip(request),
-        details={"filters": request.GET.urlencode()[:500]},
+        export="inbox",
+        label="Inbox CSV",
+        query=request.GET.urlencode(),
     )
     rows = (
         [

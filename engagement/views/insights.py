@@ -20,9 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import get_account_for_user, get_member_for_user, get_unit_for_user, user_scope
-from accounts_registry.services.security import security_event_record
+from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
 from common.htmx import acting_user, render_page, wants_fragment
@@ -194,14 +193,12 @@ def leaderboard_export(request: HttpRequest) -> StreamingHttpResponse:
     if depth not in levels:
         depth = default_leaderboard_depth(levels)
     rows = units_leaderboard(request.user, period_days=period_days, depth=depth) if depth is not None else []
-    security_event_record(
-        verb=AuditEvent.Verb.EXPORT,
+    export_record(
         actor=request.user,
-        target_type="export",
-        target_id="leaderboard",
-        target_repr="Leaderboard CSV",
         ip=client_ip(request),
-        details={"filters": request.GET.urlencode()[:500]},
+        export="leaderboard",
+        label="Leaderboard CSV",
+        query=request.GET.urlencode(),
     )
     cells = (
         [

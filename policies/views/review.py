@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts_registry.capabilities import Action
 from accounts_registry.models import AuditEvent
 from accounts_registry.selectors import unit_paths, user_scope, visible_units
-from accounts_registry.services.security import security_event_record
+from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
 from common.filters import InvalidFilters
@@ -68,14 +68,12 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     filters, _after = form.queue_filters()
     flags = selectors.flag_queue(request.user, filters, limit=EXPORT_MAX_ROWS).flags
     paths = unit_paths({flag.account.unit for flag in flags})
-    security_event_record(
-        verb=AuditEvent.Verb.EXPORT,
+    export_record(
         actor=request.user,
-        target_type="export",
-        target_id="policy-flags",
-        target_repr="Policy flags CSV",
         ip=client_ip(request),
-        details={"filters": request.GET.urlencode()[:500]},
+        export="policy-flags",
+        label="Policy flags CSV",
+        query=request.GET.urlencode(),
     )
     rows = (
         [

@@ -119,6 +119,18 @@ def test_the_audit_log_filters_by_action_and_date(client, owner, audit_trail):
     assert page.content.count(b"<tr>") == 1 + 50
 
 
+def test_a_malformed_audit_filter_is_named_on_the_page_and_refused_by_the_export(client, owner, audit_trail):
+    client.force_login(owner)
+    page = client.get(reverse("registry:audit"), {"since": "yesterday", "verb": "unit.rename"})
+    assert page.status_code == 200
+    assert b"Some filters were not applied" in page.content  # the bad date is named, the rest applied
+    assert b"No changes recorded" in page.content
+    export = client.get(reverse("registry:audit-export"), {"verb": "no.such.verb"})
+    assert export.status_code == 400
+    assert b"verb" in export.content
+    assert exports_recorded(owner) == []  # nothing was exported
+
+
 def test_the_audit_log_is_for_admins(client, viewer):
     client.force_login(viewer)
     assert client.get(reverse("registry:audit")).status_code == 403

@@ -49,6 +49,9 @@ def test_member_page_shows_training_per_platform_and_an_escaped_timeline(client,
     assert "&lt;script&gt;" in body
     assert "May hold a personal account" in body
     assert "Training recorded" in body  # the timeline
+    assert body.count("<h2>Timeline</h2>") == 1  # once, in the page (never inside <title>)
+    title = body.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<h2>" not in title and "&lt;script&gt;" in title
 
 
 def test_a_supervisor_sees_the_member_page_without_admin_actions(client, viewer, north_member):

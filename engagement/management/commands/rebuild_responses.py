@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from engagement.services.daily_response import responses_rebuild
 
@@ -16,14 +16,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--since", help="First day to rebuild (YYYY-MM-DD); default: every day.")
+        parser.add_argument(
+            "--since", type=datetime.date.fromisoformat, help="First day to rebuild (YYYY-MM-DD); default: every day."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        since = None
-        if options["since"]:
-            try:
-                since = datetime.date.fromisoformat(options["since"])
-            except ValueError as error:
-                raise CommandError(f"--since: {error}") from error
-        result = responses_rebuild(since=since)
+        result = responses_rebuild(since=options["since"])
         self.stdout.write(f"Rebuilt {result.rows} account-days; {result.zeroed} left without items set to zero.")

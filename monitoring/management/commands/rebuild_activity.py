@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from monitoring.services.activity import activity_rebuild
 
@@ -15,14 +15,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--since", help="First day to rebuild (YYYY-MM-DD); default: every day.")
+        parser.add_argument(
+            "--since", type=datetime.date.fromisoformat, help="First day to rebuild (YYYY-MM-DD); default: every day."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        since = None
-        if options["since"]:
-            try:
-                since = datetime.date.fromisoformat(options["since"])
-            except ValueError as error:
-                raise CommandError(f"--since: {error}") from error
-        result = activity_rebuild(since=since)
+        result = activity_rebuild(since=options["since"])
         self.stdout.write(f"Rebuilt {result.rows} account-days; {result.zeroed} left without messages set to zero.")

@@ -13,7 +13,6 @@ empty table (truncated before and after)."""
 from __future__ import annotations
 
 import datetime
-import json
 import random
 import time
 from typing import TYPE_CHECKING
@@ -26,7 +25,7 @@ from benchmarks.harness import Figure, report
 from benchmarks.world import platform_mix, reset_database
 from monitoring.connectors.base import Direction, Kind, NormalizedMessage
 from monitoring.models import Message
-from monitoring.services.ingest import COLUMNS, UpsertResult, content_hash, messages_upsert
+from monitoring.services.ingest import COLUMNS, UpsertResult, message_row, messages_upsert
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -172,30 +171,6 @@ def _messages(batch: int, platform: str, *, ids: int) -> list[NormalizedMessage]
     return messages
 
 
-def _row(message: NormalizedMessage, account_id: int, now: datetime.datetime) -> tuple[object, ...]:
-    """The values the upsert writes, in `COLUMNS` order (a column the benchmark does not know fails loudly)."""
-    values: dict[str, object] = {
-        "platform": message.platform,
-        "external_id": message.external_id,
-        "account_id": account_id,
-        "direction": message.direction,
-        "kind": message.kind,
-        "author_id": message.author_id,
-        "author_handle": message.author_handle,
-        "author_name": message.author_name,
-        "text": message.text,
-        "created_at": message.created_at,
-        "conversation_id": message.conversation_id,
-        "in_reply_to_id": message.in_reply_to_id,
-        "url": message.url,
-        "metrics": json.dumps(message.metrics),
-        "content_hash": content_hash(message),
-        "fetched_at": now,
-        "updated_at": now,
-    }
-    return tuple(values[column] for column in COLUMNS)
-
-
 def _copy_statement() -> str:
     return f"COPY {Message._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
 
@@ -212,7 +187,7 @@ def _copy_batch(account_id: int, messages: list[NormalizedMessage]) -> float:
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(_copy_statement()) as copy:
         for message in messages:
-            copy.write_row(_row(message, account_id, now))
+            copy.write_row(message_row(message, account_id, now))
     return time.perf_counter() - started
 
 
@@ -229,7 +204,7 @@ def _single_copy(accounts: list[tuple[int, str]], batches: range) -> float:
             mark = time.perf_counter()
             now = timezone.now()
             for message in messages:
-                copy.write_row(_row(message, account_id, now))
+                copy.write_row(message_row(message, account_id, now))
     return elapsed + time.perf_counter() - mark  # the last rows, the end of the COPY and the commit
 
 

@@ -84,7 +84,8 @@ def _dedupe(messages: Iterable[NormalizedMessage]) -> list[NormalizedMessage]:
     return list(unique.values())
 
 
-def _row(message: NormalizedMessage, account_id: int, now: datetime.datetime) -> tuple[object, ...]:
+def message_row(message: NormalizedMessage, account_id: int, now: datetime.datetime) -> tuple[object, ...]:
+    """The message as the upsert writes it: the values of `COLUMNS`, in order (content hash included)."""
     return (
         message.platform,
         message.external_id,
@@ -171,7 +172,7 @@ def _upsert_portable(messages: list[NormalizedMessage], account_id: int, now: da
         now,
     )
     objects = [
-        Message(**dict(zip(COLUMNS, _row(m, account_id, now), strict=True)) | {"metrics": m.metrics})
+        Message(**dict(zip(COLUMNS, message_row(m, account_id, now), strict=True)) | {"metrics": m.metrics})
         for m in fresh + changed
     ]
     if objects:
@@ -195,7 +196,7 @@ def messages_upsert(*, account_id: int, messages: Iterable[NormalizedMessage]) -
     if not unique:
         return UpsertResult(new_ids=[], updated=0)
     if connection.vendor == "postgresql":
-        result = _upsert_postgresql([_row(message, account_id, now) for message in unique], now)
+        result = _upsert_postgresql([message_row(message, account_id, now) for message in unique], now)
     else:
         result = _upsert_portable(unique, account_id, now)
     added = addressees_add(account_id=account_id, messages=unique)

@@ -161,12 +161,15 @@ class Doubles:
             "CHORUS_FACEBOOK_API_BASE": self.facebook.url,
             "CHORUS_FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET,
             "CHORUS_BLUESKY_API_BASE": self.bluesky.url,
+            # Mastodon instance URLs are user input, checked by the outbound guard: the loopback double is
+            # allowed by name, as in the demo.
+            "CHORUS_OUTBOUND_ALLOWLIST": self.mastodon.url,
         }
 
     def apply_settings(self) -> None:
         """The same settings for polls run in this process."""
         for name, value in self.settings_env().items():
-            setattr(settings, name, value)
+            setattr(settings, name, [value] if name == "CHORUS_OUTBOUND_ALLOWLIST" else value)
 
 
 # -- the fleet ----------------------------------------------------------------------------------------------

@@ -197,19 +197,18 @@ def _scheduled(pids: list[int]) -> tuple[float, float]:
 def _report_pool_time(seconds: float, children: int, running: float, runnable: float, fleet: Fleet) -> None:
     """Where the pool children's time went during the sweep: the evidence for what limits the speed-up.
 
-    Slots are children x the sweep's wall time. Inside polls (the runs' own durations) a child runs on a CPU,
-    waits for one (the machine is busy), or waits on I/O (the doubles, PostgreSQL, Redis); outside polls it
-    waits for its next task (Celery's delivery, beat ticks) or runs Celery's own code."""
+    Slots are children x the sweep's wall time. A child is on a CPU, runnable but waiting for a CPU (the
+    machine is busy: /proc/<pid>/schedstat), or asleep — waiting on I/O inside a poll (the doubles,
+    PostgreSQL, Redis) or for its next task outside one (Celery's delivery, beat ticks)."""
     durations = PollRun.objects.filter(account_id__in=fleet.account_ids, finished_at__isnull=False).aggregate(
         total=Sum(F("finished_at") - F("started_at"))
     )["total"]
     in_polls = durations.total_seconds() if durations else 0.0
     slots = children * seconds
-    io = max(in_polls - running - runnable, 0.0)
+    asleep = max(slots - running - runnable, 0.0)
     report(
-        f"pool children ({children} x {seconds:.1f} s = {slots:.0f} s): inside polls {in_polls:.0f} s, outside "
-        f"{max(slots - in_polls, 0):.0f} s; on a CPU {running:.0f} s, waiting for a CPU (machine load) "
-        f"{runnable:.0f} s, so waiting on I/O inside polls about {io:.0f} s"
+        f"pool children ({children} x {seconds:.1f} s = {slots:.0f} s): on a CPU {running:.0f} s, runnable but "
+        f"waiting for a CPU {runnable:.0f} s, asleep (I/O, or no task) {asleep:.0f} s; inside polls {in_polls:.0f} s"
     )
 
 
@@ -348,7 +347,7 @@ def _no_news(account_ids: list[int], platforms: dict[int, str]) -> list[Figure]:
     time (this thread's: the doubles answer on others) of each poll, by platform."""
     PollState.objects.filter(account_id__in=account_ids).update(next_poll_at=timezone.now())
     statements: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
-    cpu: collections.Counter[str] = collections.Counter()
+    cpu: collections.defaultdict[str, float] = collections.defaultdict(float)
     counted = [0]
 
     def count(execute: Callable[..., Any], sql: str, params: Any, many: Any, context: Any) -> Any:

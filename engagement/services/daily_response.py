@@ -79,7 +79,7 @@ def _group_rows(items: QuerySet[TriageItem]) -> list[tuple[Any, ...]]:
     """(owner, day, *FIELDS) per group of `items` (annotated with `owner` and `day`): the ORM query of the
     rows, aggregated around it in SQL."""
     rows_sql, rows_params = (
-        items.values("owner", "day", "is_question", "answered_at", "first_response_seconds")
+        items.values("owner", "day", "is_question", "answered_at", "first_response_seconds")  # type: ignore[misc]  # owner and day are annotations
         .order_by()
         .query.sql_with_params()
     )

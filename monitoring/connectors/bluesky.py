@@ -237,7 +237,8 @@ class _PooledRequest(Request):  # type: ignore[misc]  # atproto is untyped
         try:
             response = self._client.request(method=method, url=url, headers=headers, **kwargs)
             self._on_response(response)
-            return _handle_response(response)
+            handled: httpx.Response = _handle_response(response)
+            return handled
         except Exception as error:
             _handle_request_errors(error)  # maps httpx timeouts and network errors; re-raises the rest
             raise

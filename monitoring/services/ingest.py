@@ -346,7 +346,7 @@ def _activity_add(days: dict[tuple[int, datetime.date], dict[str, int]]) -> None
     columns = ", ".join(ACTIVITY_FIELDS)
     placeholders = ", ".join(["(%s, %s, " + ", ".join(["%s"] * len(ACTIVITY_FIELDS)) + ")"] * len(days))
     additions = ", ".join(f"{field} = {table}.{field} + EXCLUDED.{field}" for field in ACTIVITY_FIELDS)
-    params: list[object] = []
+    params: list[int | datetime.date] = []
     for (account_id, day), figures in sorted(days.items()):
         params += [account_id, day, *(figures[field] for field in ACTIVITY_FIELDS)]
     with connection.cursor() as cursor:

@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from benchmarks.world import Doubles, seed_fleet
-from monitoring.connectors import base
 from monitoring.connectors.base import per_process
 from monitoring.models import DailyActivity, Message, PlatformUsage, PollRun, PollState
 from monitoring.services.ingest import activity_record_new
@@ -83,10 +82,8 @@ def test_daily_activity_adds_up_per_account_and_day(doubles, org, django_capture
     ids = list(Message.objects.filter(account_id=fleet.account_ids[0]).values_list("pk", flat=True))
     activity_record_new(message_ids=ids)
     again = [0, 0, 0]
-    for figures in DailyActivity.objects.filter(account_id=fleet.account_ids[0]).values_list(
-        "posts", "replies", "inbound"
-    ):
-        again = [total + figure for total, figure in zip(again, figures, strict=True)]
+    for row in DailyActivity.objects.filter(account_id=fleet.account_ids[0]).values_list("posts", "replies", "inbound"):
+        again = [total + figure for total, figure in zip(again, row, strict=True)]
     assert again == [4, 2, 4] and DailyActivity.objects.count() == before
 
 
@@ -100,5 +97,5 @@ def test_per_process_objects_are_built_once_and_again_after_a_fork(monkeypatch):
     first = per_process(("test", "key"), build)
     assert per_process(("test", "key"), build) is first and len(built) == 1
     child = os.getpid() + 1
-    monkeypatch.setattr(base.os, "getpid", lambda: child)  # as in a forked pool child
+    monkeypatch.setattr(os, "getpid", lambda: child)  # as in a forked pool child
     assert per_process(("test", "key"), build) is not first and len(built) == 2

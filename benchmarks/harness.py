@@ -296,6 +296,13 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def scheduler_seconds(pid: int) -> tuple[float, float]:
+    """(seconds running on a CPU, seconds runnable but waiting for one) of a process's main thread so far,
+    from /proc/<pid>/schedstat. The second is what a loaded machine costs it."""
+    running, waiting, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(running) / 1e9, int(waiting) / 1e9
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"

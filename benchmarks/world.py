@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts_registry.crypto import encrypt_credentials
 from accounts_registry.models import OrgUnit, SocialAccount
-from benchmarks.harness import broker_backlog, wait_for, wait_for_idle_broker
+from benchmarks.harness import broker_backlog, process_cpu_seconds, wait_for, wait_for_idle_broker
 from doubles.bluesky import BlueskyDouble, post_uri
 from doubles.facebook import FacebookDouble
 from doubles.mastodon import MastodonDouble, status_id
@@ -161,12 +161,15 @@ class Doubles:
             "CHORUS_FACEBOOK_API_BASE": self.facebook.url,
             "CHORUS_FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET,
             "CHORUS_BLUESKY_API_BASE": self.bluesky.url,
+            # Mastodon instance URLs are user input, checked by the outbound guard: the loopback double is
+            # allowed by name, as in the demo.
+            "CHORUS_OUTBOUND_ALLOWLIST": self.mastodon.url,
         }
 
     def apply_settings(self) -> None:
         """The same settings for polls run in this process."""
         for name, value in self.settings_env().items():
-            setattr(settings, name, value)
+            setattr(settings, name, [value] if name == "CHORUS_OUTBOUND_ALLOWLIST" else value)
 
 
 # -- the fleet ----------------------------------------------------------------------------------------------
@@ -374,6 +377,8 @@ class SweepResult:
     is_complete: bool
     lock_wait_share: float  # share of samples (while sessions were active) in which one waited on a lock
     blocked: list[str]  # the statements seen waiting most often, most frequent first
+    database_cpu: float = 0.0  # CPU seconds the PostgreSQL sessions of the scratch database used meanwhile
+    ticks_seconds: float = 0.0  # how long the beat ticks took to hand every due account to the queue
 
     @property
     def ok(self) -> int:
@@ -414,10 +419,42 @@ def _lock_waits() -> tuple[list[str], int]:
     return [str(query) for is_waiting, query in rows if is_waiting], len(rows)
 
 
+class BackendCpu:
+    """CPU time of the PostgreSQL server processes serving the scratch database (this session aside), read
+    from /proc: the server runs on this machine (loopback). Sampled; a session seen first mid-sweep counts
+    from zero, one that existed before counts from its first sample."""
+
+    def __init__(self) -> None:
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self.sample()
+        self._before = set(self._first)
+
+    def sample(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            pids = [int(pid) for (pid,) in cursor.fetchall()]
+        for pid in pids:
+            try:
+                seconds = process_cpu_seconds(pid)
+            except OSError:  # gone, or another machine's process table
+                continue
+            self._first.setdefault(pid, seconds)
+            self._last[pid] = seconds
+
+    @property
+    def seconds(self) -> float:
+        return sum(last - (self._first[pid] if pid in self._before else 0.0) for pid, last in self._last.items())
+
+
 def sweep_with_workers(fleet: Fleet, *, timeout: float) -> SweepResult:
     """Beat ticks until a tick claims nothing more, then wait until the workers have run every task
     (queue empty, nothing unacknowledged) or `timeout` passes."""
     started = timezone.now()
+    backends = BackendCpu()
+    ticks_started = time.perf_counter()
     ticks = claimed = 0
     states = PollState.objects.filter(account_id__in=fleet.account_ids)
     while ticks < MAX_TICKS:
@@ -427,12 +464,14 @@ def sweep_with_workers(fleet: Fleet, *, timeout: float) -> SweepResult:
         if now_claimed == claimed:
             break
         claimed = now_claimed
+    ticks_seconds = time.perf_counter() - ticks_started
     samples = waiting = 0
     blocked: collections.Counter[str] = collections.Counter()
 
     def is_idle() -> bool:
         nonlocal samples, waiting
         statements, active = _lock_waits()
+        backends.sample()
         samples += int(active > 0)
         waiting += int(bool(statements))
         blocked.update(statements)
@@ -451,6 +490,8 @@ def sweep_with_workers(fleet: Fleet, *, timeout: float) -> SweepResult:
         is_complete=is_complete,
         lock_wait_share=waiting / max(samples, 1),
         blocked=[statement for statement, _ in blocked.most_common(3)],
+        database_cpu=backends.seconds,
+        ticks_seconds=ticks_seconds,
     )
 
 
@@ -462,6 +503,8 @@ def _result(
     is_complete: bool,
     lock_wait_share: float,
     blocked: list[str],
+    database_cpu: float,
+    ticks_seconds: float,
 ) -> SweepResult:
     runs = PollRun.objects.filter(account_id__in=fleet.account_ids, started_at__gte=started).exclude(
         outcome=PollRun.Outcome.RUNNING
@@ -484,6 +527,8 @@ def _result(
         is_complete=is_complete,
         lock_wait_share=lock_wait_share,
         blocked=blocked,
+        database_cpu=database_cpu,
+        ticks_seconds=ticks_seconds,
     )
 
 
@@ -491,7 +536,10 @@ def describe(result: SweepResult) -> str:
     outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(result.outcomes.items())) or "none"
     jobs = "".join(f", {count} {task} job(s)" for task, count in sorted(result.jobs.items()))
     state = "" if result.is_complete else " — INCOMPLETE: the workers still had tasks at the time-out"
-    return f"{result.seconds:.2f} s, {result.ticks} beat tick(s), polls: {outcomes}{jobs}{state}"
+    return (
+        f"{result.seconds:.2f} s, {result.ticks} beat tick(s) in {result.ticks_seconds:.1f} s, "
+        f"polls: {outcomes}{jobs}{state}"
+    )
 
 
 class Stopwatch:

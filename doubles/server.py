@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -71,6 +72,7 @@ class DoubleServer:
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()  # open keep-alive connections, closed by stop()
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self, port: int = 0) -> Self:
@@ -83,6 +85,16 @@ class DoubleServer:
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
+
+            def setup(self) -> None:
+                super().setup()
+                with double._lock:
+                    double._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with double._lock:
+                    double._connections.discard(self.connection)
+                super().finish()
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -121,10 +133,18 @@ class DoubleServer:
         return self
 
     def stop(self) -> None:
+        """Stop listening and close every kept-alive connection: clients pool their connections, and a
+        stopped double must not go on answering on one of them (nor a new double on the same port be
+        mistaken for it)."""
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def url(self) -> str:

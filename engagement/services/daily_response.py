@@ -24,8 +24,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -35,7 +35,7 @@ from monitoring.models import MessageAddressee
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from django.db.models import Aggregate, QuerySet
+    from django.db.models import QuerySet
 
 FIGURES = ("inbound", "questions", "answered", "within_target", "response_seconds")
 FIELDS = (*FIGURES, *(bucket_field(index) for index in range(RESPONSE_BUCKETS)))
@@ -47,30 +47,55 @@ class RebuildResult:
     zeroed: int
 
 
-def bucket_q(index: int, field: str = "first_response_seconds") -> Q:
-    """The items whose first response falls in bucket `index` (bounds inclusive above, exclusive below)."""
-    condition = Q(**{f"{field}__isnull": False})
-    if index > 0:
-        condition &= Q(**{f"{field}__gt": RESPONSE_BUCKET_BOUNDS[index - 1]})
-    if index < len(RESPONSE_BUCKET_BOUNDS):
-        condition &= Q(**{f"{field}__lte": RESPONSE_BUCKET_BOUNDS[index]})
-    return condition
+def _aggregates_sql() -> tuple[str, list[int]]:
+    """The figures of one (account, day) group as SQL aggregates over the rows of `_group_rows`, in FIELDS
+    order, with their parameters. Written as SQL text once rather than as 27 ORM aggregates: Django resolved
+    those (each with its Q filter) on every call, about 20 ms of CPU per refresh, per poll that stored news.
 
-
-def _aggregates() -> dict[str, Aggregate]:
-    target = round(settings.CHORUS_RESPONSE_TARGET_HOURS * 3600)
-    aggregates: dict[str, Aggregate] = {
-        "inbound": Count("pk"),
-        "questions": Count("pk", filter=Q(is_question=True)),
-        "answered": Count("pk", filter=Q(answered_at__isnull=False)),
-        "within_target": Count(
-            "pk", filter=Q(first_response_seconds__isnull=False, first_response_seconds__lte=target)
-        ),
-        "response_seconds": Sum("first_response_seconds"),
-    }
+    A bucket holds the first responses in (bound before, its bound]; the last has no upper bound."""
+    seconds = "first_response_seconds"
+    answered = f"{seconds} IS NOT NULL"
+    parts = [
+        "COUNT(*)",  # inbound
+        "COUNT(*) FILTER (WHERE is_question)",
+        "COUNT(*) FILTER (WHERE answered_at IS NOT NULL)",
+        f"COUNT(*) FILTER (WHERE {answered} AND {seconds} <= %s)",  # within_target
+        f"SUM({seconds})",
+    ]
+    params = [round(settings.CHORUS_RESPONSE_TARGET_HOURS * 3600)]
     for index in range(RESPONSE_BUCKETS):
-        aggregates[bucket_field(index)] = Count("pk", filter=bucket_q(index))
-    return aggregates
+        conditions = [answered]
+        if index > 0:
+            conditions.append(f"{seconds} > %s")
+            params.append(RESPONSE_BUCKET_BOUNDS[index - 1])
+        if index < len(RESPONSE_BUCKET_BOUNDS):
+            conditions.append(f"{seconds} <= %s")
+            params.append(RESPONSE_BUCKET_BOUNDS[index])
+        parts.append(f"COUNT(*) FILTER (WHERE {' AND '.join(conditions)})")
+    return ", ".join(parts), params
+
+
+def _group_rows(items: QuerySet[TriageItem]) -> list[tuple[Any, ...]]:
+    """(owner, day, *FIELDS) per group of `items` (annotated with `owner` and `day`): the ORM query of the
+    rows, aggregated around it in SQL."""
+    rows_sql, rows_params = (
+        items.values("owner", "day", "is_question", "answered_at", "first_response_seconds")  # type: ignore[misc]  # owner and day are annotations
+        .order_by()
+        .query.sql_with_params()
+    )
+    aggregates, aggregate_params = _aggregates_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT owner, day, {aggregates} FROM ({rows_sql}) AS items GROUP BY owner, day",  # noqa: S608 — the ORM's SQL and fixed text; values as parameters
+            [*aggregate_params, *rows_params],
+        )
+        rows = cursor.fetchall()
+    # SQLite (the demo) answers the day as text.
+    return [(owner, _date(day), *figures) for owner, day, *figures in rows]
+
+
+def _date(value: datetime.date | str) -> datetime.date:
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _recompute(items: QuerySet[TriageItem], existing: QuerySet[DailyResponse], keep: Any = None) -> RebuildResult:
@@ -86,13 +111,12 @@ def _recompute(items: QuerySet[TriageItem], existing: QuerySet[DailyResponse], k
         ),
     ]
     for query in grouped:
-        rows: Any = query.values("owner", "day").annotate(**_aggregates()).order_by()
-        for row in rows:
-            key = (row["owner"], row["day"])
+        for owner, day, *figures in _group_rows(query):
+            key = (owner, day)
             if keep is not None and not keep(*key):
                 continue
-            for field in FIELDS:
-                totals[key][field] += row[field] or 0
+            for field, figure in zip(FIELDS, figures, strict=True):
+                totals[key][field] += figure or 0
     written = [
         DailyResponse(account_id=account_id, day=day, **figures) for (account_id, day), figures in totals.items()
     ]

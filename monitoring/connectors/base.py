@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import datetime
-    from collections.abc import Iterator
+    from collections.abc import Callable, Hashable, Iterator
 
 
 class Direction:
@@ -205,3 +207,23 @@ class Connector(Protocol):
         upsert absorbs them) but should use the platform's since-cursors so nothing is read twice.
         """
         ...
+
+
+_shared: dict[Hashable, Any] = {}
+_shared_pid = os.getpid()
+_shared_lock = threading.Lock()
+
+
+def per_process[T](key: Hashable, build: Callable[[], T]) -> T:
+    """One object per process and key, built on first use: the HTTP clients (connection pools, SSL contexts)
+    that every poll of a worker process reuses instead of building its own. A forked pool child forgets what
+    its parent built (it must never share the parent's sockets) and builds its own."""
+    global _shared_pid
+    with _shared_lock:
+        if _shared_pid != os.getpid():
+            _shared.clear()
+            _shared_pid = os.getpid()
+        if key not in _shared:
+            _shared[key] = build()
+        value: T = _shared[key]
+        return value

@@ -31,7 +31,12 @@ from atproto_client.exceptions import (  # type: ignore[import-untyped]
     RequestException,
     UnauthorizedError,
 )
-from atproto_client.request import Request  # type: ignore[import-untyped]
+from atproto_client.request import (  # type: ignore[import-untyped]
+    Request,
+    RequestBase,
+    _handle_request_errors,
+    _handle_response,
+)
 from atproto_server.exceptions import InvalidTokenError  # type: ignore[import-untyped]
 from django.conf import settings
 
@@ -50,6 +55,7 @@ from monitoring.connectors.base import (
     SkippedRecord,
     TransientError,
     malformed_on_bad_shape,
+    per_process,
     unique_messages,
 )
 
@@ -205,6 +211,42 @@ def _raw(entry: Any) -> Any:
         return {"unreadable": repr(entry)[:2000]}
 
 
+def _http_client() -> httpx.Client:
+    """The process's httpx client for Bluesky: one connection pool and one SSL context (about 35 ms of CPU to
+    build) for every poll, instead of one or two per poll."""
+    timeout = settings.CHORUS_HTTP_TIMEOUT
+    return per_process(("bluesky", timeout), lambda: httpx.Client(follow_redirects=True, timeout=timeout))
+
+
+class _PooledRequest(Request):  # type: ignore[misc]  # atproto is untyped
+    """atproto's `Request` sending through the process's shared httpx client. What is per account — the
+    session's Authorization header — stays on this object (one per poll); the pool outlives it.
+    `on_response` sees every response, errors included, before atproto reads it."""
+
+    def __init__(self, on_response: Callable[[httpx.Response], None]) -> None:
+        RequestBase.__init__(self)
+        self._client_kwargs: dict[str, Any] = {}
+        self._client = _http_client()
+        self._on_response = on_response
+
+    def _new_instance(self) -> _PooledRequest:
+        return _PooledRequest(self._on_response)
+
+    def _send_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = self.get_headers(kwargs.pop("headers", None))
+        try:
+            response = self._client.request(method=method, url=url, headers=headers, **kwargs)
+            self._on_response(response)
+            handled: httpx.Response = _handle_response(response)
+            return handled
+        except Exception as error:
+            _handle_request_errors(error)  # maps httpx timeouts and network errors; re-raises the rest
+            raise
+
+    def close(self) -> None:
+        """Nothing to close: the connection pool is the process's."""
+
+
 class _Connection:
     """One poll's atproto client: reuses the stored session and logs in with the app password at most once."""
 
@@ -219,8 +261,9 @@ class _Connection:
         self.client = self._new_client()
 
     def _new_client(self) -> Any:
-        request = Request(timeout=settings.CHORUS_HTTP_TIMEOUT, event_hooks={"response": [self._on_response]})
-        client = Client(base_url=settings.CHORUS_BLUESKY_API_BASE.rstrip("/") + "/xrpc", request=request)
+        client = Client(
+            base_url=settings.CHORUS_BLUESKY_API_BASE.rstrip("/") + "/xrpc", request=_PooledRequest(self._on_response)
+        )
         client.on_session_change(self._on_session)
         self._clients.append(client)
         return client

@@ -16,8 +16,8 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -303,7 +303,8 @@ def _parent_owners(messages: list[NormalizedMessage]) -> dict[tuple[str, str], i
 
 
 def activity_record_new(*, message_ids: list[int], addressees: Iterable[tuple[int, int]] = ()) -> None:
-    """Add newly ingested messages to the per-account daily statistics (incremental, one upsert per day).
+    """Add newly ingested messages to the per-account daily statistics (incremental): one query reads the
+    messages, one upsert adds to every (account, day) row they touch, whatever the batch.
 
     `addressees` are the (message id, account id) pairs an upsert added (`UpsertResult.addressees_added`):
     each counts as inbound for that account too, so a message addressing two accounts counts once for each.
@@ -312,9 +313,15 @@ def activity_record_new(*, message_ids: list[int], addressees: Iterable[tuple[in
     if not message_ids and not addressees:
         return
     counts: Counter[tuple[int, datetime.date, str]] = Counter()
-    for account_id, created_at, direction, kind in Message.objects.filter(pk__in=message_ids).values_list(
-        "account_id", "created_at", "direction", "kind"
-    ):
+    wanted = {*message_ids, *(message_id for message_id, _ in addressees)}
+    rows = {
+        pk: (account_id, created_at, direction, kind)
+        for pk, account_id, created_at, direction, kind in Message.objects.filter(pk__in=wanted).values_list(
+            "pk", "account_id", "created_at", "direction", "kind"
+        )
+    }
+    for message_id in message_ids:
+        account_id, created_at, direction, kind = rows[message_id]
         day = timezone.localdate(created_at)
         if direction == Message.Direction.INBOUND:
             counts[(account_id, day, "inbound")] += 1
@@ -322,13 +329,30 @@ def activity_record_new(*, message_ids: list[int], addressees: Iterable[tuple[in
             counts[(account_id, day, "replies")] += 1
         else:
             counts[(account_id, day, "posts")] += 1
-    if addressees:
-        posted = dict(
-            Message.objects.filter(pk__in={message_id for message_id, _ in addressees}).values_list("pk", "created_at")
+    for message_id, account_id in addressees:
+        counts[(account_id, timezone.localdate(rows[message_id][1]), "inbound")] += 1
+    days: dict[tuple[int, datetime.date], dict[str, int]] = {}
+    for (account_id, day, field), number in counts.items():
+        days.setdefault((account_id, day), dict.fromkeys(ACTIVITY_FIELDS, 0))[field] += number
+    _activity_add(days)
+
+
+ACTIVITY_FIELDS = ("posts", "replies", "inbound")
+
+
+def _activity_add(days: dict[tuple[int, datetime.date], dict[str, int]]) -> None:
+    """Add the counts to the DailyActivity rows, creating the missing ones: one INSERT ... ON CONFLICT DO
+    UPDATE (PostgreSQL and SQLite), rows in key order so concurrent polls lock them in the same order."""
+    table = DailyActivity._meta.db_table
+    columns = ", ".join(ACTIVITY_FIELDS)
+    placeholders = ", ".join(["(%s, %s, " + ", ".join(["%s"] * len(ACTIVITY_FIELDS)) + ")"] * len(days))
+    additions = ", ".join(f"{field} = {table}.{field} + EXCLUDED.{field}" for field in ACTIVITY_FIELDS)
+    params: list[int | datetime.date] = []
+    for (account_id, day), figures in sorted(days.items()):
+        params += [account_id, day, *(figures[field] for field in ACTIVITY_FIELDS)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (account_id, day, {columns}) VALUES {placeholders} "  # noqa: S608 — identifiers from model metadata, values as parameters
+            f"ON CONFLICT (account_id, day) DO UPDATE SET {additions}",
+            params,
         )
-        for message_id, account_id in addressees:
-            counts[(account_id, timezone.localdate(posted[message_id]), "inbound")] += 1
-    with transaction.atomic():
-        for (account_id, day, field), number in sorted(counts.items()):
-            DailyActivity.objects.get_or_create(account_id=account_id, day=day)
-            DailyActivity.objects.filter(account_id=account_id, day=day).update(**{field: F(field) + number})

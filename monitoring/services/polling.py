@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -250,13 +250,17 @@ def _finish(
     next_poll_at: datetime.datetime,
     success: bool = False,
     error_kind: str = "",
+    state_fields: Sequence[str] = (),
+    run_fields: Sequence[str] = (),
 ) -> None:
+    """Close the run and release the lease: one UPDATE of each row. `state_fields` and `run_fields` name
+    fields the caller already set on them, written in the same statements."""
     now = timezone.now()
     run.outcome, run.error, run.finished_at = outcome, error[:2000], now
-    run.save(update_fields=["outcome", "error", "finished_at"])
+    run.save(update_fields=["outcome", "error", "finished_at", *run_fields])
     state.lease_until = None
     state.next_poll_at = next_poll_at
-    fields = ["lease_until", "next_poll_at"]
+    fields = ["lease_until", "next_poll_at", *state_fields]
     if success:
         state.last_success_at, state.consecutive_failures, state.last_error = now, 0, ""
         fields += ["last_success_at", "consecutive_failures", "last_error"]
@@ -269,7 +273,10 @@ def _finish(
 
 
 def _store(account: SocialAccount, state: PollState, run: PollRun, result: FetchResult) -> list[int]:
-    """Write everything a successful fetch produced, in one transaction. Returns the new message ids."""
+    """Write everything a successful fetch produced, in one transaction. Returns the new message ids.
+
+    A poll that found nothing new writes two rows here (the run and the poll state, one UPDATE each) and,
+    after the commit, adds to the platform's usage (one upsert): nothing else is touched."""
     with transaction.atomic():
         upsert = messages_upsert(account_id=account.pk, messages=result.messages)
         activity_record_new(message_ids=upsert.new_ids, addressees=upsert.addressees_added)
@@ -277,7 +284,6 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
         state.cursors = {**state.cursors, **result.cursors}
         state.rate_limit_remaining = result.rate_limit.remaining if result.rate_limit else None
         state.rate_limit_reset_at = result.rate_limit.reset_at if result.rate_limit else None
-        state.save(update_fields=["cursors", "rate_limit_remaining", "rate_limit_reset_at"])
         if result.account_updates.get("external_id") and not account.external_id:
             account.external_id = result.account_updates["external_id"]
             account.save(update_fields=["external_id", "updated_at"])
@@ -285,7 +291,6 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
         run.items_new, run.items_updated = upsert.new, upsert.updated
         run.pages, run.requests = result.pages, result.requests
         run.rate_limit_remaining = state.rate_limit_remaining
-        run.save(update_fields=["items_new", "items_updated", "pages", "requests", "rate_limit_remaining"])
         # After commit: every poll of a platform updates the same usage row, and holding its lock until the
         # commit serialized the workers (measured in benchmarks/sweep.py).
         transaction.on_commit(
@@ -293,7 +298,15 @@ def _store(account: SocialAccount, state: PollState, run: PollRun, result: Fetch
                 usage_record, platform=account.platform, requests=result.requests, reads=len(result.messages)
             )
         )
-        _finish(run, state, outcome=Outcome.OK, next_poll_at=timezone.now() + poll_interval(account), success=True)
+        _finish(
+            run,
+            state,
+            outcome=Outcome.OK,
+            next_poll_at=timezone.now() + poll_interval(account),
+            success=True,
+            state_fields=("cursors", "rate_limit_remaining", "rate_limit_reset_at"),
+            run_fields=("items_new", "items_updated", "pages", "requests", "rate_limit_remaining"),
+        )
         run_ingest_hooks(upsert.new_ids)
     return upsert.new_ids
 
@@ -317,12 +330,16 @@ def skipped_items_record(*, account_id: int, platform: str, records: Sequence[Sk
 def account_poll(*, account_id: int) -> PollSummary | None:
     """Poll one account once. Safe to run twice or concurrently with a stale copy of itself: the upsert
     and the cursor merge are idempotent. Missing or inactive accounts are logged and skipped."""
-    account = SocialAccount.objects.filter(pk=account_id).first()
+    # The account and its poll state in one statement (a state is created only for an account that has none).
+    account = SocialAccount.objects.select_related("poll_state").filter(pk=account_id).first()
     if account is None or account.status != SocialAccount.Status.ACTIVE:
         logger.info("poll: account %s is missing or not active; skipped", account_id)
         PollState.objects.filter(account_id=account_id).update(lease_until=None)
         return None
-    state, _ = PollState.objects.get_or_create(account=account)
+    try:
+        state = account.poll_state
+    except PollState.DoesNotExist:
+        state, _ = PollState.objects.get_or_create(account=account)
     run = PollRun.objects.create(account=account)
     try:
         ref = _account_ref(account)
@@ -427,11 +444,15 @@ def _mark_needs_reconnect(account: SocialAccount, reason: str) -> None:
 
 
 def usage_record(*, platform: str, requests: int, reads: int) -> None:
-    month = timezone.localdate().replace(day=1)
-    PlatformUsage.objects.get_or_create(platform=platform, month=month)
-    PlatformUsage.objects.filter(platform=platform, month=month).update(
-        requests=F("requests") + requests, reads=F("reads") + reads
-    )
+    """Add to the platform's usage of the month: one upsert (PostgreSQL and SQLite both have ON CONFLICT)."""
+    table = PlatformUsage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (platform, month, requests, reads) VALUES (%s, %s, %s, %s) "  # noqa: S608 — table name from model metadata
+            f"ON CONFLICT (platform, month) DO UPDATE SET requests = {table}.requests + EXCLUDED.requests, "
+            f"reads = {table}.reads + EXCLUDED.reads",
+            [platform, timezone.localdate().replace(day=1), requests, reads],
+        )
 
 
 def accounts_poll_now(*, account_ids: Sequence[int]) -> list[PollSummary]:

@@ -12,16 +12,17 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
 from django.conf import settings
 
 # pyfacebook ships no type information (no py.typed); its names are typed as Any here.
 from pyfacebook import FacebookApi, LibraryError, RateLimitHeader  # type: ignore[import-untyped]
 from pyfacebook import RateLimit as LibraryRateLimit
 
+from monitoring.connectors.base import per_process
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    import requests
 
 KNOWN_USAGE_KEYS = frozenset(field.name for field in dataclasses.fields(RateLimitHeader))
 
@@ -117,7 +118,7 @@ def edge_items(client: GraphClient, object_id: str, edge: str, *, since: str | N
 
 def graph_client(access_token: str) -> GraphClient:
     base_url = settings.CHORUS_FACEBOOK_API_BASE
-    return GraphClient(
+    client = GraphClient(
         access_token=access_token,
         app_secret=settings.CHORUS_FACEBOOK_APP_SECRET or None,  # adds appsecret_proof when set
         version=settings.CHORUS_FACEBOOK_API_VERSION,
@@ -125,3 +126,7 @@ def graph_client(access_token: str) -> GraphClient:
         timeout=settings.CHORUS_HTTP_TIMEOUT,
         sleep_on_rate_limit=False,
     )
+    # One connection pool per process, reused by every poll (pyfacebook passes the URL and the timeout with
+    # each request, and reads the usage headers itself: the session holds nothing of one account).
+    client.session = per_process(("graph",), requests.Session)
+    return client

@@ -22,7 +22,14 @@ from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests.utils import get_environ_proxies
 
-from monitoring.connectors.base import AuthError, MalformedPayload, RateLimit, RateLimited, TransientError
+from monitoring.connectors.base import (
+    AuthError,
+    MalformedPayload,
+    RateLimit,
+    RateLimited,
+    TransientError,
+    per_process,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -86,6 +93,30 @@ def _adapter() -> _XAdapter:
     return _XAdapter(base_url=settings.CHORUS_X_API_BASE, timeout=settings.CHORUS_HTTP_TIMEOUT)
 
 
+def _shared_session() -> requests.Session:
+    """The process's session for X: one connection pool that every fetch and sweep reuses (keep-alive, and
+    on the real API no TLS handshake per poll). Per base URL and timeout, which its adapter carries."""
+
+    def build() -> requests.Session:
+        session = requests.Session()
+        session.mount(X_HOST + "/", _adapter())
+        return session
+
+    return per_process(("x", settings.CHORUS_X_API_BASE, settings.CHORUS_HTTP_TIMEOUT), build)
+
+
+class _RunSession:
+    """What tweepy calls as its `session` for one run: the shared session, with the run's response hook
+    passed per request (hooks added to the shared session itself would pile up, run after run)."""
+
+    def __init__(self, on_response: Any) -> None:
+        self._session = _shared_session()
+        self._hooks = {"response": [on_response]}
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        return self._session.request(method, url, hooks=self._hooks, **kwargs)
+
+
 def _reset_at(epoch: Any) -> datetime.datetime:
     now = datetime.datetime.now(tz=datetime.UTC)
     try:
@@ -108,8 +139,7 @@ class Run:
 
     def __init__(self, *, bearer_token: str, refresh_token: str = "") -> None:
         self.client = tweepy.Client(bearer_token=bearer_token, return_type=dict, wait_on_rate_limit=False)
-        self.client.session.mount(X_HOST + "/", _adapter())
-        self.client.session.hooks["response"].append(self._observe)
+        self.client.session = _RunSession(self._observe)
         self.refresh_token = refresh_token
         self.requests = 0
         self.rate_limit: RateLimit | None = None

@@ -6,6 +6,7 @@ variable; the README explains the production profile.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -30,6 +31,11 @@ def env_secret(name: str, default: str | None = None) -> str | None:
         except OSError as error:
             raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {error}") from error
     return env.str(name, default=default)  # type: ignore[no-any-return]  # environ is untyped
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -260,7 +266,8 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
-    "form-action": [CSP.SELF],
+    # The sign-in page's single sign-on button posts here, and is redirected on to the provider's origin.
+    "form-action": [CSP.SELF, *([_origin(CHORUS_OIDC_ISSUER)] if CHORUS_OIDC_ISSUER else [])],
     "frame-ancestors": [CSP.NONE],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],

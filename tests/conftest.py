@@ -186,4 +186,9 @@ def oidc_provider(_oidc_double, settings):
     settings.CHORUS_OIDC_CLIENT_ID = OIDC_CLIENT_ID
     settings.CHORUS_OIDC_CLIENT_SECRET = OIDC_CLIENT_SECRET
     settings.CHORUS_OIDC_NAME = "Metro SSO"
+    # As config/settings.py does for a configured issuer: the button's redirect to the provider is allowed.
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "form-action": [*settings.SECURE_CSP["form-action"], _oidc_double.issuer],
+    }
     return _oidc_double

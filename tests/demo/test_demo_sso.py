@@ -32,7 +32,7 @@ def test_demo_sso_signs_the_demo_officer_in(settings, org):
     )
     settings.CHORUS_OIDC_ISSUER = f"http://127.0.0.1:{_free_port()}"
     settings.CHORUS_OIDC_CLIENT_ID = "chorus-demo"
-    settings.CHORUS_OIDC_CLIENT_SECRET = "demo-sso-client-secret"  # noqa: S105 — the demo's published value
+    settings.CHORUS_OIDC_CLIENT_SECRET = "demo-sso-client-secret"
     provider = start_demo_sso()
     assert provider is not None
     try:

@@ -22,8 +22,8 @@ def _free_port() -> int:
 
 
 def test_demo_sso_signs_the_demo_officer_in(settings, org):
-    user = UserFactory(username="officer")
-    MemberFactory(
+    user = UserFactory.create(username="officer")
+    MemberFactory.create(
         full_name=demo_data.DEMO_OFFICER.full_name,
         badge_number=demo_data.DEMO_OFFICER.badge_number,
         email="priya.raman@metropolice.example",

@@ -18,8 +18,8 @@ ARTIFACTS = settings.BASE_DIR / "var" / "test-artifacts"
 
 def test_an_officer_signs_in_with_the_organizations_provider(page, page_log, live_server, org, oidc_provider):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    user = UserFactory(username="pc-sso")
-    MemberFactory(full_name="Sam Okafor", unit=org["north"], email="sam.okafor@police.example", user=user)
+    user = UserFactory.create(username="pc-sso")
+    MemberFactory.create(full_name="Sam Okafor", unit=org["north"], email="sam.okafor@police.example", user=user)
     grant(user, Role.MEMBER, org["north"])
     oidc_provider.user = {"sub": "idp-sam", "email": "sam.okafor@police.example", "email_verified": True}
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from accounts_registry.models import AuditEvent, Role
+from tests.e2e.axe import axe_violations, blocking
 from tests.factories import MemberFactory, UserFactory, grant
 
 ARTIFACTS = settings.BASE_DIR / "var" / "test-artifacts"
@@ -26,6 +27,7 @@ def test_an_officer_signs_in_with_the_organizations_provider(page, page_log, liv
     page.goto(f"{live_server.url}/inbox/")
     button = page.get_by_role("button", name="Sign in with Metro SSO")
     expect(button).to_be_visible()
+    assert blocking(axe_violations(page)) == []
     page.screenshot(path=str(ARTIFACTS / "sso-sign-in-page.png"), full_page=True)
     with page.expect_navigation(url=re.compile(r"/inbox/")):
         button.click()
@@ -50,6 +52,7 @@ def test_a_person_unknown_to_chorus_is_refused_with_the_reason(page, page_log, l
     expect(page.get_by_role("alert")).to_contain_text(
         "No member of Chorus has the e-mail address contractor@police.example"
     )
+    assert blocking(axe_violations(page)) == []
     page.screenshot(path=str(ARTIFACTS / "sso-refused.png"), full_page=True)
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))

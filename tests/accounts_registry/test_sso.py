@@ -7,21 +7,25 @@ token endpoint and reads userinfo, as a browser and a real provider would.
 """
 
 import datetime
+import json
 import logging
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.models import SocialAccount as ProviderAccount
+from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
+from jwt.utils import base64url_encode
 
 from accounts_registry.models import AuditEvent, Role, RoleGrant
 from accounts_registry.services.security import user_deactivate
-from tests.conftest import OIDC_CLIENT_SECRET
+from tests.conftest import OIDC_CLIENT_ID, OIDC_CLIENT_SECRET
 from tests.factories import MemberFactory, UserFactory, enrol_totp, grant
 
 pytestmark = pytest.mark.django_db
@@ -304,3 +308,24 @@ def test_hostile_claims_render_as_text(oidc_provider, officer):
     assert refused.status_code == 403
     assert b"<script>alert(1)</script>" not in refused.content
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in refused.content
+
+
+def test_the_provider_signs_its_id_tokens_with_the_published_key(oidc_provider, officer):
+    """allauth skips the signature of an ID token it got straight from the token endpoint (OpenID Connect
+    Core 3.1.3.7, over TLS); its JWKS check (used for tokens from elsewhere) holds on the double's tokens."""
+    oidc_provider.user = {"sub": "idp-1", "email": officer.email, "email_verified": True}
+    sign_in(Client())
+    (issued,) = oidc_provider.issued
+    check = {
+        "keys_url": f"{oidc_provider.issuer}/jwks",
+        "issuer": oidc_provider.issuer,
+        "audience": OIDC_CLIENT_ID,
+        "lookup_kid": jwtkit.lookup_kid_jwk,
+    }
+    cache.clear()  # the sign-in spent the token's jti
+    claims = jwtkit.verify_and_decode(credential=issued["id_token"], **check)
+    assert claims["sub"] == "idp-1"
+    header, _payload, signature = issued["id_token"].split(".")
+    forged = base64url_encode(json.dumps({**claims, "sub": "idp-admin"}).encode()).decode()
+    with pytest.raises(OAuth2Error):
+        jwtkit.verify_and_decode(credential=f"{header}.{forged}.{signature}", **check)

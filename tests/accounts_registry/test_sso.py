@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+import time_machine
 from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.models import SocialAccount as ProviderAccount
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
@@ -329,3 +330,16 @@ def test_the_provider_signs_its_id_tokens_with_the_published_key(oidc_provider, 
     forged = base64url_encode(json.dumps({**claims, "sub": "idp-admin"}).encode()).decode()
     with pytest.raises(OAuth2Error):
         jwtkit.verify_and_decode(credential=f"{header}.{forged}.{signature}", **check)
+
+
+def test_a_single_sign_on_session_ends_when_idle_like_any_other(oidc_provider, officer, settings):
+    oidc_provider.user = {"sub": "idp-1", "email": officer.email, "email_verified": True}
+    client = Client()
+    sign_in(client)
+    assert client.get("/").status_code == 200
+    later = timezone.now() + datetime.timedelta(minutes=settings.CHORUS_SESSION_IDLE_MINUTES + 1)
+    with time_machine.travel(later, tick=False):
+        expired = client.get("/")
+    assert expired.status_code == 302
+    assert expired["Location"].startswith("/accounts/login/")
+    assert AuditEvent.objects.filter(verb=AuditEvent.Verb.SESSION_EXPIRED, actor=officer.user).exists()

@@ -20,7 +20,9 @@ from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from jwt.utils import base64url_encode
 
@@ -343,3 +345,18 @@ def test_a_single_sign_on_session_ends_when_idle_like_any_other(oidc_provider, o
     assert expired.status_code == 302
     assert expired["Location"].startswith("/accounts/login/")
     assert AuditEvent.objects.filter(verb=AuditEvent.Verb.SESSION_EXPIRED, actor=officer.user).exists()
+
+
+def test_the_button_costs_the_sign_in_page_no_query(settings, _oidc_double):
+    """The provider is built from the settings: no database row is read to show the button."""
+    client = Client()
+    client.get("/accounts/login/")  # warm: sessions, templates
+    with CaptureQueriesContext(connection) as off:
+        client.get("/accounts/login/")
+    settings.CHORUS_OIDC_ISSUER = _oidc_double.issuer
+    settings.CHORUS_OIDC_CLIENT_ID = OIDC_CLIENT_ID
+    settings.CHORUS_OIDC_CLIENT_SECRET = OIDC_CLIENT_SECRET
+    with CaptureQueriesContext(connection) as on:
+        page = client.get("/accounts/login/")
+    assert b"Sign in with" in page.content
+    assert len(on) == len(off)

@@ -37,8 +37,12 @@ install: $(VENV)/.installed
 # The demo's platform API doubles listen on loopback; the real connectors are pointed at them.
 DEMO_PLATFORMS := CHORUS_X_API_BASE=http://127.0.0.1:8101 CHORUS_FACEBOOK_API_BASE=http://127.0.0.1:8102 \
 	CHORUS_BLUESKY_API_BASE=http://127.0.0.1:8103 CHORUS_DEMO_MASTODON_URL=http://127.0.0.1:8104 \
-	CHORUS_OUTBOUND_ALLOWLIST=http://127.0.0.1:8104 \
+	CHORUS_OUTBOUND_ALLOWLIST=http://127.0.0.1:8104,http://127.0.0.1:8105 \
 	CHORUS_X_BEARER_TOKEN=demo-x-app-bearer CHORUS_POLL_INTERVAL=60 CHORUS_POLL_INTERVAL_CORPORATE=30
+
+# Single sign-on: a local OpenID Connect provider on loopback signs in as the demo officer ("Sign in with Demo SSO").
+DEMO_SSO := CHORUS_OIDC_ISSUER=http://127.0.0.1:8105 CHORUS_OIDC_CLIENT_ID=chorus-demo \
+	CHORUS_OIDC_CLIENT_SECRET=demo-sso-client-secret CHORUS_OIDC_NAME="Demo SSO"
 
 # The demo's mail (alerts, digests, feedback) is written to var/outbox/, one file per email.
 DEMO_MAIL := CHORUS_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend CHORUS_EMAIL_FILE_PATH=var/outbox \
@@ -48,7 +52,7 @@ DEMO_MAIL := CHORUS_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBacke
 demo: install
 	@mkdir -p var
 	@test -s var/demo-fernet.key || (umask 077; $(RUN) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > var/demo-fernet.key)
-	DEBUG=true CHORUS_HTTPS=false CHORUS_FERNET_KEYS_FILE=var/demo-fernet.key $(DEMO_PLATFORMS) $(DEMO_MAIL) $(RUN) manage.py demo
+	DEBUG=true CHORUS_HTTPS=false CHORUS_FERNET_KEYS_FILE=var/demo-fernet.key $(DEMO_PLATFORMS) $(DEMO_SSO) $(DEMO_MAIL) $(RUN) manage.py demo
 
 # Start the demo over from an empty organization (removes only the demo's SQLite database).
 demo-reset:

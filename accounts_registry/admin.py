@@ -3,6 +3,7 @@ app's pages, through the services, so the rules and the audit trail hold; creden
 
 from typing import Any
 
+from allauth.socialaccount import models as sso_models
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import User
@@ -94,3 +95,11 @@ class UserAdmin(DjangoUserAdmin[User]):
         if deactivated:
             actor = request.user if isinstance(request.user, User) else None
             user_deactivate(user=obj, actor=actor, ip=client_ip(request))
+
+
+# Single sign-on is configured from the environment (accounts_registry/sso.py) and stores no provider
+# application, account or token: allauth's admin pages for them (easily taken for the platform accounts
+# above) are not shown.
+for sso_model in (sso_models.SocialApp, sso_models.SocialAccount, sso_models.SocialToken):
+    if admin.site.is_registered(sso_model):
+        admin.site.unregister(sso_model)

@@ -296,6 +296,7 @@ class AuditEvent(models.Model):
         LOGIN = "auth.login", "Signed in"
         LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
         LOCKOUT = "auth.lockout", "Sign-in locked out"
+        SSO_REFUSED = "auth.sso_refused", "Single sign-on refused"
         LOGOUT = "auth.logout", "Signed out"
         SESSION_EXPIRED = "auth.session_expired", "Session expired"
         MFA_ENROL = "mfa.enrol", "Second factor added"
@@ -362,6 +363,7 @@ SECURITY_VERBS: frozenset[str] = frozenset(
         AuditEvent.Verb.LOGIN,
         AuditEvent.Verb.LOGIN_FAILED,
         AuditEvent.Verb.LOCKOUT,
+        AuditEvent.Verb.SSO_REFUSED,
         AuditEvent.Verb.LOGOUT,
         AuditEvent.Verb.SESSION_EXPIRED,
         AuditEvent.Verb.MFA_ENROL,

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from common.outbound import is_allowlisted
+
 
 @register(Tags.security, deploy=True)
 def chorus_deploy_checks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -22,6 +24,11 @@ def chorus_deploy_checks(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         messages.append(Error("Celery must accept JSON only (never pickle).", id="chorus.E003"))
     if settings.REDIS_URL and not urlsplit(settings.REDIS_URL).password:
         messages.append(Warning("REDIS_URL has no password.", id="chorus.W001"))
+    issuer = settings.CHORUS_OIDC_ISSUER
+    if issuer and urlsplit(issuer).scheme != "https" and not is_allowlisted(issuer):
+        messages.append(
+            Error("CHORUS_OIDC_ISSUER must be an https URL (single sign-on would be refused).", id="chorus.E004")
+        )
     if settings.EMBEDDED:
         messages.append(
             Warning("REDIS_URL is not set: tasks run in-process (demo mode), not on workers.", id="chorus.W002")

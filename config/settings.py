@@ -6,6 +6,7 @@ variable; the README explains the production profile.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -30,6 +31,11 @@ def env_secret(name: str, default: str | None = None) -> str | None:
         except OSError as error:
             raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {error}") from error
     return env.str(name, default=default)  # type: ignore[no-any-return]  # environ is untyped
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -57,6 +63,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts_registry",
     "monitoring",
     "engagement",
@@ -174,6 +182,36 @@ MFA_TOTP_TOLERANCE = 0
 # Users are created by admins, not by sign-up, so e-mail addresses are not verified by a link.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
 
+# --- Single sign-on (OpenID Connect): off unless CHORUS_OIDC_ISSUER is set ------------------------
+# The organization's identity provider (Entra ID, Keycloak, Okta...) signs people in instead of their
+# Chorus password, through allauth's openid_connect provider; accounts_registry/sso.py decides who they
+# are: the claim CHORUS_OIDC_CLAIM matched to a member's e-mail or badge number (CHORUS_OIDC_MATCH), and
+# only a member with an active login. Nobody is created; roles and the second factor stay Chorus's.
+# The app is built from these settings at each request, never stored (README "Single sign-on").
+CHORUS_OIDC_ISSUER = env.str("CHORUS_OIDC_ISSUER", default="").rstrip("/")
+CHORUS_OIDC_CLIENT_ID = env.str("CHORUS_OIDC_CLIENT_ID", default="")
+CHORUS_OIDC_CLIENT_SECRET = env_secret("CHORUS_OIDC_CLIENT_SECRET", default="") or ""
+CHORUS_OIDC_NAME = env.str("CHORUS_OIDC_NAME", default="single sign-on")  # the button: "Sign in with <name>"
+CHORUS_OIDC_MATCH = env.str("CHORUS_OIDC_MATCH", default="email")  # email | badge
+CHORUS_OIDC_CLAIM = env.str("CHORUS_OIDC_CLAIM", default="email" if CHORUS_OIDC_MATCH == "email" else "badge")
+CHORUS_OIDC_SCOPES: list[str] = env.list("CHORUS_OIDC_SCOPES", default=["openid", "profile", "email"])
+if CHORUS_OIDC_MATCH not in {"email", "badge"}:
+    raise ImproperlyConfigured(f"CHORUS_OIDC_MATCH must be 'email' or 'badge', not {CHORUS_OIDC_MATCH!r}.")
+if CHORUS_OIDC_ISSUER and not (CHORUS_OIDC_CLIENT_ID and CHORUS_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "CHORUS_OIDC_ISSUER is set: CHORUS_OIDC_CLIENT_ID and CHORUS_OIDC_CLIENT_SECRET must be too."
+    )
+SOCIALACCOUNT_ADAPTER = "accounts_registry.sso.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "accounts_registry.sso.ChorusOpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+    }
+}
+SOCIALACCOUNT_STORE_TOKENS = False  # the provider's tokens are used once, to learn who signed in
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # identity is decided by accounts_registry/sso.py alone
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("CHORUS_OIDC_TIMEOUT", default=10)
+
 # --- Sessions -----------------------------------------------------------------------------------
 # A session ends after CHORUS_SESSION_IDLE_MINUTES without a request, and CHORUS_SESSION_MAX_HOURS
 # after sign-in whatever the activity (accounts_registry.middleware.SessionLimitsMiddleware).
@@ -228,7 +266,8 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
-    "form-action": [CSP.SELF],
+    # The sign-in page's single sign-on button posts here, and is redirected on to the provider's origin.
+    "form-action": [CSP.SELF, *([_origin(CHORUS_OIDC_ISSUER)] if CHORUS_OIDC_ISSUER else [])],
     "frame-ancestors": [CSP.NONE],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],

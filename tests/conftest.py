@@ -27,6 +27,7 @@ from django.test import override_settings
 from whitenoise.base import WhiteNoise  # type: ignore[import-untyped]  # no stubs; patched for tests only
 
 from accounts_registry.models import Role
+from doubles.oidc import OidcDouble
 from tests.clients import SignedInClient
 from tests.factories import (
     FROZEN_NOW,
@@ -160,3 +161,34 @@ def south_account(org, south_member):
     return SocialAccountFactory.create(
         handle="TPS51Sam", kind="personal", unit=org["51"], holder=south_member, platform="x"
     )
+
+
+OIDC_CLIENT_ID = "chorus-test"
+OIDC_CLIENT_SECRET = "oidc-client-secret-for-tests-only"
+
+
+@pytest.fixture(scope="session")
+def _oidc_double():
+    double = OidcDouble(client_id=OIDC_CLIENT_ID, client_secret=OIDC_CLIENT_SECRET, user={}).start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def oidc_provider(_oidc_double, settings):
+    """The organization's OpenID Connect provider (doubles/oidc.py) on loopback, and single sign-on on.
+    Set `oidc_provider.user` to the claims of the person who signs in there."""
+    _oidc_double.user = {"sub": "idp-nobody"}
+    _oidc_double.id_token_overrides = {}
+    _oidc_double.issued.clear()
+    _oidc_double.requests.clear()
+    settings.CHORUS_OIDC_ISSUER = _oidc_double.issuer
+    settings.CHORUS_OIDC_CLIENT_ID = OIDC_CLIENT_ID
+    settings.CHORUS_OIDC_CLIENT_SECRET = OIDC_CLIENT_SECRET
+    settings.CHORUS_OIDC_NAME = "Metro SSO"
+    # As config/settings.py does for a configured issuer: the button's redirect to the provider is allowed.
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "form-action": [*settings.SECURE_CSP["form-action"], _oidc_double.issuer],
+    }
+    return _oidc_double

@@ -92,6 +92,11 @@ def test_deploy_checks_flag_missing_csp():
     assert "chorus.E001" in _deploy_check_ids(MIDDLEWARE=middleware)
 
 
+def test_deploy_checks_flag_a_single_sign_on_provider_without_tls():
+    assert "chorus.E004" in _deploy_check_ids(CHORUS_OIDC_ISSUER="http://sso.police.example/realms/police")
+    assert "chorus.E004" not in _deploy_check_ids(CHORUS_OIDC_ISSUER="https://sso.police.example/realms/police")
+
+
 def test_deploy_checks_pass_for_a_proper_configuration():
     ids = _deploy_check_ids(REDIS_URL="redis://:secret@127.0.0.1:6379/0")
     assert not {i for i in ids if i.startswith("chorus.")}

@@ -101,6 +101,15 @@ MATRIX: dict[str, Row] = {
     "mfa_view_recovery_codes": R(None, GET="302 | 404 404 404 404 404 404", POST="302 | 405 405 405 405 405 405"),
     "mfa_generate_recovery_codes": R(None, GET="302 | 200 200 200 200 200 200", POST="302 | 200 200 200 200 200 200"),
     "mfa_download_recovery_codes": R(None, GET="302 | 404 404 404 404 404 404", POST="302 | 404 404 404 404 404 404"),
+    # Single sign-on (allauth's socialaccount, accounts_registry/sso.py), off by default as here: the
+    # provider's start and callback are 404 for everyone. The error and cancelled pages say so publicly;
+    # sign-up is closed; the connections page lists none (nothing is ever connected).
+    "openid_connect_login": R("sso-provider", GET="404", POST="404", public=True),
+    "openid_connect_callback": R("sso-provider", GET="404", POST="404", public=True),
+    "socialaccount_login_cancelled": R(None, GET="200", POST="405", public=True),
+    "socialaccount_login_error": R(None, GET="401", POST="405", public=True),
+    "socialaccount_signup": R(None, GET="302", POST="302", public=True),
+    "socialaccount_connections": R(None, GET="302 | 200 200 200 200 200 200", POST="302 | 200 200 200 200 200 200"),
     # --- Registry ------------------------------------------------------------------------------------
     "registry:tree": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "registry:security": R(None, GET="302 | 403 403 403 403 200 200", POST="405"),
@@ -299,4 +308,6 @@ MATRIX |= {
 # Third-party groups, by URL pattern (fnmatch): every matrix role (none is staff) is sent to a login.
 PATTERN_ROWS: dict[str, Row] = {
     "admin/*": R(None, GET="302", POST="302", expect_location="login"),
+    # allauth's old single sign-on addresses: permanent redirects to the current ones.
+    "accounts/social/*": R(None, GET="301", POST="301", expect_location="/accounts/3rdparty/"),
 }

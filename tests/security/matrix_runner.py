@@ -50,6 +50,8 @@ KWARGS = {
     # allauth's e-mailed links: a key nobody was sent (the page says the link is invalid).
     "email-key": lambda side: {"key": "not-a-key"},
     "reset-key": lambda side: {"uidb36": "1", "key": "not-a-key"},
+    # Single sign-on's one provider (accounts_registry.sso.PROVIDER_ID).
+    "sso-provider": lambda side: {"provider_id": "sso"},
 }
 
 

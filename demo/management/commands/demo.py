@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
@@ -23,6 +24,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from demo import data as demo_data
 from demo.alerts import demo_alert_preferences, demo_alerts
 from demo.platforms import SCHEDULER_INTERVAL, DemoUnavailable, start_demo_platforms, start_demo_scheduler
+from demo.sso import start_demo_sso
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
 STARTER_POLICY = Path(__file__).resolve().parents[3] / "policies" / "starter_policy.json"
@@ -62,6 +64,7 @@ class Command(BaseCommand):
             return
         if is_reloader_child or options["noreload"]:
             self._start_live_platforms()
+            self._start_sso()
             # The logins come last, once the server answers: after runserver's own banner, so they are the
             # last thing on the console rather than scrolled away.
             threading.Thread(target=self._print_logins_when_serving, args=(addrport,), daemon=True).start()
@@ -70,6 +73,10 @@ class Command(BaseCommand):
     def _print_logins(self, addrport: str) -> None:
         self.stdout.write(self.style.SUCCESS(f"\nChorus demo: {demo_url(addrport)}"))
         self.stdout.write(f"Log in as any of:\n{demo_data.logins_table()}\n")
+        if settings.CHORUS_OIDC_ISSUER:
+            self.stdout.write(
+                f"  Or 'Sign in with {settings.CHORUS_OIDC_NAME}' (single sign-on): the officer, without a password.\n"
+            )
         self.stdout.write(
             "The first poll of every account runs now (pages show a notice until it is done). Quit with CONTROL-C.\n"
         )
@@ -118,3 +125,15 @@ class Command(BaseCommand):
             f"Due accounts are polled every {SCHEDULER_INTERVAL:.0f}s in this process "
             "(quietly: LOG_LEVEL=DEBUG logs every sweep)."
         )
+
+    def _start_sso(self) -> None:
+        try:
+            provider = start_demo_sso()
+        except OSError as error:
+            self.stderr.write(self.style.WARNING(f"Single sign-on is off: its provider cannot start ({error})."))
+            return
+        if provider is not None:
+            self.stdout.write(
+                f"Single sign-on: 'Sign in with {settings.CHORUS_OIDC_NAME}' on the sign-in page goes through a local "
+                f"OpenID Connect provider ({provider.url}) that signs in as {provider.user['name']}, the officer."
+            )

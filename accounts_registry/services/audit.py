@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from accounts_registry.models import AuditEvent, OrgUnit
+from common.bulk import copy_insert
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -70,6 +71,8 @@ def audit_record(
 
 
 def audit_record_many(events: Iterable[AuditEvent]) -> list[AuditEvent]:
-    """Append audit events built with audit_event in one statement (a bulk import's trail). Call inside
+    """Append audit events built with audit_event at once (a bulk import's trail: one COPY). Call inside
     the transaction of the changes they record; the targets must be saved already (their ids are kept)."""
-    return AuditEvent.objects.bulk_create(list(events))
+    events = list(events)
+    copy_insert(AuditEvent, events)
+    return events

@@ -1,12 +1,13 @@
 """The import: one transaction around parsing, planning and the writes, rolled back on any error.
 
-The writes are in bulk: whatever the number of rows, one INSERT for the new members, one for the new
+The writes are in bulk: whatever the number of rows, one COPY for the new members, one for the new
 trainings (and one UPDATE for recorded ones gaining platforms), one for the accounts and one for the
-audit trail. Each record is built and field-checked by the same functions the one-at-a-time services
-use (member_build, account_build, full_clean); what those services check against the database
-(duplicates, scope, holders, trainings, Mastodon instances) the plan has checked for every row from
-data preloaded in one query per table. Units come first, through units_create_many: one by one where
-they join existing siblings (unit_create keeps siblings sorted), a whole level at once below a new unit.
+audit trail (common.bulk.copy_insert; bulk_create on SQLite). Each record is built and field-checked
+by the same functions the one-at-a-time services use (member_build, account_build, full_clean); what
+those services check against the database (duplicates, scope, holders, trainings, Mastodon instances)
+the plan has checked for every row from data preloaded in one query per table. Units come first,
+through units_create_many: one by one where they join existing siblings (unit_create keeps siblings
+sorted), a whole level at once below a new unit.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from accounts_registry.services.csv_io.parse import ImportReport, Status, _parse
 from accounts_registry.services.csv_io.plan import _Plan, _platform_label
 from accounts_registry.services.members import member_build, member_create_audit_event, training_audit_event
 from accounts_registry.services.units import PATH_SEPARATOR, NewUnit, units_create_many
+from common.bulk import copy_insert
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -223,13 +225,13 @@ def _insert(
     report: ImportReport,
     conflicts: Callable[[], set[int]],
 ) -> bool:
-    """One INSERT for all the items. A unique index refusing one of them means someone else wrote the same
+    """One COPY for all the items. A unique index refusing one of them means someone else wrote the same
     record after the plan looked: the report names those lines (or the first, if they cannot be told)."""
     if not items:
         return True
     try:
         with transaction.atomic():
-            model._default_manager.bulk_create([item for _line, item in items])  # type: ignore[misc]
+            copy_insert(model, [item for _line, item in items])
     except IntegrityError:
         lines = conflicts() or {items[0][0]}
         report.errors += [(line, CONCURRENT_CHANGE) for line in sorted(lines)]

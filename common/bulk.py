@@ -38,12 +38,14 @@ def copy_insert(model: type[Model], objs: Sequence[Model]) -> None:
         )
         for obj, (new_id,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = new_id
+        columns = [sql.Identifier(str(field.column)) for field in fields]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(field.column) for field in fields)
+            sql.Identifier(meta.db_table), sql.SQL(", ").join(columns)
         )
         with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
             for obj in objs:
-                obj._prepare_related_fields_for_save(operation_name="copy_insert")
+                # As bulk_create does: a foreign key to an instance saved since takes its id (not in the stubs).
+                obj._prepare_related_fields_for_save(operation_name="copy_insert")  # type: ignore[attr-defined]
                 copy.write_row([field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields])
     for obj in objs:
         obj._state.adding = False

@@ -22,13 +22,14 @@ from django.db.models.functions import Lower
 from accounts_registry.models import Member, OrgUnit, SocialAccount, Training
 from accounts_registry.services.accounts import (
     OnboardingRequest,
+    _platform_label,
     account_build,
     missing_credentials,
     onboard_audit_event,
 )
 from accounts_registry.services.audit import audit_record_many
 from accounts_registry.services.csv_io.parse import ImportReport, Status, _parse
-from accounts_registry.services.csv_io.plan import _Plan, _platform_label
+from accounts_registry.services.csv_io.plan import _Plan
 from accounts_registry.services.members import member_build, member_create_audit_event, training_audit_event
 from accounts_registry.services.units import PATH_SEPARATOR, NewUnit, units_create_many
 from common.bulk import copy_insert

@@ -153,24 +153,6 @@ def _collation_rank(names: list[str]) -> dict[str, int]:
         return {name: place for place, (name,) in enumerate(cursor.fetchall())}
 
 
-def unit_get_or_create_path(*, path: str, actor: User | None, created: list[OrgUnit] | None = None) -> OrgUnit:
-    """Find the unit at "Root/Child/Grandchild", creating missing levels. Must run inside a transaction."""
-    names = [part.strip() for part in path.split(PATH_SEPARATOR)]
-    if not path.strip() or any(not name for name in names):
-        raise ValidationError(f"“{path}” is not a unit path (levels separated by “/”, none empty).")
-    parent: OrgUnit | None = None
-    for depth, name in enumerate(names):
-        unit = _sibling_named(parent, name)
-        if unit is None:
-            kind = OrgUnit.Kind.SERVICE if depth == 0 else OrgUnit.Kind.UNIT
-            unit = unit_create(name=name, parent=parent, kind=kind, actor=actor)
-            if created is not None:
-                created.append(unit)
-        parent = unit
-    assert parent is not None
-    return parent
-
-
 def unit_by_path(path: str) -> OrgUnit | None:
     parent: OrgUnit | None = None
     for name in (part.strip() for part in path.split(PATH_SEPARATOR)):

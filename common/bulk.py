@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import sql
 
 if TYPE_CHECKING:
@@ -24,6 +24,9 @@ def copy_insert(model: type[Model], objs: Sequence[Model]) -> None:
     """Insert `objs` (new instances of `model`) and set their primary keys. Call inside a transaction."""
     if not objs:
         return
+    # The wrapper itself, not the `connection` proxy: every attribute of the proxy is a context-local lookup,
+    # and each value below reads a few.
+    connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(objs)
         return

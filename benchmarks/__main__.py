@@ -1,5 +1,5 @@
-"""`python -m benchmarks [ingest] [sweep] [x_budget] [policies_engine] [inbox] [classifier] [overview]`
-(`make bench` runs them all): run the scenarios in a scratch database and print a summary.
+"""`python -m benchmarks [ingest] [sweep] [x_budget] [policies_engine] [inbox] [classifier] [overview]
+[csv_import]` (`make bench` runs them all): run the scenarios in a scratch database and print a summary.
 
 Missed targets are reported, not failed: the exit status is non-zero only when a benchmark could not run.
 """
@@ -35,6 +35,7 @@ SCENARIOS = {
     "inbox": "Triage inbox: server time at 20,000 and 2,000,000 messages",
     "classifier": "Classifier: precision, recall and confusion on the labelled set",
     "overview": "Organization overview: 1,000 accounts in 300 units, 90 days of statistics",
+    "csv_import": "Registry CSV import: 10,000 rows, all or nothing",
 }
 
 

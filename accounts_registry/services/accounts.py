@@ -21,7 +21,7 @@ from accounts_registry.crypto import (
 from accounts_registry.governance import current_training_platforms
 from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import user_scope
-from accounts_registry.services.audit import audit_record
+from accounts_registry.services.audit import audit_event, audit_record
 from common.outbound import UnsafeDestination, destination_check
 
 if TYPE_CHECKING:
@@ -87,8 +87,11 @@ def normalize_handle(platform: str, handle: str) -> str:
     return handle
 
 
+_PLATFORM_LABELS: dict[str, str] = {platform.value: str(platform.label) for platform in Platform}
+
+
 def _platform_label(platform: str) -> str:
-    return Platform(platform).label if platform in Platform.values else platform
+    return _PLATFORM_LABELS.get(platform, platform)
 
 
 def handle_errors(platform: str, handle: str) -> list[str]:
@@ -174,12 +177,7 @@ def onboarding_errors(
             errors.append(f"{holder.full_name} has no current training that authorizes {label}.")
     if request.unit is None and holder is None:
         errors.append("Choose the unit that owns this account.")
-    instance_url = instance_url_for(request)
-    if instance_url:
-        try:
-            destination_check(instance_url)
-        except UnsafeDestination as refusal:
-            errors.append(f"The instance URL {instance_url} cannot be used: {refusal}.")
+    errors += instance_url_errors(instance_url_for(request))
     errors += credential_errors(request.platform, _filled(request.credentials))
     duplicate = (
         SocialAccount.objects.annotate(handle_lower=Lower("handle"))
@@ -211,12 +209,75 @@ def onboarding_errors(
     return errors
 
 
+def instance_url_errors(instance_url: str) -> list[str]:
+    """Why a Mastodon instance URL cannot be polled (a DNS lookup: check each URL once per request)."""
+    if not instance_url:
+        return []
+    try:
+        destination_check(instance_url)
+    except UnsafeDestination as refusal:
+        return [f"The instance URL {instance_url} cannot be used: {refusal}."]
+    return []
+
+
 def instance_url_for(request: OnboardingRequest) -> str:
     """The Mastodon instance to poll: the one given, else the domain of the handle."""
     if request.instance_url or request.platform != Platform.MASTODON:
         return request.instance_url
     handle = normalize_handle(request.platform, request.handle)
     return f"https://{handle.split('@', 1)[1]}" if "@" in handle else ""
+
+
+def account_build(*, request: OnboardingRequest, actor: User | None, status: str | None = None) -> SocialAccount:
+    """The account an onboarding request registers, not saved and not yet checked against the registry.
+
+    Starts pending, with the reason, when the platform needs a credential the request lacks; `status`, if
+    given, overrides that (ValidationError if it is not a status, or is active without the credentials).
+    """
+    status_now, reason = initial_status(request.platform, request.credentials)
+    if status is not None and status != status_now:
+        if status not in Status.values:
+            raise ValidationError(f"“{status}” is not an account status ({', '.join(Status.values)}).")
+        if status == Status.ACTIVE and reason:
+            raise ValidationError(f"Cannot activate {request.handle}: {reason}")
+        status_now, reason = status, ""
+    unit = request.unit or (request.holder.unit if request.holder else None)
+    assert unit is not None  # onboarding_errors refuses a request with neither
+    now = timezone.now()
+    return SocialAccount(
+        platform=request.platform,
+        handle=request.handle,
+        external_id=request.external_id or None,
+        instance_url=instance_url_for(request),
+        kind=request.kind,
+        unit=unit,
+        holder=request.holder,
+        status=status_now,
+        status_reason=reason,
+        status_changed_at=now,
+        onboarded_by=actor if actor is not None and actor.is_authenticated else None,
+        onboarded_at=now,
+        credentials_ciphertext=encrypt_credentials(request.credentials) if request.credentials else "",
+    )
+
+
+def onboard_audit_event(*, account: SocialAccount, request: OnboardingRequest, actor: User | None) -> AuditEvent:
+    """The audit event of an onboarded (saved) account."""
+    return audit_event(
+        actor=actor,
+        verb=AuditEvent.Verb.ACCOUNT_ONBOARD,
+        target=account,
+        unit=account.unit,
+        after={
+            "platform": account.platform,
+            "handle": account.handle,
+            "kind": account.kind,
+            "unit": account.unit.name,
+            "holder": request.holder.badge_number if request.holder else None,
+            "status": account.status,
+            "credentials": sorted(request.credentials),
+        },
+    )
 
 
 @transaction.atomic
@@ -232,29 +293,7 @@ def account_onboard(*, request: OnboardingRequest, actor: User | None, status: s
     errors = onboarding_errors(request, actor=actor if actor is not None and actor.is_authenticated else None)
     if errors:
         raise ValidationError(errors)
-    status_now, reason = initial_status(request.platform, request.credentials)
-    if status is not None and status != status_now:
-        if status not in Status.values:
-            raise ValidationError(f"“{status}” is not an account status ({', '.join(Status.values)}).")
-        if status == Status.ACTIVE and reason:
-            raise ValidationError(f"Cannot activate {request.handle}: {reason}")
-        status_now, reason = status, ""
-    unit = request.unit or (request.holder.unit if request.holder else None)
-    assert unit is not None  # onboarding_errors refuses a request with neither
-    account = SocialAccount(
-        platform=request.platform,
-        handle=request.handle,
-        external_id=request.external_id or None,
-        instance_url=instance_url_for(request),
-        kind=request.kind,
-        unit=unit,
-        holder=request.holder,
-        status=status_now,
-        status_reason=reason,
-        onboarded_by=actor if actor is not None and actor.is_authenticated else None,
-        onboarded_at=timezone.now(),
-        credentials_ciphertext=encrypt_credentials(request.credentials) if request.credentials else "",
-    )
+    account = account_build(request=request, actor=actor, status=status)
     account.full_clean()
     try:
         with transaction.atomic():
@@ -265,21 +304,7 @@ def account_onboard(*, request: OnboardingRequest, actor: User | None, status: s
             f"{request.handle} (or its external id) was registered on {_platform_label(request.platform)} "
             "by someone else just now."
         ) from error
-    audit_record(
-        actor=actor,
-        verb=AuditEvent.Verb.ACCOUNT_ONBOARD,
-        target=account,
-        unit=unit,
-        after={
-            "platform": account.platform,
-            "handle": account.handle,
-            "kind": account.kind,
-            "unit": unit.name,
-            "holder": request.holder.badge_number if request.holder else None,
-            "status": account.status,
-            "credentials": sorted(request.credentials),
-        },
-    )
+    onboard_audit_event(account=account, request=request, actor=actor).save(force_insert=True)
     return account
 
 

@@ -8,12 +8,42 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts_registry.models import AuditEvent, Member, OrgUnit, Platform, Training
-from accounts_registry.services.audit import audit_record
+from accounts_registry.services.audit import audit_event, audit_record
 
 if TYPE_CHECKING:
     import datetime
 
     from django.contrib.auth.models import User
+
+
+def member_build(
+    *,
+    full_name: str,
+    badge_number: str,
+    unit: OrgUnit,
+    rank: str = "",
+    email: str = "",
+    left_on: datetime.date | None = None,
+) -> Member:
+    """A new member, not saved nor checked yet."""
+    return Member(
+        full_name=full_name.strip(),
+        badge_number=badge_number.strip(),
+        rank=rank.strip(),
+        unit=unit,
+        email=email.strip(),
+        left_on=left_on,
+    )
+
+
+def member_create_audit_event(*, member: Member, actor: User | None) -> AuditEvent:
+    return audit_event(
+        actor=actor,
+        verb=AuditEvent.Verb.MEMBER_CREATE,
+        target=member,
+        unit=member.unit,
+        after={"badge": member.badge_number},
+    )
 
 
 @transaction.atomic
@@ -27,19 +57,12 @@ def member_create(
     email: str = "",
     left_on: datetime.date | None = None,
 ) -> Member:
-    member = Member(
-        full_name=full_name.strip(),
-        badge_number=badge_number.strip(),
-        rank=rank.strip(),
-        unit=unit,
-        email=email.strip(),
-        left_on=left_on,
+    member = member_build(
+        full_name=full_name, badge_number=badge_number, unit=unit, rank=rank, email=email, left_on=left_on
     )
     member.full_clean()
     member.save()
-    audit_record(
-        actor=actor, verb=AuditEvent.Verb.MEMBER_CREATE, target=member, unit=unit, after={"badge": member.badge_number}
-    )
+    member_create_audit_event(member=member, actor=actor).save(force_insert=True)
     return member
 
 
@@ -95,7 +118,13 @@ def training_record(
         training.save(update_fields=["expires_on", "platforms"])
     elif not created:
         return training, False
-    audit_record(
+    training_audit_event(training=training, member=member, actor=actor).save(force_insert=True)
+    return training, created
+
+
+def training_audit_event(*, training: Training, member: Member, actor: User | None) -> AuditEvent:
+    """The audit event of a recorded (saved) completion, new or gaining platforms."""
+    return audit_event(
         actor=actor,
         verb=AuditEvent.Verb.TRAINING_RECORD,
         target=training,
@@ -103,8 +132,7 @@ def training_record(
         after={
             "member": member.pk,
             "course": training.course,
-            "expires_on": str(expires_on) if expires_on else None,
+            "expires_on": str(training.expires_on) if training.expires_on else None,
             "platforms": training.platforms,
         },
     )
-    return training, created

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from typing import TYPE_CHECKING, cast
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts_registry.models import AuditEvent, OrgUnit, unit_name_key, unit_name_normalized
-from accounts_registry.services.audit import audit_record
+from accounts_registry.services.audit import audit_event, audit_record, audit_record_many
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -59,22 +60,97 @@ def unit_create(*, name: str, parent: OrgUnit | None, kind: str = OrgUnit.Kind.U
     return unit
 
 
-def unit_get_or_create_path(*, path: str, actor: User | None, created: list[OrgUnit] | None = None) -> OrgUnit:
-    """Find the unit at "Root/Child/Grandchild", creating missing levels. Must run inside a transaction."""
-    names = [part.strip() for part in path.split(PATH_SEPARATOR)]
-    if not path.strip() or any(not name for name in names):
-        raise ValidationError(f"“{path}” is not a unit path (levels separated by “/”, none empty).")
-    parent: OrgUnit | None = None
-    for depth, name in enumerate(names):
-        unit = _sibling_named(parent, name)
-        if unit is None:
-            kind = OrgUnit.Kind.SERVICE if depth == 0 else OrgUnit.Kind.UNIT
-            unit = unit_create(name=name, parent=parent, kind=kind, actor=actor)
-            if created is not None:
-                created.append(unit)
-        parent = unit
-    assert parent is not None
-    return parent
+@dataclasses.dataclass(eq=False)
+class NewUnit:
+    """A unit to create with units_create_many, under an existing unit (or none: a root) or another NewUnit."""
+
+    name: str
+    parent: OrgUnit | NewUnit | None
+    kind: str = OrgUnit.Kind.UNIT
+    unit: OrgUnit | None = None  # once created
+    errors: list[str] = dataclasses.field(default_factory=list)  # if it could not be
+    children: int = 0
+
+
+def units_create_many(new_units: list[NewUnit], *, actor: User | None) -> None:
+    """Create units, each listed after its parent, in a number of statements that grows with the tree's depth,
+    not with the number of units. Failures are left in each NewUnit's `errors` (and its subtree is skipped).
+
+    A unit under an existing unit (or a new root) goes through unit_create: it takes its sorted place among
+    the siblings already there. The units under a unit created here have no sibling but each other: they are
+    inserted at once, a level at a time, their paths numbered in name order as the database collates names
+    (the order treebeard's sorted insertion compares in), with the same audit events as unit_create.
+    """
+    generation: dict[NewUnit, int] = {}
+    for new in new_units:
+        if isinstance(new.parent, NewUnit):
+            new.parent.children += 1
+            generation[new] = generation[new.parent] + 1
+        else:
+            generation[new] = 0
+    first = [new for new in new_units if generation[new] == 0]
+    for new in first:
+        try:
+            new.unit = unit_create(name=new.name, parent=cast("OrgUnit | None", new.parent), kind=new.kind, actor=actor)
+        except ValidationError as error:
+            new.errors = list(error.messages)
+    # A sorted insertion renumbers the siblings after it, those created just before among them: read the
+    # paths again before numbering children under them.
+    fresh = OrgUnit.objects.in_bulk([new.unit.pk for new in first if new.unit is not None and new.children])
+    for new in first:
+        if new.unit is not None and new.unit.pk in fresh:
+            new.unit = fresh[new.unit.pk]
+            new.unit.numchild = new.children
+    OrgUnit.objects.bulk_update(fresh.values(), ["numchild"])
+    events = []
+    for depth in range(1, max(generation.values(), default=0) + 1):
+        level = []
+        for new in new_units:
+            if generation[new] == depth and cast("NewUnit", new.parent).unit is not None:
+                try:
+                    new.name = _check_name(new.name)
+                except ValidationError as error:
+                    new.errors = list(error.messages)
+                    continue
+                level.append(new)
+        rank = _collation_rank([new.name for new in level])
+        steps: dict[NewUnit, int] = {}
+        for new in sorted(level, key=lambda new: rank[new.name]):
+            new_parent = cast("NewUnit", new.parent)
+            parent = new_parent.unit
+            assert parent is not None
+            step = steps[new_parent] = steps.get(new_parent, 0) + 1
+            new.unit = OrgUnit(
+                name=new.name,
+                kind=new.kind,
+                path=OrgUnit._get_path(parent.path, parent.depth + 1, step),
+                depth=parent.depth + 1,
+                numchild=new.children,
+            )
+        created = OrgUnit.objects.bulk_create([new.unit for new in level if new.unit is not None])
+        events += [
+            audit_event(
+                actor=actor,
+                verb=AuditEvent.Verb.UNIT_CREATE,
+                target=unit,
+                unit=unit,
+                after={"name": unit.name, "kind": unit.kind},
+            )
+            for unit in created
+        ]
+    audit_record_many(events)
+
+
+def _collation_rank(names: list[str]) -> dict[str, int]:
+    """Each name's place in the database's order of names (one query, whatever their number)."""
+    if not names:
+        return {}
+    if connection.vendor != "postgresql":
+        # SQLite (the demo) compares text as bytes of UTF-8 by default: the order of code points.
+        return {name: place for place, name in enumerate(sorted(set(names)))}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM unnest(%s::text[]) AS name GROUP BY name ORDER BY name", [names])
+        return {name: place for place, (name,) in enumerate(cursor.fetchall())}
 
 
 def unit_by_path(path: str) -> OrgUnit | None:

@@ -9,6 +9,8 @@ from typing import cast
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts_registry.models import AuditEvent, Member, OrgUnit, RoleGrant, SocialAccount, Training
 from accounts_registry.services.accounts import OUT_OF_SCOPE_HINT
@@ -19,7 +21,8 @@ from accounts_registry.services.csv_io import (
     registry_import,
     unneutralise_cell,
 )
-from accounts_registry.services.units import unit_by_path
+from accounts_registry.services.csv_io.plan import _Plan
+from accounts_registry.services.units import unit_by_path, unit_create
 from tests.accounts_registry.registry_csv import COURSE, NORTH_11, csv_text, personal, unit_account
 from tests.factories import MemberFactory, SocialAccountFactory, TrainingFactory
 
@@ -143,6 +146,96 @@ def test_reimporting_the_same_file_changes_nothing():
     assert max(SocialAccount.objects.values_list("updated_at", flat=True)) == last_change
     # Rows asked to be active but waiting for credentials are not flagged as different every time.
     assert not any("status" in message for _, message in second.notices)
+
+
+# --- Statements: constant, whatever the number of rows --------------------------------------------
+
+
+def import_statements(text: str, **kwargs) -> tuple[int, list[str]]:
+    """SQL statements of a dry run (which writes everything, then rolls back), and their texts. The rows
+    themselves go by COPY (common.bulk.copy_insert), after one statement taking their ids."""
+    with CaptureQueriesContext(connection) as context:
+        report = registry_import(source=text, actor=None, dry_run=True, **kwargs)
+    assert report.errors == []
+    return len(context), [query["sql"] for query in context.captured_queries]
+
+
+def test_an_import_of_3n_rows_takes_as_many_statements_as_one_of_n(org, north_member):
+    # Both files create the same 20 units, their members, trainings and accounts (N: 120 rows, 3N: 360).
+    small, _ = import_statements(csv_text(*generated_rows(120, 40)))
+    large, statements = import_statements(csv_text(*generated_rows(360, 120)))
+    assert small == large
+    # One batch of ids (and one COPY) for each bulk write: members, trainings, accounts, and the audit events
+    # twice (the units' below the service, then the rest).
+    assert sum("nextval" in statement for statement in statements) == 5
+    # The units: the service through unit_create (its row and its audit event), then a level at a time below.
+    assert sum(statement.startswith("INSERT") for statement in statements) == 2 + 2
+
+    # Into an existing registry, within an admin's scope: the first file again (unchanged), new officers on
+    # existing units, and five more accounts for an officer whose training on record gains platforms.
+    first = generated_rows(120, 40)
+    registry_import(source=csv_text(*first), actor=None, dry_run=False)
+    scope = [cast("OrgUnit", unit_by_path("Toronto Police Service")).path]
+    officer = next(row for row in first if row["holder_badge"] == "G00000")
+    gains = [officer | {"platform": p, "handle": PLATFORM_HANDLES[p](9000)} for p in PLATFORM_HANDLES]
+
+    def newcomers(count: int) -> list[dict[str, str]]:
+        rows = generated_rows(count, count // 3)
+        for row in rows:
+            row["handle"] = row["handle"].replace("tps", "new", 1)
+            if row.get("holder_badge"):
+                row["holder_badge"] = row["holder_badge"].replace("G", "H")
+            if row.get("external_id"):
+                row["external_id"] = "new-" + row["external_id"]
+        return rows
+
+    small, _ = import_statements(csv_text(*first, *gains, *newcomers(120)), allowed_unit_paths=scope)
+    large, _ = import_statements(csv_text(*first, *gains, *newcomers(360)), allowed_unit_paths=scope)
+    assert small == large
+
+
+def test_units_created_at_once_make_a_sound_tree_in_name_order(org):
+    north = "Metro Police Service/North Division"
+    text = csv_text(
+        unit_account("tps_z", unit=f"{north}/Zulu Squad/Team B"),
+        unit_account("tps_a", unit=f"{north}/Alpha Squad/Team B"),
+        unit_account("tps_a2", unit=f"{north}/Alpha Squad/Team  A"),
+        unit_account("tps_a3", unit=f"{north}/alpha squad/team c/Night"),
+        unit_account("tps_new", unit="Zeta Service/Élan/Bravo"),
+    )
+    report = registry_import(source=text, actor=None, dry_run=False)
+    assert report.errors == []
+    assert len(report.units_created) == 10
+    assert OrgUnit.objects.find_problems() == ([], [], [], [], [])  # paths, depths, numchild all consistent
+
+    def children(path: str) -> list[str]:
+        return [unit.name for unit in OrgUnit.objects.get_children(cast("OrgUnit", unit_by_path(path)))]
+
+    # The new squads took their sorted places among the division's units; their teams are in name order.
+    assert children(north) == ["11 Station", "Alpha Squad", "Traffic Team", "Zulu Squad"]
+    assert children(f"{north}/Alpha Squad") == ["Team A", "Team B", "team c"]
+    assert children("Zeta Service/Élan") == ["Bravo"]
+    # A unit added later through the ordinary service takes its sorted place among them.
+    unit_create(name="Team AB", parent=cast("OrgUnit", unit_by_path(f"{north}/Alpha Squad")), actor=None)
+    assert children(f"{north}/Alpha Squad") == ["Team A", "Team AB", "Team B", "team c"]
+    assert OrgUnit.objects.find_problems() == ([], [], [], [], [])
+    audited = sorted(event.after["name"] for event in AuditEvent.objects.filter(verb="unit.create"))
+    assert audited == sorted(["Team AB", *(" ".join(path.split("/")[-1].split()) for path in report.units_created)])
+
+
+def test_an_account_registered_by_someone_else_during_the_import_names_its_line(org, monkeypatch):
+    plan_rows = _Plan.__init__
+
+    def someone_registers_after_the_plan_looked(self, **kwargs):
+        plan_rows(self, **kwargs)
+        SocialAccountFactory(handle="tps_race", platform="x", unit=org["south"])
+
+    monkeypatch.setattr(_Plan, "__init__", someone_registers_after_the_plan_looked)
+    text = csv_text(unit_account("tps_fine"), unit_account("TPS_Race"), unit_account("tps_fine_too"))
+    report = registry_import(source=text, actor=None, dry_run=False)
+    assert report.errors == [(3, "Someone else changed the registry during the import; try again.")]
+    assert not SocialAccount.objects.exists()
+    assert not AuditEvent.objects.exists()
 
 
 # --- Errors: line numbers, reasons, nothing written ---------------------------------------------

@@ -133,6 +133,22 @@ def test_admin_previews_then_confirms(client, admin_user, north_member):
     assert registry_counts() == counts
 
 
+def test_a_file_of_10000_rows_is_previewed_and_imported_in_the_page(client, owner):
+    rows = [
+        {"unit_path": f"{NORTH_11}/Squad {index % 7}", "platform": "x", "handle": f"tps_{index}", "kind": "unit"}
+        for index in range(10_000)
+    ]
+    text = csv_text(*rows)
+    client.force_login(owner)
+    response = client.post(IMPORT, {"step": "preview", "file": upload(text)})
+    assertContains(response, '<dt>Accounts to create</dt><dd class="num">10000</dd>', html=False)
+    assert not SocialAccount.objects.filter(handle__startswith="tps_").exists()
+    response = client.post(IMPORT, {"step": "confirm", "csv_text": text})
+    assertRedirects(response, IMPORT, fetch_redirect_response=False)
+    assert SocialAccount.objects.filter(handle__startswith="tps_", unit__name__startswith="Squad").count() == 10_000
+    assert AuditEvent.objects.filter(verb="account.onboard", actor=owner).count() == 10_000
+
+
 def test_preview_of_a_file_already_imported_offers_no_confirm(client, admin_user, north_account, north_member):
     text = csv_text(
         {
@@ -331,11 +347,13 @@ def test_downloaded_export_uploads_back_with_nothing_to_import(client, owner, no
 
 
 def test_files_with_too_many_rows_are_sent_to_the_command(client, owner):
-    rows = [{"unit_path": NORTH_11, "platform": "x", "handle": f"tps_{index}", "kind": "unit"} for index in range(2001)]
+    rows = [
+        {"unit_path": NORTH_11, "platform": "x", "handle": f"tps_{index}", "kind": "unit"} for index in range(10_001)
+    ]
     client.force_login(owner)
     before = registry_counts()
     response = client.post(IMPORT, {"step": "preview", "file": upload(csv_text(*rows))})
-    assertContains(response, "The file has 2001 rows; the page imports at most 2000.")
+    assertContains(response, "The file has 10,001 rows; the page imports at most 10,000.")
     response = client.post(IMPORT, {"step": "confirm", "csv_text": csv_text(*rows)})
     assertContains(response, "upload it again")
     assert registry_counts() == before

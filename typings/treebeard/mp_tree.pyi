@@ -20,6 +20,7 @@ class MP_NodeManager(models.Manager[_N], Generic[_N]):
         self, node: _N, include_self: bool = False, max_depth: int | None = None
     ) -> MP_NodeQuerySet[_N]: ...
     def move(self, node: _N, target: _N, pos: str | None = None) -> None: ...
+    def find_problems(self, parent: _N | None = None) -> tuple[list[int], list[int], list[int], list[int], list[int]]: ...
 
 class MP_Node(models.Model):
     steplen: ClassVar[int]
@@ -28,3 +29,5 @@ class MP_Node(models.Model):
     path: str
     depth: int
     numchild: int
+    @classmethod
+    def _get_path(cls, path: str | None, depth: int, newstep: int) -> str: ...

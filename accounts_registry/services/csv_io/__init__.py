@@ -1,8 +1,9 @@
 """Bulk CSV import and export of the registry: one row per social account.
 
-The import validates the whole file before writing and then writes through the ordinary services
-(units, members, trainings, onboarding), all inside one transaction: any bad row, or a dry run, rolls
-everything back, so either the whole file lands or nothing does. Existing records are never edited,
+The import validates the whole file before writing and then writes it in bulk, each record built and
+checked as the ordinary services (units, members, trainings, onboarding) build and check one, all inside
+one transaction: any bad row, or a dry run, rolls everything back, so either the whole file lands or
+nothing does. Its SQL statements do not grow with the number of rows. Existing records are never edited,
 with one exception: a training completion already on record gains the platforms the file says it
 authorizes. Re-importing a file therefore writes nothing, and neither does importing an export.
 

@@ -28,6 +28,9 @@ _EXTERNAL_ID_MAX = SocialAccount._meta.get_field("external_id").max_length or 20
 
 Status = SocialAccount.Status
 Kind = SocialAccount.Kind
+# Looked up for every row: an enum's .values builds a new list each time.
+_KINDS = frozenset(Kind.values)
+_STATUSES = frozenset(Status.values)
 
 
 @dataclasses.dataclass
@@ -195,11 +198,11 @@ def _parse_row(line: int, values: dict[str, str], report: ImportReport) -> _Row 
             error(message)
 
     kind = values["kind"].lower()
-    if kind not in Kind.values:
+    if kind not in _KINDS:
         error(f"kind “{values['kind']}” is not an account kind ({', '.join(Kind.values)}).")
 
     status = values.get("status", "").lower() or Status.ACTIVE
-    if status not in Status.values:
+    if status not in _STATUSES:
         error(f"status “{values['status']}” is not an account status ({', '.join(Status.values)}).")
 
     external_id = values.get("external_id", "")

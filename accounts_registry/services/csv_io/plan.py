@@ -10,8 +10,14 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts_registry.models import Member, OrgUnit, Platform, SocialAccount, Training, unit_name_key
-from accounts_registry.services.accounts import OUT_OF_SCOPE_HINT
+from accounts_registry.models import Member, OrgUnit, SocialAccount, Training, unit_name_key
+from accounts_registry.services.accounts import (
+    OUT_OF_SCOPE_HINT,
+    OnboardingRequest,
+    _platform_label,
+    instance_url_errors,
+    instance_url_for,
+)
 from accounts_registry.services.csv_io.parse import Kind, Status
 from accounts_registry.services.units import PATH_SEPARATOR
 
@@ -23,10 +29,6 @@ if TYPE_CHECKING:
 
 def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
-
-
-def _platform_label(platform: str) -> str:
-    return Platform(platform).label if platform in Platform.values else platform
 
 
 @dataclasses.dataclass
@@ -114,6 +116,9 @@ class _Plan:
         self.units_to_create: dict[tuple[str, ...], tuple[int, str]] = {}
         self.new_members: dict[str, _NewMember] = {}
         self.trainings: dict[tuple[str, str, datetime.date], _TrainingPlan] = {}
+        self._trainings_by_badge: dict[str, list[_TrainingPlan]] = {}
+        # Each Mastodon instance is checked once (a DNS lookup), however many rows live on it.
+        self._instance_errors: dict[str, list[str]] = {}
         self.new_accounts: list[_Row] = []
         # The first name and email given for each badge: later rows must agree; a new member gets them.
         self._names: dict[str, tuple[int, str]] = {}
@@ -217,6 +222,11 @@ class _Plan:
             member = self.members.get(row.badge)
             if member is not None and member.has_left(self.today):
                 self._error(row, f"The member with badge {row.badge} left the organization on {member.left_on}.")
+            instance_url = instance_url_for(OnboardingRequest(platform=row.platform, handle=row.handle, kind=row.kind))
+            if instance_url not in self._instance_errors:
+                self._instance_errors[instance_url] = instance_url_errors(instance_url)
+            for message in self._instance_errors[instance_url]:
+                self._error(row, message)
             return
         found, missing = self.units.resolve(row.unit_levels)
         problems = []
@@ -245,15 +255,20 @@ class _Plan:
         }
         platforms |= {
             platform
-            for plan in self.trainings.values()
-            if plan.badge == badge and (plan.expires_on is None or plan.expires_on >= self.today)
+            for plan in self._trainings_by_badge.get(badge, [])
+            if plan.expires_on is None or plan.expires_on >= self.today
             for platform in plan.platforms
         }
         return platforms
 
     def _check_authorizations(self) -> None:
+        authorized: dict[str, set[str]] = {}
         for row in self.new_accounts:
-            if row.kind == Kind.PERSONAL and row.platform not in self._current_platforms(row.badge):
+            if row.kind != Kind.PERSONAL:
+                continue
+            if row.badge not in authorized:
+                authorized[row.badge] = self._current_platforms(row.badge)
+            if row.platform not in authorized[row.badge]:
                 self._error(
                     row,
                     f"The holder (badge {row.badge}) has no current training that authorizes "
@@ -293,6 +308,7 @@ class _Plan:
                     existing=existing,
                 )
                 self.trainings[training_key] = plan
+                self._trainings_by_badge.setdefault(row.badge, []).append(plan)
             plan.platforms.add(row.platform)
         if row.handle_key in self.accounts:
             self.report.accounts_unchanged += 1

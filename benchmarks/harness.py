@@ -175,6 +175,9 @@ def prepare_environment(scratch: ScratchDatabase) -> None:
     # A key of this run only: the scratch database's credentials are unreadable once it is gone anyway.
     os.environ["CHORUS_FERNET_KEYS"] = Fernet.generate_key().decode()
     os.environ["LOG_LEVEL"] = "WARNING"
+    # The scenarios that seed the demo organization onboard Mastodon accounts on the demo's loopback instance,
+    # which the outbound guard admits only when allowlisted, as `make demo` does.
+    os.environ["CHORUS_OUTBOUND_ALLOWLIST"] = os.environ.get("CHORUS_DEMO_MASTODON_URL", "http://127.0.0.1:8104")
     os.environ["PYTHONUNBUFFERED"] = "1"
 
 

@@ -22,6 +22,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts_registry.models import SocialAccount
+from monitoring.daily_sums import daily_statistics_changed
 from monitoring.models import DailyActivity, Message, MessageAddressee, MessageEdit
 
 if TYPE_CHECKING:
@@ -331,3 +332,4 @@ def activity_record_new(*, message_ids: list[int], addressees: Iterable[tuple[in
         for (account_id, day, field), number in sorted(counts.items()):
             DailyActivity.objects.get_or_create(account_id=account_id, day=day)
             DailyActivity.objects.filter(account_id=account_id, day=day).update(**{field: F(field) + number})
+        daily_statistics_changed(DailyActivity, {day for _, day, _ in counts})

@@ -12,11 +12,10 @@ rarely changes. So the sums of one day, grouped by the prefix a roll-up asks for
   every day (`daily_statistics_reset`). A version that is missing (never set, evicted) is replaced by a
   new token, so it can never match an entry written before;
 - which accounts a prefix groups depends on the tree: an entry also holds the subtree's membership token
-  (`membership_token`: its accounts, the unit each is in, and when the latest of them or of their units
-  changed). A transfer or a holder change moves accounts, a unit move saves the units it moves (their
-  `updated_at`), so the token changes and the entries are recomputed — a unit's past figures are those
-  of the accounts it holds now (their history moves with them), as in the inbox and the API, which also
-  read accounts by their current unit;
+  (`membership_token`: per prefix, its accounts and the unit each is in). A transfer, a holder change or
+  a unit move changes it, and the entries are recomputed — a unit's past figures are those of the
+  accounts it holds now (their history moves with them), as in the inbox and the API, which also read
+  accounts by their current unit;
 - entries expire after ENTRY_SECONDS anyway, which bounds what a lost bump (cache unreachable at that
   moment) could leave stale. An unreachable cache is never an error: the sums are then read from SQL.
 
@@ -35,14 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Max, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import Substr
 
 from accounts_registry.models import SocialAccount
 from monitoring.models import DailyActivity
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from django.db.models import Model
 
@@ -92,32 +91,30 @@ def daily_statistics_reset() -> None:
 
 MEMBERSHIP_AGGREGATES: dict[str, Any] = {
     "accounts": Count("pk"),
-    "placement": Sum(F("pk") * F("unit_id")),  # changes when an account changes unit, whatever the clocks
-    "accounts_changed": Max("updated_at"),
-    "units_changed": Max("unit__updated_at"),
+    "placement": Sum(F("pk") * F("unit_id")),  # moves when an account changes unit
 }
 
 
-def membership_token(path: str) -> str:
-    """What the grouping of a subtree's rows depends on: its accounts (retired ones too: their rows count)
-    in which unit each is, and when the latest of them, or of their units, changed (a unit move saves the
-    units it moves; an account leaving the subtree lowers the count). One query."""
-    return membership_token_of(
-        **SocialAccount.objects.filter(unit__path__startswith=path).aggregate(**MEMBERSHIP_AGGREGATES)
+def membership_token(path: str, key_length: int) -> str:
+    """What grouping a subtree's rows by unit-path prefix depends on: per prefix, how many accounts (retired
+    ones too: their rows count) and which accounts in which units. A transfer, a holder change or a unit
+    move that changes a prefix's accounts changes it (an account moving deeper inside a prefix changes it
+    too: a needless recomputation, never a stale sum). One query."""
+    rows = (
+        SocialAccount.objects.filter(unit__path__startswith=path)
+        .annotate(key=Substr("unit__path", 1, key_length))
+        .values("key")
+        .annotate(**MEMBERSHIP_AGGREGATES)
+        .order_by()
     )
+    return membership_token_of(rows)
 
 
-def membership_token_of(
-    *,
-    accounts: int,
-    placement: int | None,
-    accounts_changed: datetime.datetime | None,
-    units_changed: datetime.datetime | None,
-) -> str:
-    """The token of `membership_token` from its aggregates (MEMBERSHIP_AGGREGATES), for a caller that reads
-    them with its own query."""
-    changed = [moment.isoformat() if moment else "-" for moment in (accounts_changed, units_changed)]
-    return f"{accounts}:{placement or 0}:{changed[0]}:{changed[1]}"
+def membership_token_of(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The token of `membership_token` from rows of `key` and MEMBERSHIP_AGGREGATES, for a caller that reads
+    them with its own grouped query."""
+    parts = sorted(f"{row['key']}:{row['accounts']}:{row['placement'] or 0}" for row in rows)
+    return hashlib.blake2s(";".join(parts).encode(), digest_size=12).hexdigest()
 
 
 def _tokens(keys: list[str]) -> dict[str, str]:
@@ -171,7 +168,7 @@ def grouped_daily_sums(
     except Exception:
         logger.warning("daily statistics: cache unreachable, summing in SQL", exc_info=True)
         return _sql_sums(model, fields, path, key_length, days)
-    membership = membership if membership is not None else membership_token(path)
+    membership = membership if membership is not None else membership_token(path, key_length)
     expected = {day: (tokens.get(EPOCH_KEY), tokens.get(_version_key(model, day)), membership) for day in days}
     result: dict[datetime.date, DaySums] = {}
     for day in days:

@@ -143,14 +143,7 @@ def _account_counts(root: OrgUnit, key: Substr, now: datetime.datetime) -> tuple
         )
         .order_by()
     )
-    changed = [row["accounts_changed"] for row in rows if row["accounts_changed"]]
-    units_changed = [row["units_changed"] for row in rows if row["units_changed"]]
-    membership = membership_token_of(
-        accounts=sum(row["accounts"] for row in rows),
-        placement=sum(row["placement"] or 0 for row in rows),
-        accounts_changed=max(changed, default=None),
-        units_changed=max(units_changed, default=None),
-    )
+    membership = membership_token_of(rows)
     counts = {
         row["key"]: Counts(
             accounts=row["total"],

@@ -33,7 +33,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Sum
 from django.db.models.functions import Substr
 
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 
 ENTRY_SECONDS = 15 * 60
 PREFIX = "chorus:daily"
-EPOCH_KEY = f"{PREFIX}:epoch"
 ACTIVITY_FIELDS = ("posts", "replies", "inbound")
 
 # {unit-path prefix: (sum of each field, in the order asked)}
@@ -60,8 +59,17 @@ def _token() -> str:
     return secrets.token_hex(8)
 
 
+def _prefix() -> str:
+    """Keys name the database too: two databases sharing one cache (a test run beside a demo) never mix."""
+    return f"{PREFIX}:{connection.settings_dict['NAME']}"
+
+
+def epoch_key() -> str:
+    return f"{_prefix()}:epoch"
+
+
 def _version_key(model: type[Model], day: datetime.date) -> str:
-    return f"{PREFIX}:{model._meta.label_lower}:v:{day.isoformat()}"
+    return f"{_prefix()}:{model._meta.label_lower}:v:{day.isoformat()}"
 
 
 def versions_renew(keys: Iterable[str]) -> None:
@@ -86,7 +94,7 @@ def daily_statistics_changed(model: type[Model], days: Iterable[datetime.date]) 
 
 def daily_statistics_reset() -> None:
     """Every day of every model may have changed (a rebuild): every cached sum is stale."""
-    _bump([EPOCH_KEY])
+    _bump([epoch_key()])
 
 
 MEMBERSHIP_AGGREGATES: dict[str, Any] = {
@@ -161,15 +169,16 @@ def grouped_daily_sums(
         return {}
     label = model._meta.label_lower
     what = hashlib.blake2s(",".join(fields).encode(), digest_size=6).hexdigest()
-    entry_keys = {day: f"{PREFIX}:{label}:{what}:{path}:{key_length}:{day.isoformat()}" for day in days}
+    entry_keys = {day: f"{_prefix()}:{label}:{what}:{path}:{key_length}:{day.isoformat()}" for day in days}
     try:
-        tokens = _tokens([EPOCH_KEY, *(_version_key(model, day) for day in days)])
+        epoch = epoch_key()
+        tokens = _tokens([epoch, *(_version_key(model, day) for day in days)])
         entries: dict[str, Any] = cache.get_many(list(entry_keys.values()))
     except Exception:
         logger.warning("daily statistics: cache unreachable, summing in SQL", exc_info=True)
         return _sql_sums(model, fields, path, key_length, days)
     membership = membership if membership is not None else membership_token(path, key_length)
-    expected = {day: (tokens.get(EPOCH_KEY), tokens.get(_version_key(model, day)), membership) for day in days}
+    expected = {day: (tokens.get(epoch), tokens.get(_version_key(model, day)), membership) for day in days}
     result: dict[datetime.date, DaySums] = {}
     for day in days:
         entry = entries.get(entry_keys[day])

@@ -29,7 +29,7 @@ from django.test import override_settings
 from whitenoise.base import WhiteNoise  # type: ignore[import-untyped]  # no stubs; patched for tests only
 
 from accounts_registry.models import Role
-from monitoring.daily_sums import EPOCH_KEY, versions_renew
+from monitoring.daily_sums import epoch_key, versions_renew
 from tests.clients import SignedInClient
 from tests.factories import (
     FROZEN_NOW,
@@ -83,7 +83,7 @@ def fresh_daily_statistics():
     """Each test starts with no cached daily sums (monitoring/daily_sums.py): the database is rolled back
     between tests while the cache (Redis) is not, and tests write daily rows directly, not through the
     maintenance that bumps their versions."""
-    versions_renew([EPOCH_KEY])
+    versions_renew([epoch_key()])  # daily_statistics_reset without its after-commit part: no database here
 
 
 @pytest.fixture

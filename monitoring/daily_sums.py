@@ -125,14 +125,15 @@ def membership_token_of(rows: Iterable[Mapping[str, Any]]) -> str:
     return hashlib.blake2s(";".join(parts).encode(), digest_size=12).hexdigest()
 
 
-def _tokens(keys: list[str]) -> dict[str, str]:
-    found: dict[str, str] = cache.get_many(keys)
-    missing = [key for key in keys if key not in found]
+def _read(versions: list[str], entries: list[str]) -> tuple[dict[str, str | None], dict[str, Any]]:
+    """The versions (a missing one replaced by a new token) and the entries, in one round trip mostly."""
+    found: dict[str, Any] = cache.get_many([*versions, *entries])
+    missing = [key for key in versions if key not in found]
     for key in missing:
         cache.add(key, _token(), timeout=None)
     if missing:
         found.update(cache.get_many(missing))
-    return found
+    return {key: found.get(key) for key in versions}, {key: found[key] for key in entries if key in found}
 
 
 def _sql_sums(
@@ -170,10 +171,9 @@ def grouped_daily_sums(
     label = model._meta.label_lower
     what = hashlib.blake2s(",".join(fields).encode(), digest_size=6).hexdigest()
     entry_keys = {day: f"{_prefix()}:{label}:{what}:{path}:{key_length}:{day.isoformat()}" for day in days}
+    epoch = epoch_key()
     try:
-        epoch = epoch_key()
-        tokens = _tokens([epoch, *(_version_key(model, day) for day in days)])
-        entries: dict[str, Any] = cache.get_many(list(entry_keys.values()))
+        tokens, entries = _read([epoch, *(_version_key(model, day) for day in days)], list(entry_keys.values()))
     except Exception:
         logger.warning("daily statistics: cache unreachable, summing in SQL", exc_info=True)
         return _sql_sums(model, fields, path, key_length, days)

@@ -12,15 +12,15 @@ import dataclasses
 import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts_registry.capabilities import Action, roles_allowing
 from accounts_registry.models import OrgUnit
-from accounts_registry.selectors import get_unit_for_user, governance_problems, unit_paths, user_scope, visible_accounts
+from accounts_registry.selectors import get_unit_for_user, governance_problems, unit_paths, user_scope
 from alerts.models import ALERT_KINDS, AlertKind, AlertPreference, Timing
 from engagement.selectors.metrics import Metrics, response_metrics
-from monitoring.models import DailyActivity
+from monitoring.daily_sums import subtree_activity
 from monitoring.selectors import account_health
 from policies.models import PolicyRule
 from policies.selectors import visible_flags
@@ -110,10 +110,9 @@ class Report:
 
 
 def _figures(user: AnyUser, unit: OrgUnit, period: Period) -> Figures:
-    accounts = visible_accounts(user).filter(unit__path__startswith=unit.path)
-    activity = DailyActivity.objects.filter(
-        account__in=accounts, day__gte=timezone.localdate(period.start), day__lte=period.last_day
-    ).aggregate(posts=Sum("posts"), replies=Sum("replies"))
+    """The report's figures of the unit's subtree (authorized by `report_build`: the user sees all of it).
+    Posts and replies are the roll-ups' sums (`monitoring.daily_sums`), as the overview shows them."""
+    posts, replies, _ = subtree_activity(unit.path, timezone.localdate(period.start), period.last_day)
     in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
     flags = (
         visible_flags(user)
@@ -121,8 +120,8 @@ def _figures(user: AnyUser, unit: OrgUnit, period: Period) -> Figures:
         .aggregate(total=Count("pk"), critical=Count("pk", filter=Q(rule__severity=PolicyRule.Severity.CRITICAL)))
     )
     return Figures(
-        posts=activity["posts"] or 0,
-        replies=activity["replies"] or 0,
+        posts=posts,
+        replies=replies,
         metrics=response_metrics(user, unit=unit, period_days=period.days, now=period.end),
         flags=flags["total"],
         critical_flags=flags["critical"],

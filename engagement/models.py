@@ -239,6 +239,8 @@ class DailyResponse(models.Model):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["account", "day"], name="daily_response_unique"),
         ]
+        # The roll-ups read one day of every account (a day's sums, recomputed when triage writes them).
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["day"], name="daily_response_day")]
 
     def __str__(self) -> str:
         return f"{self.account_id} on {self.day}"

@@ -8,16 +8,16 @@ accounts: a paused or pending account is not expected to post.
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from accounts_registry.models import SocialAccount
 from monitoring.models import DailyActivity
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Collection
 
 DEFAULT_DORMANT_DAYS = 30
@@ -52,3 +52,17 @@ def dormant(
     if last is None or last < onboarded:
         return f"No post since it was onboarded on {onboarded} ({idle} days)."
     return f"No post since {last} ({idle} days)."
+
+
+def dormant_q(*, today: datetime.date, days: int = DEFAULT_DORMANT_DAYS) -> Q:
+    """`dormant` as a condition on SocialAccount, for counting in SQL (kinds aside): active, onboarded at
+    least `days` days ago, and no active day (a post or a reply) since then."""
+    cutoff = today - datetime.timedelta(days=days)
+    after_cutoff = timezone.make_aware(
+        datetime.datetime.combine(cutoff + datetime.timedelta(days=1), datetime.time.min),
+        timezone.get_current_timezone(),
+    )
+    active_since = DailyActivity.objects.filter(account=OuterRef("pk"), day__gt=cutoff).filter(
+        Q(posts__gt=0) | Q(replies__gt=0)
+    )
+    return Q(Q(status=SocialAccount.Status.ACTIVE, onboarded_at__lt=after_cutoff), ~Exists(active_since))

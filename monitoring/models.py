@@ -234,6 +234,8 @@ class DailyActivity(models.Model):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["account", "day"], name="daily_activity_unique"),
         ]
+        # The roll-ups read one day of every account (today's sums, recomputed as ingest writes them).
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["day"], name="daily_activity_day")]
 
     def __str__(self) -> str:
         return f"{self.account_id} on {self.day}"

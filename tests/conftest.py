@@ -13,6 +13,8 @@
 - `outsider`: supervisor of South Division (must see nothing of North)
 - `frozen_now`: time stopped at FROZEN_NOW; request it first so the cast is built at that time too
 
+Each test also starts with no cached daily sums (`fresh_daily_statistics`).
+
 Two test-only economies, both session-wide and autouse (they change no behaviour a test can observe):
 - `fast_password_hashing`: passwords are hashed with MD5; production's PBKDF2 costs about a second per
   user on a loaded 2-core machine, and almost every test creates users with a password.
@@ -28,6 +30,7 @@ from whitenoise.base import WhiteNoise  # type: ignore[import-untyped]  # no stu
 
 from accounts_registry.models import Role
 from doubles.oidc import OidcDouble
+from monitoring.daily_sums import epoch_key, versions_renew
 from tests.clients import SignedInClient
 from tests.factories import (
     FROZEN_NOW,
@@ -74,6 +77,14 @@ def static_files_scanned_once():
     WhiteNoise.update_files_dictionary = update_files_dictionary
     yield
     WhiteNoise.update_files_dictionary = scan
+
+
+@pytest.fixture(autouse=True)
+def fresh_daily_statistics():
+    """Each test starts with no cached daily sums (monitoring/daily_sums.py): the database is rolled back
+    between tests while the cache (Redis) is not, and tests write daily rows directly, not through the
+    maintenance that bumps their versions."""
+    versions_renew([epoch_key()])  # daily_statistics_reset without its after-commit part: no database here
 
 
 @pytest.fixture

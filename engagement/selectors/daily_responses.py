@@ -1,7 +1,9 @@
 """Response figures of whole subtrees from the per-account daily statistics (DailyResponse), for roll-ups.
 
 `grouped_responses` reads at most one row per account per day, grouped in SQL by a prefix of the
-accounts' unit paths, for two ranges of days at once (a period and the one before it). The figures are
+accounts' unit paths and by day, for two ranges of days at once (a period and the one before it); the
+sums of each day are cached (`monitoring.daily_sums`: recomputed when triage writes that day's rows, or
+the tree changes), and the ranges summed from them. The figures are
 `engagement.selectors.metrics`' definitions summed over accounts:
 - inbound, questions, answered, response rate, within-target share: exact sums of the accounts' rows. A
   message addressing two accounts of one subtree counts for each of them here (the API's unit metrics
@@ -20,18 +22,20 @@ import datetime
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 
 from engagement.models import RESPONSE_BUCKET_BOUNDS, RESPONSE_BUCKETS, DailyResponse, TriageItem, bucket_field
 from engagement.selectors.metrics import Metrics
+from monitoring.daily_sums import grouped_daily_sums
 from monitoring.models import MessageAddressee
 
 if TYPE_CHECKING:
     from django.db.models import Aggregate
 
 FIGURES = ("inbound", "questions", "answered", "within_target", "response_seconds")
+DAILY_FIELDS = (*FIGURES, *(bucket_field(index) for index in range(RESPONSE_BUCKETS)))
 PERIODS = ("current", "previous")
 
 
@@ -92,15 +96,6 @@ def bucket_percentile(buckets: tuple[int, ...], fraction: float) -> int | None:
     return RESPONSE_BUCKET_BOUNDS[-1]  # pragma: no cover - the loop always reaches the rank
 
 
-def _sums(ranges: dict[str, tuple[datetime.date, datetime.date]]) -> dict[str, Aggregate]:
-    aggregates: dict[str, Aggregate] = {}
-    for name, (first, last) in ranges.items():
-        days = Q(day__gte=first, day__lte=last)
-        for field in (*FIGURES, *(bucket_field(index) for index in range(RESPONSE_BUCKETS))):
-            aggregates[f"{name}__{field}"] = Sum(field, filter=days)
-    return aggregates
-
-
 def _window(first: datetime.date, last: datetime.date, now: datetime.datetime) -> Q:
     tz = timezone.get_current_timezone()
     start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min), tz)
@@ -115,26 +110,36 @@ def grouped_responses(
     current: tuple[datetime.date, datetime.date],
     previous: tuple[datetime.date, datetime.date],
     now: datetime.datetime | None = None,
+    membership: str | None = None,
 ) -> dict[str, dict[str, ResponseTotals]]:
     """{path prefix of `key_length`: {"current": totals, "previous": totals}} over the accounts whose unit
-    path starts with `path` (a subtree the caller has authorized). Three queries, whatever the size."""
+    path starts with `path` (a subtree the caller has authorized). `membership` is the subtree's
+    `monitoring.daily_sums.membership_token` when the caller has it. Three queries at most, whatever the
+    size: the daily rows' sums are cached per day (`monitoring.daily_sums`), the waiting items read live."""
     now = now or timezone.now()
     ranges = {"current": current, "previous": previous}
-    first = min(current[0], previous[0])
-    last = max(current[1], previous[1])
-    values: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: {name: {} for name in PERIODS})
-    rows = (
-        DailyResponse.objects.filter(account__unit__path__startswith=path, day__gte=first, day__lte=last)
-        .annotate(key=Substr("account__unit__path", 1, key_length))
-        .values("key")
-        .annotate(**_sums(ranges))
-        .order_by()
+    days = sorted(
+        {
+            first + datetime.timedelta(days=offset)
+            for first, last in ranges.values()
+            for offset in range((last - first).days + 1)
+        }
     )
-    for row in rows:
-        for name, value in row.items():
-            if name != "key":
-                period, field = name.split("__", 1)
-                values[row["key"]][period][field] = value or 0
+    sums = grouped_daily_sums(DailyResponse, DAILY_FIELDS, path, key_length, days, membership=membership)
+    rows: dict[str, dict[str, list[tuple[int, ...]]]] = defaultdict(lambda: {name: [] for name in PERIODS})
+    for name, (first, last) in ranges.items():
+        for day, groups in sums.items():
+            if first <= day <= last:
+                for key, figures in groups.items():
+                    rows[key][name].append(figures)
+    zero = [0] * len(DAILY_FIELDS)
+    values = {
+        key: {
+            name: [sum(column) for column in zip(*found, strict=True)] if found else zero
+            for name, found in periods.items()
+        }
+        for key, periods in rows.items()
+    }
     waiting_aggregates: dict[str, Aggregate] = {
         "oldest": Min("created_at"),
         **{name: Count("pk", filter=_window(*ranges[name], now)) for name in PERIODS},
@@ -169,15 +174,15 @@ def grouped_responses(
             waiting_counts[found["key"]][name] += found[name]
     result: dict[str, dict[str, ResponseTotals]] = {}
     for key in {*values, *waiting_counts}:
-        result[key] = {
-            name: ResponseTotals(
-                **{field: values[key][name].get(field, 0) for field in FIGURES},
-                buckets=tuple(values[key][name].get(bucket_field(index), 0) for index in range(RESPONSE_BUCKETS)),
+        result[key] = {}
+        for name in PERIODS:
+            summed = dict(zip(DAILY_FIELDS, values.get(key, {}).get(name, zero), strict=True))
+            result[key][name] = ResponseTotals(
+                **{field: summed[field] for field in FIGURES},
+                buckets=tuple(summed[bucket_field(index)] for index in range(RESPONSE_BUCKETS)),
                 waiting=waiting_counts[key][name] if key in waiting_counts else 0,
                 oldest_waiting_created_at=min(oldest[key]) if oldest.get(key) else None,
             )
-            for name in PERIODS
-        }
     return result
 
 

@@ -30,6 +30,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from engagement.models import RESPONSE_BUCKET_BOUNDS, RESPONSE_BUCKETS, DailyResponse, TriageItem, bucket_field
+from monitoring.daily_sums import daily_statistics_changed, daily_statistics_reset
 from monitoring.models import MessageAddressee
 
 if TYPE_CHECKING:
@@ -142,7 +143,9 @@ def responses_rebuild(*, since: datetime.date | None = None) -> RebuildResult:
     if since is not None:
         items = items.filter(created_at__gte=_day_start(since))
         existing = existing.filter(day__gte=since)
-    return _recompute(items, existing)
+    result = _recompute(items, existing)
+    daily_statistics_reset()
+    return result
 
 
 def responses_refresh(item_ids: Iterable[int]) -> RebuildResult:
@@ -172,4 +175,6 @@ def responses_refresh(item_ids: Iterable[int]) -> RebuildResult:
         return (account_id, day) in pairs
 
     with transaction.atomic():
-        return _recompute(items, DailyResponse.objects.none(), keep)
+        result = _recompute(items, DailyResponse.objects.none(), keep)
+        daily_statistics_changed(DailyResponse, days)
+        return result

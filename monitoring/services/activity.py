@@ -18,6 +18,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from monitoring.daily_sums import daily_statistics_reset
 from monitoring.models import DailyActivity, Message, MessageAddressee
 
 FIELDS = ("posts", "replies", "inbound")
@@ -77,4 +78,5 @@ def activity_rebuild(*, since: datetime.date | None = None) -> RebuildResult:
         pk for pk, account_id, day in existing.values_list("pk", "account_id", "day") if (account_id, day) not in rows
     ]
     zeroed = DailyActivity.objects.filter(pk__in=stale).update(posts=0, replies=0, inbound=0)
+    daily_statistics_reset()
     return RebuildResult(rows=len(rows), zeroed=zeroed)

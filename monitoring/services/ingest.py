@@ -22,6 +22,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts_registry.models import SocialAccount
+from monitoring.daily_sums import daily_statistics_changed
 from monitoring.models import DailyActivity, Message, MessageAddressee, MessageEdit
 
 if TYPE_CHECKING:
@@ -335,6 +336,7 @@ def activity_record_new(*, message_ids: list[int], addressees: Iterable[tuple[in
     for (account_id, day, field), number in counts.items():
         days.setdefault((account_id, day), dict.fromkeys(ACTIVITY_FIELDS, 0))[field] += number
     _activity_add(days)
+    daily_statistics_changed(DailyActivity, {day for _, day in days})
 
 
 ACTIVITY_FIELDS = ("posts", "replies", "inbound")

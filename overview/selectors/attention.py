@@ -5,7 +5,8 @@ Each count uses the definition of the page it links to:
   the inbox's (`engagement.selectors.triage_access.items_of`, `inbox_filters.response_target`);
 - critical flags not reviewed yet, and all flags not reviewed yet: the policy queue's (status open);
 - accounts failing to poll, accounts needing reconnection: the health page's (`monitoring.selectors.problem_q`);
-- dormant accounts: the governance rule's (`monitoring.governance.dormant`, default 30 days);
+- dormant accounts: the governance rule's (`monitoring.governance.dormant`, default 30 days, counted in SQL
+  by its condition `dormant_q`);
 - members whose training expires within the warning window (CHORUS_TRAINING_EXPIRY_WARNING_DAYS, 30
   days): the best of their trainings is "expiring" (`accounts_registry.models.Training.status`).
 """
@@ -17,15 +18,14 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from accounts_registry.models import Member, SocialAccount, Training
 from engagement.models import TriageItem
 from engagement.selectors.inbox_filters import response_target
 from engagement.selectors.triage_access import items_of
-from monitoring.governance import DEFAULT_DORMANT_DAYS, dormant
-from monitoring.models import DailyActivity
+from monitoring.governance import DEFAULT_DORMANT_DAYS, dormant_q
 from monitoring.selectors import Problem, problem_q
 from policies.models import PolicyFlag, PolicyRule
 
@@ -57,23 +57,8 @@ class Attention:
         return None if self.oldest_question_waiting is None else timezone.now() - self.oldest_question_waiting
 
 
-def _last_active_days(account_ids: list[int], *, today: datetime.date) -> dict[int, datetime.date]:
-    """The latest active day of each account within the dormancy window: an account whose last activity is
-    older counts as dormant whether that day is known or not (`dormant` then counts from its onboarding,
-    itself older than the window or too recent to be dormant), so the scan stops at the window."""
-    return dict(
-        DailyActivity.objects.filter(
-            account_id__in=account_ids, day__gte=today - datetime.timedelta(days=DEFAULT_DORMANT_DAYS)
-        )
-        .filter(Q(posts__gt=0) | Q(replies__gt=0))
-        .values("account_id")
-        .annotate(last=Max("day"))
-        .values_list("account_id", "last")
-    )
-
-
 def attention(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> Attention:
-    """The needs-attention counts of `scope_unit`'s subtree (the caller authorized the unit). Five queries."""
+    """The needs-attention counts of `scope_unit`'s subtree (the caller authorized the unit). Four queries."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     accounts = SocialAccount.objects.filter(unit__path__startswith=scope_unit.path)
@@ -90,11 +75,7 @@ def attention(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> A
     health = accounts.exclude(status=SocialAccount.Status.RETIRED).aggregate(
         failing=Count("pk", filter=problem_q(Problem.FAILING, now=now)),
         reconnect=Count("pk", filter=problem_q(Problem.NEEDS_RECONNECT, now=now)),
-    )
-    active = list(accounts.filter(status=SocialAccount.Status.ACTIVE).only("pk", "status", "kind", "onboarded_at"))
-    last_active = _last_active_days([account.pk for account in active], today=today)
-    dormant_count = sum(
-        1 for account in active if dormant(account, today=today, last_active=last_active, days=DEFAULT_DORMANT_DAYS)
+        dormant=Count("pk", filter=dormant_q(today=today, days=DEFAULT_DORMANT_DAYS)),
     )
     return Attention(
         emergencies_waiting=items["emergencies"],
@@ -104,7 +85,7 @@ def attention(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> A
         flags_open=flags["total"],
         accounts_failing=health["failing"],
         accounts_reconnect=health["reconnect"],
-        accounts_dormant=dormant_count,
+        accounts_dormant=health["dormant"],
         training_expiring=training_expiring_members(scope_unit, today=today).count(),
         target=response_target(),
     )

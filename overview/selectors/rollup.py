@@ -11,30 +11,33 @@ Definitions, per subtree:
 - accounts: not retired; active: status active; with problems: any health problem (failing, needs
   reconnecting, stale — `monitoring.selectors.problem_q`, the health page's definitions);
 - posts, replies, messages received: sums of the accounts' daily statistics (DailyActivity) over the
-  period's days, and per day for the sparkline;
+  period's days, and per day for the sparkline (`monitoring.daily_sums.activity_by_day`, which the
+  digests read too);
 - inbound, answered, response rate, median/p90 first response, share within target, waiting, oldest
   wait: `engagement.selectors.daily_responses` — sums of the accounts' daily response statistics
   (DailyResponse) over the period's days, percentiles approximate (interpolated in fixed buckets), the
   waiting items counted live; the definitions of `engagement.selectors.metrics`, summed per account;
 - open flags: flags not reviewed yet (status open), by the severity of their rule, now.
 
-Queries: seven whatever the size of the tree or of the history.
+The sums of the daily rows (activity and response) are cached per day and recomputed only for the days
+written since, or when the subtree's accounts moved (`monitoring.daily_sums`): the same sums, read from
+the cache. Queries: seven whatever the size of the tree or of the history, five when no day changed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, SocialAccount
 from engagement.selectors.daily_responses import ResponseTotals, grouped_responses
 from engagement.selectors.metrics import Metrics
-from monitoring.models import DailyActivity
+from monitoring.daily_sums import MEMBERSHIP_AGGREGATES, activity_by_day, membership_token_of
 from monitoring.selectors import Problem, any_problem_q, problem_q
 from policies.models import PolicyFlag, PolicyRule
 
@@ -122,22 +125,26 @@ def _empty_metrics() -> Metrics:
     return Metrics(0, 0, 0, None, None, None, 0, None, None)
 
 
-def _account_counts(root: OrgUnit, key: Substr, now: datetime.datetime) -> dict[str, Counts]:
-    rows = (
+def _account_counts(root: OrgUnit, key: Substr, now: datetime.datetime) -> tuple[dict[str, Counts], str]:
+    """The accounts' counts per group, and the subtree's membership token (`monitoring.daily_sums`) read by
+    the same query."""
+    retired = Q(status=SocialAccount.Status.RETIRED)
+    rows: list[Any] = list(
         SocialAccount.objects.filter(unit__path__startswith=root.path)
-        .exclude(status=SocialAccount.Status.RETIRED)
         .annotate(key=key)
         .values("key")
         .annotate(
-            total=Count("pk"),
+            total=Count("pk", filter=~retired),
             active=Count("pk", filter=Q(status=SocialAccount.Status.ACTIVE)),
-            problems=Count("pk", filter=any_problem_q(now=now)),
-            failing=Count("pk", filter=problem_q(Problem.FAILING, now=now)),
-            reconnect=Count("pk", filter=problem_q(Problem.NEEDS_RECONNECT, now=now)),
+            problems=Count("pk", filter=any_problem_q(now=now) & ~retired),
+            failing=Count("pk", filter=problem_q(Problem.FAILING, now=now) & ~retired),
+            reconnect=Count("pk", filter=problem_q(Problem.NEEDS_RECONNECT, now=now) & ~retired),
+            **MEMBERSHIP_AGGREGATES,
         )
         .order_by()
     )
-    return {
+    membership = membership_token_of(rows)
+    counts = {
         row["key"]: Counts(
             accounts=row["total"],
             active_accounts=row["active"],
@@ -146,28 +153,9 @@ def _account_counts(root: OrgUnit, key: Substr, now: datetime.datetime) -> dict[
             reconnect_accounts=row["reconnect"],
         )
         for row in rows
+        if row["total"]
     }
-
-
-def _activity(
-    root: OrgUnit, key: Substr, first: datetime.date, last: datetime.date
-) -> dict[str, dict[datetime.date, Day]]:
-    rows = (
-        DailyActivity.objects.filter(account__unit__path__startswith=root.path, day__gte=first, day__lte=last)
-        .annotate(key=key)
-        .values("key", "day")
-        .annotate(posts_sum=Sum("posts"), replies_sum=Sum("replies"), inbound_sum=Sum("inbound"))
-        .order_by()
-    )
-    days: dict[str, dict[datetime.date, Day]] = defaultdict(dict)
-    for row in rows:
-        days[row["key"]][row["day"]] = Day(
-            day=row["day"],
-            posts=row["posts_sum"] or 0,
-            replies=row["replies_sum"] or 0,
-            inbound=row["inbound_sum"] or 0,
-        )
-    return days
+    return counts, membership
 
 
 def _open_flags(root: OrgUnit, key: Substr) -> dict[str, dict[str, int]]:
@@ -184,12 +172,14 @@ def _open_flags(root: OrgUnit, key: Substr) -> dict[str, dict[str, int]]:
     return flags
 
 
-def _series(days: dict[datetime.date, Day], period: Period) -> tuple[Day, ...]:
-    return tuple(days.get(day, Day(day=day)) for day in period.day_list())
+DayFigures = tuple[int, int, int]  # posts, replies, inbound
 
 
-def _figures(counts: Counts, days: dict[datetime.date, Day], response: Metrics, period: Period) -> Figures:
-    series = _series(days, period)
+def _figures(
+    counts: Counts, days: dict[datetime.date, DayFigures], response: Metrics, day_list: list[datetime.date]
+) -> Figures:
+    empty = (0, 0, 0)
+    series = tuple(Day(day, *days.get(day, empty)) for day in day_list)
     counts = dataclasses.replace(
         counts,
         posts=sum(day.posts for day in series),
@@ -206,18 +196,19 @@ def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None
     now = now or timezone.now()
     root = scope_unit
     children = list(OrgUnit.objects.filter(path__startswith=root.path, depth=root.depth + 1).order_by("path"))
-    key = Substr("unit__path", 1, len(root.path) + OrgUnit.steplen)
-    account_key = Substr("account__unit__path", 1, len(root.path) + OrgUnit.steplen)
-    accounts = _account_counts(root, key, now)
+    key_length = len(root.path) + OrgUnit.steplen
+    accounts, membership = _account_counts(root, Substr("unit__path", 1, key_length), now)
     previous = period.previous
-    activity = _activity(root, account_key, previous.start, period.end)
-    flags = _open_flags(root, account_key)
+    activity = activity_by_day(root.path, key_length, previous.start, period.end, membership=membership)
+    current_days, previous_days = period.day_list(), previous.day_list()
+    flags = _open_flags(root, Substr("account__unit__path", 1, key_length))
     responses = grouped_responses(
         root.path,
-        len(root.path) + OrgUnit.steplen,
+        key_length,
         current=(period.start, period.end),
         previous=(previous.start, previous.end),
         now=now,
+        membership=membership,
     )
 
     def response(groups: list[str], name: str) -> Metrics:
@@ -235,20 +226,17 @@ def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None
         unit: OrgUnit, groups: list[str], response: Metrics, before: Metrics, *, is_own: bool = False
     ) -> UnitRollup:
         counts = sum((group_counts(group) for group in groups), Counts())
-        days: dict[datetime.date, Day] = {}
-        for group in groups:
-            for day, row in activity.get(group, {}).items():
-                seen = days.get(day, Day(day=day))
-                days[day] = Day(
-                    day=day,
-                    posts=seen.posts + row.posts,
-                    replies=seen.replies + row.replies,
-                    inbound=seen.inbound + row.inbound,
-                )
+        found = [activity[group] for group in groups if group in activity]
+        days = found[0] if len(found) == 1 else {}
+        if len(found) > 1:
+            for group_days in found:
+                for day, (posts, replies, inbound) in group_days.items():
+                    seen = days.get(day, (0, 0, 0))
+                    days[day] = (seen[0] + posts, seen[1] + replies, seen[2] + inbound)
         return UnitRollup(
             unit=unit,
-            figures=_figures(counts, days, response, period),
-            previous=_figures(counts, days, before, previous),
+            figures=_figures(counts, days, response, current_days),
+            previous=_figures(counts, days, before, previous_days),
             is_own=is_own,
         )
 

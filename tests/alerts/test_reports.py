@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
 
 from accounts_registry.models import Role
 from alerts.models import AlertDelivery, AlertKind
@@ -15,6 +16,8 @@ from alerts.services.deliveries import alert_deliveries_send
 from alerts.services.reports import monthly_reports_send, report_text, weekly_digests_send
 from engagement.models import TriageItem
 from monitoring.models import DailyActivity
+from overview.periods import Period
+from overview.selectors.rollup import rollup
 from tests.factories import (
     HOSTILE,
     SocialAccountFactory,
@@ -108,6 +111,16 @@ def test_a_supervisors_digest_holds_their_subtree_compared_with_the_week_before(
     assert lines["Critical policy flags"] == ("1", "0", "+1")
     assert lines["Response rate"] == ("75%", "100%", "-25 pts")
     assert lines["Median first response"] == ("20 min", "1 h 00 min", "-40 min")
+
+
+def test_the_digests_activity_is_the_overviews_for_the_same_days(week, org, viewer):
+    """One definition: the digest's posts and replies are the roll-up's sums over the week's days."""
+    report = report_build(viewer, unit=org["north"], kind=ReportKind.WEEKLY, now=MONDAY)
+    for period, found in ((report.period, report.current_figures), (report.previous, report.previous_figures)):
+        days = Period(start=timezone.localdate(period.start), end=period.last_day)
+        counts = rollup(org["north"], days, now=MONDAY).root.figures.counts
+        assert (found.posts, found.replies) == (counts.posts, counts.replies)
+    assert (report.current_figures.posts, report.previous_figures.posts) == (8, 1)
 
 
 def test_a_station_supervisors_digest_leaves_out_the_sibling_team_and_the_division(week, org):

@@ -5,7 +5,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from monitoring.governance import dormant, last_active_days
+from accounts_registry.models import SocialAccount
+from monitoring.governance import dormant, dormant_q, last_active_days
 from monitoring.models import DailyActivity
 from overview.selectors.attention import attention
 from tests.factories import MemberFactory, SocialAccountFactory, TrainingFactory
@@ -47,3 +48,39 @@ def test_dormant_and_expiring_counts_follow_the_governance_definitions(org, froz
     TrainingFactory.create(member=renewed, course="Renewal", completed_on=today)
     assert attention(org["north"]).training_expiring == 1
     assert attention(org["south"]).training_expiring == 0
+
+
+def test_dormant_in_sql_is_the_governance_rule_at_its_edges(org, frozen_now):
+    """`dormant_q` (counted in SQL) and `dormant` agree account by account, around the 30-day edge."""
+    today = timezone.localdate()
+    now = timezone.now()
+    cases = [
+        # (onboarded days ago, last active days ago or None, status, posts, replies)
+        (400, 30, "active", 1, 0),
+        (400, 29, "active", 1, 0),
+        (400, 31, "active", 0, 1),
+        (400, 10, "active", 0, 0),  # a row without posts or replies is not activity
+        (400, None, "active", 0, 0),
+        (30, None, "active", 0, 0),
+        (29, None, "active", 0, 0),
+        (400, None, "paused", 0, 0),
+    ]
+    accounts = []
+    for number, (onboarded, last, status, posts, replies) in enumerate(cases):
+        account = SocialAccountFactory.create(
+            handle=f"edge{number}", unit=org["11"], status=status, onboarded_at=now - datetime.timedelta(days=onboarded)
+        )
+        if last is not None:
+            DailyActivity.objects.create(
+                account=account, day=today - datetime.timedelta(days=last), posts=posts, replies=replies
+            )
+        accounts.append(account)
+    everything = last_active_days()
+    expected = [bool(dormant(account, today=today, last_active=everything)) for account in accounts]
+    in_sql = set(
+        SocialAccount.objects.filter(dormant_q(today=today), pk__in=[a.pk for a in accounts]).values_list(
+            "pk", flat=True
+        )
+    )
+    assert [account.pk in in_sql for account in accounts] == expected
+    assert expected == [True, False, True, True, True, True, False, False]

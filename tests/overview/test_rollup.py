@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from engagement.models import RESPONSE_BUCKET_BOUNDS, DailyResponse
 from engagement.selectors.metrics import response_metrics_between
+from monitoring.daily_sums import daily_statistics_changed
 from monitoring.models import DailyActivity
 from overview.periods import Period, period_from
 from overview.selectors.rollup import rollup
@@ -139,6 +140,25 @@ def test_query_count_does_not_grow_with_the_tree_or_the_history(org, planted):
             DailyResponse(account=account, day=day, inbound=2, answered=1) for day in PERIOD.day_list()
         )
     assert count() == before <= 7
+
+
+def test_a_second_roll_up_reads_no_daily_row_until_a_day_is_written(org, planted):
+    """The daily sums come from the cache (monitoring/daily_sums.py) while nothing was written; the figures
+    are the same, and a day written through maintenance is read again."""
+
+    def run():
+        with CaptureQueriesContext(connection) as queries:
+            result = rollup(org["root"], PERIOD)
+        return result, [query["sql"] for query in queries]
+
+    first, cold = run()
+    second, warm = run()
+    assert second == first
+    assert any("daily" in sql for sql in cold)
+    assert not any("daily" in sql for sql in warm) and len(warm) == len(cold) - 2
+    daily_statistics_changed(DailyActivity, [PERIOD.end])
+    third, queries = run()
+    assert third == first and sum("dailyactivity" in sql for sql in queries) == 1
 
 
 def test_counts_add_up(org, planted):

@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
-from common.folding import Fold, fold
 from engagement.models import TriageItem
 from monitoring.extensions import open_flag_exists
+from monitoring.search import message_search
 from monitoring.selectors import without_private
 
 if TYPE_CHECKING:
@@ -126,14 +126,7 @@ def _item_filters(
         # A flag still to be dealt with (open or acknowledged) on the inbound message.
         items = items.filter(open_flag_exists(OuterRef("message_id")))
     if filters.search:
-        # Accent- and case-insensitive on both sides ("velo" finds "Vélo"; common.folding).
-        needle = fold(filters.search)
-        handle = fold(filters.search.removeprefix("@")) or needle
-        items = items.alias(
-            folded_text=Fold("message__text"),
-            folded_name=Fold("message__author_name"),
-            folded_handle=Fold("message__author_handle"),
-        ).filter(Q(folded_text__contains=needle) | Q(folded_handle__contains=handle) | Q(folded_name__contains=needle))
+        items = items.filter(message_search(filters.search, message="message"))
     return items
 
 

@@ -83,7 +83,7 @@ class InboxFilterForm(FilterForm):
             assigned=data.get("assigned") or "",
             has_policy_flag=bool(data.get("flagged")),
             search=data.get("q") or "",
-            order=data.get("order") or "",
+            order=data.get("order") or OrderFilter.default(search=bool(data.get("q"))),
         )
         return filters, data.get("after")
 

@@ -18,14 +18,17 @@ the text is never marked safe as such.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import F, Q
 from django.db.models.lookups import Contains
 from django.utils.html import format_html, format_html_join
 
 from common.folding import Fold, fold, fold_with_offsets
+from monitoring.models import Message
 
 if TYPE_CHECKING:
     from django.utils.safestring import SafeString
@@ -62,6 +65,20 @@ def message_search(term: str, *, message: str = "") -> Q:
         | Q(Contains(Fold(F(f"{prefix}author_name")), folded))
         | Q(Contains(Fold(F(f"{prefix}author_handle")), handle))
     )
+
+
+def estimated_matches(term: str) -> int | None:
+    """PostgreSQL's estimate of the messages `term` matches (from the statistics of the indexed folded
+    text: no row is read), or None on another database. Lets a caller choose between reading the matches
+    from the index (few) and walking its own index until enough rows match (many)."""
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = Message.objects.filter(message_search(term)).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def match_spans(text: str, term: str) -> list[tuple[int, int]]:

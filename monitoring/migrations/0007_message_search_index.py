@@ -2,7 +2,9 @@
 
 PostgreSQL only. `chorus_fold(text)` is lower(unaccent(text)) declared IMMUTABLE, so that an index can be
 built on it (unaccent itself is only STABLE: it reads its dictionary by name, so the wrapper names the
-dictionary and the function schema-qualified). A GIN index with pg_trgm's operator class on the folded
+dictionary and the function schema-qualified; run by a superuser, the migration declares unaccent's C
+function immutable under another name instead, which lets PostgreSQL inline chorus_fold: three times
+cheaper per row). A GIN index with pg_trgm's operator class on the folded
 text, author name and author handle answers `chorus_fold(column) LIKE '%word%'` — accent- and
 case-insensitive, any language, any part of a word — from the index.
 
@@ -38,10 +40,23 @@ def create_search(apps, schema_editor):
     unaccent = schema_editor.quote_name(_extension_schema(schema_editor, "unaccent"))
     trgm = schema_editor.quote_name(_extension_schema(schema_editor, "pg_trgm"))
     dictionary = f"{unaccent}.unaccent".replace("'", "''")
+    unaccent_function = f"{unaccent}.unaccent"
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema(), rolsuper FROM pg_roles WHERE rolname = current_user")
+        schema, is_superuser = cursor.fetchone()
+    schema = schema_editor.quote_name(schema)
+    if is_superuser:
+        # unaccent's own C function declared immutable: chorus_fold is then inlined, and costs a third of
+        # the plain SQL wrapper per row (declaring a C function needs a superuser).
+        schema_editor.execute(
+            f"CREATE OR REPLACE FUNCTION {schema}.chorus_unaccent(regdictionary, text) RETURNS text"
+            " LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS '$libdir/unaccent', 'unaccent_dict'"
+        )
+        unaccent_function = f"{schema}.chorus_unaccent"
     schema_editor.execute(
-        "CREATE OR REPLACE FUNCTION chorus_fold(text) RETURNS text"
+        f"CREATE OR REPLACE FUNCTION {schema}.chorus_fold(text) RETURNS text"
         " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE"
-        f" AS $$ SELECT lower({unaccent}.unaccent('{dictionary}'::regdictionary, $1)) $$"
+        f" AS $$ SELECT lower({unaccent_function}('{dictionary}'::regdictionary, $1)) $$"
     )
     expressions = ", ".join(f"chorus_fold({column}) {trgm}.gin_trgm_ops" for column in COLUMNS)
     schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {INDEX} ON monitoring_message USING gin ({expressions})")
@@ -52,6 +67,7 @@ def drop_search(apps, schema_editor):
         return
     schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
     schema_editor.execute("DROP FUNCTION IF EXISTS chorus_fold(text)")
+    schema_editor.execute("DROP FUNCTION IF EXISTS chorus_unaccent(regdictionary, text)")
 
 
 class Migration(migrations.Migration):

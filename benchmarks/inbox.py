@@ -53,6 +53,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -93,7 +94,13 @@ NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
 def run(workdir: Path) -> list[Figure]:
     reset_database()
     seeded = io.StringIO()
-    call_command("seed_demo", "--no-logins", stdout=seeded)
+    # The seed onboards a Mastodon account on the demo's loopback instance and mails invitations.
+    seeding = override_settings(
+        CHORUS_OUTBOUND_ALLOWLIST=[settings.CHORUS_DEMO_MASTODON_URL],
+        MAILERS={"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}},
+    )
+    with seeding:
+        call_command("seed_demo", "--no-logins", stdout=seeded)
     accounts = weighted_accounts()
     scopes = _scopes()
     report(seeded.getvalue().strip())

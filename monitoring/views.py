@@ -124,7 +124,12 @@ def account_messages(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_account_for_user(user=request.user, pk=pk)
     form = MessageSearchForm(request.GET, user=request.user)
     search = form.valid_values().get("q") or ""
-    context = {"account": account, "form": form, "search": search, "threads": selectors.account_threads(account, search=search)}
+    context = {
+        "account": account,
+        "form": form,
+        "search": search,
+        "threads": selectors.account_threads(account, search=search),
+    }
     return render(request, "monitoring/account_messages.html", context)
 
 

@@ -381,6 +381,7 @@ def _summary_sql(
         estimate = estimated_matches(filters.search)
         walk = estimate is not None and estimate > COMMON_WORD_MATCHES
     for status in Status:
+        status_params: tuple[Any, ...] | list[Any]
         if walk and accounts.ids is not None:
             sql, status_params = _lateral_count_sql(user, filters, accounts.ids, status, now=now, cap=cap)
         else:

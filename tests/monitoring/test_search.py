@@ -175,3 +175,57 @@ def test_account_messages_search_finds_the_accounts_own_posts_highlighted(client
     assert "rue calme" in client.get(url).content.decode()  # without a search: everything
     client.force_login(outsider)
     assert client.get(url, {"q": "velo"}).status_code == 404
+
+
+# --- The inbox's search at scale: newest first, counts capped, a common word counted per account ----------
+
+
+def test_inbox_search_lists_newest_first_and_marks_every_match(client, viewer, north_account):
+    older = inbox_item(north_account, text=f"velo {HOSTILE} VÉLO", minutes_ago=60)
+    newer = inbox_item(north_account, text="un vélo", minutes_ago=5)
+    client.force_login(viewer)
+    body = client.get(INBOX, {"q": "velo"}).content.decode()
+    assert re.findall(r'<li id="item-(\d+)"', body) == [str(newer.pk), str(older.pk)]
+    assert "<mark>velo</mark> &lt;img src=x onerror=alert(1)&gt; <mark>VÉLO</mark>" in body
+    assert HOSTILE not in body
+    assert ">First things first<" not in body  # a search is not listed by priority
+    assert ">First things first<" in client.get(INBOX).content.decode()
+
+
+def test_search_counts_per_account_equal_the_plain_counts(monkeypatch, viewer, org, north_account):
+    """The per-account count (a common word in a few accounts) counts what the plain count does, the items
+    stored under an account outside the scope that address one inside included, each once."""
+    from engagement.selectors import inbox as selectors
+    from engagement.selectors.inbox_filters import InboxFilters
+    from monitoring.models import MessageAddressee
+    from tests.factories import SocialAccountFactory
+
+    elsewhere = SocialAccountFactory.create(handle="MPSNorth", unit=org["south"], platform="x")
+    team = SocialAccountFactory.create(handle="MPSTraffic", unit=org["traffic"], platform="x")
+    inbox_item(north_account, text="vélo one")
+    inbox_item(north_account, text="vélo two", status="dismissed")
+    inbox_item(north_account, text="no match")
+    shared = inbox_item(team, text="vélo to both")  # addresses another account of the scope too
+    MessageAddressee.objects.create(message=shared.message, account=north_account)
+    addressed = inbox_item(elsewhere, text="vélo from outside")
+    MessageAddressee.objects.create(message=addressed.message, account=north_account)
+    filters = InboxFilters(search="VELO")
+    accounts = selectors.inbox_accounts(viewer, filters)
+    assert accounts.ids is not None
+    plain = selectors.inbox_summary(viewer, filters, accounts=accounts).counts
+    monkeypatch.setattr(selectors, "COMMON_WORD_MATCHES", -1)  # every word is common: per account
+    walked = selectors.inbox_summary(viewer, filters, accounts=accounts).counts
+    assert walked == plain
+    assert plain["waiting"] == 3 and plain["dismissed"] == 1
+
+
+def test_search_counts_stop_at_the_search_cap(monkeypatch, viewer, north_account):
+    from engagement.selectors import inbox as selectors
+    from engagement.selectors.inbox_filters import InboxFilters
+
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 2)
+    for minutes in range(3):
+        inbox_item(north_account, text="vélo", minutes_ago=minutes + 1)
+    summary = selectors.inbox_summary(viewer, InboxFilters(search="velo"))
+    assert summary.counts["waiting"] == 2 and "waiting" in summary.capped
+    assert selectors.inbox_summary(viewer, InboxFilters()).counts["waiting"] == 3

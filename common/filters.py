@@ -178,6 +178,18 @@ class TokenFilter(forms.CharField):
             raise forms.ValidationError("This page link is no longer valid.") from None
 
 
+class SearchFilter(forms.CharField):
+    """A search term (monitoring.search defines what it matches): stripped, at most `max_length`
+    characters, no NUL (CharField's own validator: PostgreSQL text cannot hold one). Empty: not given."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("label", "Search text and authors")
+        kwargs.setdefault("widget", forms.TextInput(attrs={"type": "search"}))
+        super().__init__(strip=True, **kwargs)  # CharField refuses NUL characters itself
+
+
 class FilterForm(forms.Form):
     """A list's filters. `user` is who is asking: object filters resolve within their scope."""
 

@@ -165,17 +165,13 @@ def fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
 
 
 class Fold(Func):
-    """`fold` in SQL, for accent- and case-insensitive search ("velo" finds "Vélo"): PostgreSQL's
-    `unaccent` extension (its migration is engagement 0006), or on SQLite (the demo) `fold` itself,
-    registered on every connection by `register_sqlite_fold`."""
+    """`fold` in SQL, for accent- and case-insensitive search ("velo" finds "Vélo"): `chorus_fold(text)`
+    on both databases. On PostgreSQL it is lower(unaccent(text)) declared immutable, so that the trigram
+    index of monitoring.search can be built on it (migration monitoring 0007); on SQLite (the demo) it is
+    `fold` itself, registered on every connection by `register_sqlite_fold`."""
 
+    function = "chorus_fold"
     output_field = TextField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="LOWER(unaccent(%(expressions)s))", **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="chorus_fold(%(expressions)s)", **extra)
 
 
 def register_sqlite_fold(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -10,7 +10,7 @@ from django.http import QueryDict
 
 from accounts_registry.models import Platform
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user
-from common.filters import BooleanFilter, ChoiceFilter, FilterForm, ObjectFilter, TokenFilter
+from common.filters import BooleanFilter, ChoiceFilter, FilterForm, ObjectFilter, SearchFilter, TokenFilter
 from engagement.models import TriageItem
 from engagement.selectors.inbox_filters import (
     AgeFilter,
@@ -44,13 +44,7 @@ class InboxFilterForm(FilterForm):
     age = ChoiceFilter(choices=AgeFilter.CHOICES)
     assigned = ChoiceFilter(choices=AssignedFilter.CHOICES, label="Assignment")
     flagged = BooleanFilter(label="With a policy flag")
-    q = forms.CharField(
-        required=False,
-        max_length=200,
-        label="Search text and authors",
-        strip=True,
-        widget=forms.TextInput(attrs={"type": "search"}),
-    )
+    q = SearchFilter()
     order = ChoiceFilter(choices=OrderFilter.CHOICES, label="Order")
     after = TokenFilter(Cursor.decode)
 
@@ -89,7 +83,7 @@ class InboxFilterForm(FilterForm):
             assigned=data.get("assigned") or "",
             has_policy_flag=bool(data.get("flagged")),
             search=data.get("q") or "",
-            order=data.get("order") or "",
+            order=data.get("order") or OrderFilter.default(search=bool(data.get("q"))),
         )
         return filters, data.get("after")
 

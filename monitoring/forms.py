@@ -1,11 +1,11 @@
-"""The health page's filters, parsed like every list's (common.filters): a unit outside the user's scope is
-a 404, a malformed value a form error on the page and a 400 in the export."""
+"""The health page's filters and the account messages' search, parsed like every list's (common.filters): a
+unit outside the user's scope is a 404, a malformed value a form error on the page and a 400 in the export."""
 
 from __future__ import annotations
 
 from accounts_registry.models import OrgUnit, Platform
 from accounts_registry.selectors import get_unit_for_user
-from common.filters import ChoiceFilter, FilterForm, ObjectFilter
+from common.filters import ChoiceFilter, FilterForm, ObjectFilter, SearchFilter
 from monitoring.selectors import HealthFilters, Problem
 
 
@@ -30,3 +30,9 @@ class HealthFilterForm(FilterForm):
     def strict_filters(self) -> HealthFilters:
         """Every filter valid, or InvalidFilters (the export)."""
         return self.filters_from(self.parse())
+
+
+class MessageSearchForm(FilterForm):
+    """An account's messages page: its search (monitoring.search)."""
+
+    q = SearchFilter(label="Search this account's messages")

@@ -14,12 +14,14 @@ from django.utils import timezone
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
 from monitoring.models import Message, PlatformUsage, PollState, SkippedItem
+from monitoring.search import highlight, message_search
 from monitoring.services.polling import STALE_AFTER_INTERVALS, effective_poll_interval, is_stale
 
 if TYPE_CHECKING:
     import datetime
 
     from django.db.models import Model, QuerySet
+    from django.utils.safestring import SafeString
 
     from accounts_registry.selectors import AnyUser
 
@@ -230,21 +232,37 @@ def read_budget(*, today: datetime.date | None = None) -> list[BudgetLine]:
 class Thread:
     conversation_id: str
     messages: list[Message]
+    search: str = ""
 
     @property
     def latest(self) -> datetime.datetime:
         return max(message.created_at for message in self.messages)
 
+    @property
+    def entries(self) -> list[tuple[Message, SafeString | None]]:
+        """Each message with its text highlighted where the search matched (None: no search, or the
+        match was the author)."""
+        if not self.search:
+            return [(message, None) for message in self.messages]
+        return [(message, highlight(message.text, self.search, lead=None)) for message in self.messages]
 
-def account_threads(account: SocialAccount, *, limit: int = 200) -> list[Thread]:
+
+def account_threads(account: SocialAccount, *, limit: int = 200, search: str = "") -> list[Thread]:
     """The account's recent messages (those addressing it too, stored under another account) grouped by
-    conversation: newest thread first, oldest message first."""
+    conversation: newest thread first, oldest message first. With `search`, only the messages it finds
+    (monitoring.search: inbound and the account's own posts alike), each match highlighted."""
     # Two index-ordered reads rather than one OR, which would sort every message of a busy account.
-    own = Message.objects.filter(account=account).order_by("-created_at")[:limit]
-    also = Message.objects.filter(addressees__account=account).order_by("-created_at")[:limit]
-    recent = sorted([*own, *also], key=lambda message: message.created_at, reverse=True)[:limit]
+    own = Message.objects.filter(account=account)
+    also = Message.objects.filter(addressees__account=account)
+    if search:
+        own, also = own.filter(message_search(search)), also.filter(message_search(search))
+    recent = sorted(
+        [*own.order_by("-created_at")[:limit], *also.order_by("-created_at")[:limit]],
+        key=lambda message: message.created_at,
+        reverse=True,
+    )[:limit]
     threads: dict[str, Thread] = {}
     for message in reversed(recent):
         key = message.conversation_id or message.external_id
-        threads.setdefault(key, Thread(key, [])).messages.append(message)
+        threads.setdefault(key, Thread(key, [], search)).messages.append(message)
     return sorted(threads.values(), key=lambda thread: thread.latest, reverse=True)

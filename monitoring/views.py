@@ -22,7 +22,7 @@ from common.csv_export import csv_response
 from common.filters import InvalidFilters
 from common.htmx import render_page
 from monitoring import selectors
-from monitoring.forms import HealthFilterForm
+from monitoring.forms import HealthFilterForm, MessageSearchForm
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -120,8 +120,16 @@ def account_skipped(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def account_messages(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's recent conversations, its own posts included; `q` searches them (monitoring.search)."""
     account = get_account_for_user(user=request.user, pk=pk)
-    context = {"account": account, "threads": selectors.account_threads(account)}
+    form = MessageSearchForm(request.GET, user=request.user)
+    search = form.valid_values().get("q") or ""
+    context = {
+        "account": account,
+        "form": form,
+        "search": search,
+        "threads": selectors.account_threads(account, search=search),
+    }
     return render(request, "monitoring/account_messages.html", context)
 
 

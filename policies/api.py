@@ -17,9 +17,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
-from common.api.filters import api_filters
+from common.api.filters import SEARCH_PARAMETER, api_filters
 from common.api.pagination import ApiCursorPagination
 from common.filters import MomentFilter
+from monitoring.search import message_search
 from policies.forms import FlagFilterForm
 from policies.models import PolicyFlag, PolicyRule
 from policies.selectors import visible_flags
@@ -121,6 +122,7 @@ class PolicyFlagSerializer(serializers.ModelSerializer[PolicyFlag]):
             OpenApiTypes.STR,
             description="Flags raised at or after this ISO 8601 datetime or date (server time zone if no offset).",
         ),
+        SEARCH_PARAMETER,
     ],
 )
 class PolicyFlagList(ListAPIView[PolicyFlag]):
@@ -147,6 +149,8 @@ class PolicyFlagList(ListAPIView[PolicyFlag]):
             flags = flags.filter(account=data["account"])
         if data["since"] is not None:
             flags = flags.filter(created_at__gte=data["since"])
+        if data["q"]:
+            flags = flags.filter(message_search(data["q"], message="message"))
         return flags.select_related("rule", "account", "message").only(
             "id",
             "rule",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user
-from common.filters import ChoiceFilter, FilterForm, IdFilter, ObjectFilter, TokenFilter
+from common.filters import ChoiceFilter, FilterForm, IdFilter, ObjectFilter, SearchFilter, TokenFilter
 from policies.detectors import DEFAULT_CASE_NUMBER_PATTERN, DEFAULT_REGION, DETECTORS
 from policies.models import PolicyFlag, PolicyRule
 from policies.selectors import QueueCursor, QueueFilters
@@ -36,6 +36,7 @@ class FlagFilterForm(FilterForm):
     rule: forms.Field = IdFilter(required=False)  # the API's subclass also takes a rule's name
     unit = ObjectFilter(get_unit_for_user)
     account = ObjectFilter(get_account_for_user)
+    q = SearchFilter(label="Search posts and authors")
     after: forms.Field | None = TokenFilter(QueueCursor.decode)  # the API pages with its own `cursor`
 
     def queue_filters(self) -> tuple[QueueFilters, QueueCursor | None]:
@@ -49,6 +50,7 @@ class FlagFilterForm(FilterForm):
             rule_id=data.get("rule"),
             unit=data.get("unit"),
             account=data.get("account"),
+            search=data.get("q") or "",
         )
         return filters, data.get("after")
 

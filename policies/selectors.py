@@ -28,6 +28,7 @@ from accounts_registry.models import AuditEvent, OrgUnit
 from accounts_registry.selectors import refused, sees_whole_organization, user_scope, visible_accounts
 from common.cursors import cursor_decode, cursor_encode, integer, moment
 from monitoring.models import Message
+from monitoring.search import message_search
 from policies.models import PolicyFlag, PolicyRule, RescanJob
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class QueueFilters:
     rule_id: int | None = None
     unit: OrgUnit | None = None
     account: SocialAccount | None = None
+    search: str = ""  # monitoring.search: the flagged post's text or author (account-level flags have neither)
 
 
 def _severity_rank() -> Case:
@@ -138,6 +140,8 @@ def _filtered(user: AnyUser, filters: QueueFilters) -> QuerySet[PolicyFlag]:
         flags = flags.filter(account__unit__path__startswith=filters.unit.path)
     if filters.account is not None:
         flags = flags.filter(account=filters.account)
+    if filters.search:
+        flags = flags.filter(message_search(filters.search, message="message"))
     return flags
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from accounts_registry.models import Platform, SocialAccount
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user
-from common.filters import BooleanFilter, ChoiceFilter, FilterForm, IdFilter, MomentFilter, ObjectFilter
+from common.filters import BooleanFilter, ChoiceFilter, FilterForm, IdFilter, MomentFilter, ObjectFilter, SearchFilter
 from engagement.models import TriageItem
 from engagement.selectors.metrics import PERIODS
 
@@ -31,6 +31,7 @@ class TriageItemFilters(UnitFilters):
     question = BooleanFilter()
     since = MomentFilter()
     include_private = BooleanFilter()
+    q = SearchFilter()
 
 
 class MetricsFilters(FilterForm):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from accounts_registry.selectors import refused, visible_accounts, visible_units
 from engagement.models import ApiToken, TriageItem
 from monitoring.models import addressed_to
+from monitoring.search import message_search
 from monitoring.selectors import without_private
 
 if TYPE_CHECKING:
@@ -37,9 +38,10 @@ def api_triage_items(
     is_question: bool | None = None,
     since: datetime.datetime | None = None,
     include_private: bool = False,
+    search: str = "",
 ) -> QuerySet[TriageItem]:
     """The user's triage items with what a list row needs joined in (one query per page). Private (direct)
-    messages are left out unless `include_private`."""
+    messages are left out unless `include_private`. `search`: as the inbox searches (monitoring.search)."""
     accounts = visible_accounts(user)
     if unit is not None:
         accounts = accounts.filter(unit__path__startswith=unit.path)
@@ -59,6 +61,8 @@ def api_triage_items(
         items = items.filter(is_question=is_question)
     if since is not None:
         items = items.filter(created_at__gte=since)
+    if search:
+        items = items.filter(message_search(search, message="message"))
     return items.select_related("message", "account__unit", "assignee").defer(
         "message__metrics", "account__credentials_ciphertext"
     )

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import unit_paths
-from common.api.filters import api_filters
+from common.api.filters import SEARCH_PARAMETER, api_filters
 from common.api.pagination import ApiCursorPagination
 from engagement.api import filters, serializers
 from engagement.api.selectors import api_accounts, api_triage_items, api_units
@@ -99,6 +99,7 @@ class _ScopedListView[ModelT: Model](ListAPIView[ModelT]):
             OpenApiTypes.STR,
             description="Items posted at or after this ISO 8601 datetime or date (server time zone if no offset).",
         ),
+        SEARCH_PARAMETER,
     ],
 )
 class TriageItemList(_ScopedListView[TriageItem]):
@@ -121,6 +122,7 @@ class TriageItemList(_ScopedListView[TriageItem]):
             is_question=data["question"],
             since=data["since"],
             include_private=data["include_private"] is True,
+            search=data["q"],
         )
 
     def page_context(self, page: Sequence[TriageItem]) -> dict[str, Any]:

@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
-from common.folding import Fold, fold
 from engagement.models import TriageItem
 from monitoring.extensions import open_flag_exists
+from monitoring.search import estimated_matches, message_search
 from monitoring.selectors import without_private
 
 if TYPE_CHECKING:
@@ -60,6 +60,11 @@ PAGE_SIZE = 50
 # Counts above this show as "1000+": counting half a million waiting items on every page view would
 # cost more than the page itself, and nobody triages by the exact figure.
 COUNT_CAP = 1000
+# A search's counts stop lower: each counted item is a message's text read and folded, not an index entry.
+SEARCH_COUNT_CAP = 100
+# A search PostgreSQL expects to match more messages than this (organization-wide) is counted in a few
+# accounts by walking their items (see _lateral_count_sql); a rarer one from the trigram index.
+COMMON_WORD_MATCHES = 10_000
 NEW_CAP = 100
 # Up to this many accounts in scope, each is read along its own index range (see AccountScope), as
 # long as the page stays within MAX_RANGES ranges (accounts x statuses x 4 branches).
@@ -78,7 +83,8 @@ class InboxPage:
 
 @dataclasses.dataclass(frozen=True)
 class InboxSummary:
-    """Per-status counts (capped at COUNT_CAP) and the newest item id, for the "N new" poll."""
+    """Per-status counts (capped at COUNT_CAP, SEARCH_COUNT_CAP with a search) and the newest item id, for
+    the "N new" poll."""
 
     counts: dict[str, int]
     capped: frozenset[str]
@@ -126,14 +132,7 @@ def _item_filters(
         # A flag still to be dealt with (open or acknowledged) on the inbound message.
         items = items.filter(open_flag_exists(OuterRef("message_id")))
     if filters.search:
-        # Accent- and case-insensitive on both sides ("velo" finds "Vélo"; common.folding).
-        needle = fold(filters.search)
-        handle = fold(filters.search.removeprefix("@")) or needle
-        items = items.alias(
-            folded_text=Fold("message__text"),
-            folded_name=Fold("message__author_name"),
-            folded_handle=Fold("message__author_handle"),
-        ).filter(Q(folded_text__contains=needle) | Q(folded_handle__contains=handle) | Q(folded_name__contains=needle))
+        items = items.filter(message_search(filters.search, message="message"))
     return items
 
 
@@ -370,20 +369,52 @@ def inbox_page(
     return InboxPage(rows=rows, next_cursor=next_cursor)
 
 
-def _summary_sql(scoped: QuerySet[TriageItem]) -> tuple[str, list[Any]]:
+def _summary_sql(
+    user: AnyUser, filters: InboxFilters, accounts: AccountScope, *, now: datetime.datetime, cap: int
+) -> tuple[str, list[Any]]:
     """SELECT (capped count per status), (newest item id): the ORM compiles each subquery."""
+    scoped = _scoped(user, filters, accounts, now=now)
     parts: list[str] = []
     params: list[Any] = []
+    walk = False
+    if filters.search and accounts.ids is not None:
+        estimate = estimated_matches(filters.search)
+        walk = estimate is not None and estimate > COMMON_WORD_MATCHES
     for status in Status:
-        sql, status_params = scoped.filter(status=status).values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+        status_params: tuple[Any, ...] | list[Any]
+        if walk and accounts.ids is not None:
+            sql, status_params = _lateral_count_sql(user, filters, accounts.ids, status, now=now, cap=cap)
+        else:
+            sql, status_params = scoped.filter(status=status).values("pk")[: cap + 1].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
         params.extend(status_params)
     # The newest item the user may see (any status): an organization-wide id would tell a sub-unit user
-    # how much the rest of the organization receives.
-    sql, newest_params = scoped.order_by("-pk").values("pk")[:1].query.sql_with_params()
+    # how much the rest of the organization receives. Without the search: any newer item is newer, and
+    # the search would read every message of the scope for a word it does not find.
+    unsearched = _scoped(user, dataclasses.replace(filters, search=""), accounts, now=now)
+    sql, newest_params = unsearched.order_by("-pk").values("pk")[:1].query.sql_with_params()
     parts.append(f"({sql})")
     params.extend(newest_params)
     return "SELECT " + ", ".join(parts), params
+
+
+def _lateral_count_sql(
+    user: AnyUser, filters: InboxFilters, ids: list[int], status: str, *, now: datetime.datetime, cap: int
+) -> tuple[str, list[Any]]:
+    """The `cap + 1` first items of a status matching a search in a few accounts: per account along its
+    (account, status, ...) index (a LATERAL join over the ids), then those addressing one of them from
+    another account. Left to itself the planner reads every message the word matches organization-wide
+    (the trigram index) and keeps the scope's: seconds for a common word in a station."""
+    account = RawSQL("a.id", ())
+    inner = _item_filters(TriageItem.objects.filter(status=status, account_id=account), user, filters, now=now)
+    inner_sql, inner_params = inner.values("pk")[: cap + 1].query.sql_with_params()
+    also = _item_filters(also_addressed(ids).exclude(account_id__in=ids).filter(status=status), user, filters, now=now)
+    also_sql, also_params = also.values("pk")[: cap + 1].query.sql_with_params()
+    sql = (
+        "(SELECT k.id FROM unnest(%s::bigint[]) AS a(id)"  # noqa: S608 — ORM-compiled SQL, values as params
+        f" CROSS JOIN LATERAL ({inner_sql}) AS k(id) LIMIT %s) UNION ALL ({also_sql})"
+    )
+    return sql, [ids, *inner_params, cap + 1, *also_params]
 
 
 def inbox_summary(
@@ -399,8 +430,9 @@ def inbox_summary(
     created after this page was rendered."""
     now = now or timezone.now()
     accounts = accounts or inbox_accounts(user, filters)
+    cap = SEARCH_COUNT_CAP if filters.search else COUNT_CAP
     try:
-        sql, params = _summary_sql(_scoped(user, filters, accounts, now=now))
+        sql, params = _summary_sql(user, filters, accounts, now=now, cap=cap)
     except EmptyResultSet:  # no account in scope at all
         row: tuple[Any, ...] | None = None
     else:
@@ -408,8 +440,8 @@ def inbox_summary(
             cursor.execute(sql, params)
             row = cursor.fetchone()
     raw = {status.value: int(row[index]) if row else 0 for index, status in enumerate(Status)}
-    capped = {status for status, count in raw.items() if count > COUNT_CAP}
-    counts = {status: min(count, COUNT_CAP) for status, count in raw.items()}
+    capped = {status for status, count in raw.items() if count > cap}
+    counts = {status: min(count, cap) for status, count in raw.items()}
     counts[StatusFilter.ALL] = sum(counts.values())
     if capped:
         capped.add(StatusFilter.ALL)

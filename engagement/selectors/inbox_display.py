@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from accounts_registry.models import Platform
 from accounts_registry.selectors import unit_paths
-from common.folding import fold, fold_with_offsets
 from engagement.models import CATEGORY_BANNERS, TriageItem
 from engagement.selectors.inbox_filters import response_target
+from monitoring.search import matched_field
 
 if TYPE_CHECKING:
     import datetime
@@ -47,7 +46,7 @@ class InboxRow:
     handled_reason_label: str = ""
     created_iso: str = ""
     created_title: str = ""
-    # With a search: where it matched ("text" or "author") and the text with the match marked (escaped).
+    # With a search (monitoring.search): where it matched ("text" or "author"), the text with every match marked.
     search_match: str = ""
     highlighted: SafeString | None = None
 
@@ -132,30 +131,12 @@ def inbox_rows(items: Iterable[TriageItem], *, now: datetime.datetime) -> list[I
     ]
 
 
-HIGHLIGHT_LEAD = 40  # characters kept before a match far into the text, so the one-line row shows it
-
-
-def highlight(text: str, term: str) -> SafeString | None:
-    """`text` with the first accent- and case-insensitive match of `term` in <mark>, everything escaped
-    (format_html); None if it does not match. A match far into the text is shown from just before it."""
-    needle = fold(term)
-    folded, offsets = fold_with_offsets(text)
-    start = folded.find(needle) if needle else -1
-    if start < 0:
-        return None
-    end = start + len(needle)
-    first, last = (offsets[start], offsets[end - 1] + 1) if offsets is not None else (start, end)
-    lead = "…" + text[first - HIGHLIGHT_LEAD // 2 : first] if first > HIGHLIGHT_LEAD else text[:first]
-    return format_html("{}<mark>{}</mark>{}", lead, text[first:last], text[last:])
-
-
 def with_search(rows: list[InboxRow], term: str) -> list[InboxRow]:
-    """The rows with where the search matched: the text (highlighted) or else the author."""
+    """The rows with where the search matched: the text (every match highlighted) or else the author."""
     if not term:
         return rows
     marked = []
     for row in rows:
-        highlighted = highlight(row.item.message.text, term)
-        match = "text" if highlighted is not None else "author"
+        match, highlighted = matched_field(row.item.message.text, term)
         marked.append(dataclasses.replace(row, search_match=match, highlighted=highlighted))
     return marked

@@ -57,6 +57,18 @@ class OrderFilter:
     # Cursor segments of the plain orders, outside the priority walk's 1..3.
     SEGMENTS = {OLDEST: 0, NEWEST: 4}
 
+    @classmethod
+    def default(cls, *, search: bool) -> str:
+        """First things first; a search's results newest first (as mail search does). A search cannot take
+        the priority walk: each of its index ranges reads to its end when the word is not in it (a word
+        in questions only reads every waiting normal item), where one range in time order stops at the
+        page's last match, or is read from the trigram index when the word is rare (monitoring.search)."""
+        return cls.NEWEST if search else cls.PRIORITY
+
+    @classmethod
+    def offered(cls, *, search: bool) -> list[tuple[str, str]]:
+        return [(value, label) for value, label in cls.CHOICES if value or not search]
+
 
 @dataclasses.dataclass(frozen=True)
 class InboxFilters:
@@ -87,7 +99,7 @@ class InboxFilters:
             "assigned": self.assigned,
             "flagged": "1" if self.has_policy_flag else "",
             "q": self.search,
-            "order": self.order,
+            "order": self.order if self.order != OrderFilter.default(search=bool(self.search)) else "",
         }
         return {name: value for name, value in values.items() if value}
 

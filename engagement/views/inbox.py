@@ -132,7 +132,7 @@ def _orders(filters: inbox_filters.InboxFilters) -> dict[str, Any]:
     """The orders the person can choose (links keeping the filters), and the oldest waiting question
     in one click: waiting questions of the same unit, account and platform, oldest first."""
     links = []
-    for value, label in inbox_filters.OrderFilter.CHOICES:
+    for value, label in inbox_filters.OrderFilter.offered(search=bool(filters.search)):
         params = {**filters.params(), "order": value}
         links.append(
             {

@@ -480,7 +480,7 @@ def test_schema_is_public_and_lists_endpoints_and_filters(client):
     assert set(paths) == {f"/api/v1/{name}/" for name in ENDPOINTS} | {"/api/v1/policy-flags/"}
     triage_params = {param["name"]: param for param in paths["/api/v1/triage-items/"]["get"]["parameters"]}
     assert set(triage_params) == {
-        "status", "unit", "account", "platform", "category", "question", "since", "cursor", "page_size"
+        "status", "unit", "account", "platform", "category", "question", "since", "q", "cursor", "page_size"
     }  # fmt: skip
     assert triage_params["category"]["schema"]["enum"] == sorted(TriageItem.Category.values)
     assert "crime: Crime report" in triage_params["category"]["description"]

@@ -340,7 +340,8 @@ def test_query_count_does_not_grow_with_page_size_or_data(
         second = selectors.inbox_page(
             viewer, filters, after=first.next_cursor, page_size=page_size, now=NOW, accounts=accounts
         )
-    with django_assert_num_queries(1):
+    # In a few accounts, a search first asks PostgreSQL how common the word is (monitoring.search).
+    with django_assert_num_queries(2 if accounts.ids is not None else 1):
         selectors.inbox_summary(viewer, filters, now=NOW, accounts=accounts)
     assert len(first.rows) == min(page_size, volume)
     assert len(second.rows) == (min(page_size, volume - page_size) if volume > page_size else volume)

@@ -71,6 +71,6 @@ def drop_search(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("monitoring", "0006_backfill_message_addressees")]
+    dependencies = [("monitoring", "0007_daily_day_index")]
 
     operations = [migrations.RunPython(create_search, drop_search)]

@@ -360,7 +360,9 @@ def inbox_page(
     keys = keys[:page_size]
     if not keys:
         return InboxPage(rows=[], next_cursor=None)
-    by_pk = TriageItem.objects.select_related("message", "account__unit", "assignee").in_bulk([key[2] for key in keys])
+    by_pk = TriageItem.objects.select_related("message", "account__unit", "assignee", "closed_by").in_bulk(
+        [key[2] for key in keys]
+    )
     rows = inbox_rows([by_pk[key[2]] for key in keys if key[2] in by_pk], now=now)
     next_cursor = None
     if has_next:

@@ -28,6 +28,7 @@ from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
 from common.filters import ChoiceFilter, InvalidFilters
 from common.htmx import acting_user, render_page, wants_fragment
+from common.jinja import render_fragment
 from engagement.forms import (
     BULK_ACTIONS,
     AssignForm,
@@ -48,9 +49,14 @@ from engagement.services.triage_actions import BulkAction
 if TYPE_CHECKING:
     from django.http import HttpRequest, StreamingHttpResponse
 
+    from common.jinja import Fragment
+
 TEMPLATE = "engagement/inbox.html"
 BULK_CONFIRM_TEMPLATE = "engagement/inbox_bulk_confirm.html"
 ITEM_TEMPLATE = "engagement/inbox_item.html"
+# The rows (Jinja2, common/jinja.py): the list's, the bulk result's and one row again after an action.
+ROWS_TEMPLATE = "engagement/inbox_rows.html"
+OPTIONS_TEMPLATE = "engagement/select_options.html"  # the unit and account filters' hundreds of options
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = (
     "id",
@@ -96,6 +102,34 @@ def _row_extras(request: HttpRequest, query: str) -> dict[str, Any]:
         "reason_options": render_to_string(f"{TEMPLATE}#reason-options", reasons, request=request),
         "back_param": f"?back={quote(query, safe='/')}" if query else "",
     }
+
+
+def rows_html(
+    request: HttpRequest,
+    rows: list[inbox_display.InboxRow],
+    *,
+    query: str,
+    oob: bool = False,
+    detail: bool = False,
+    detail_html: str = "",
+    **row_messages: Any,
+) -> Fragment:
+    """The rows rendered by the one row template: a page's fifty, or one again after an action (with its
+    opened part, `detail_html`, and the action's `row_error`, `row_notice` or `row_conflict`)."""
+    context = {
+        "rows": rows,
+        "query": query,
+        "user_pk": request.user.pk,
+        "oob": oob,
+        "detail": detail,
+        "detail_html": detail_html,
+        "row_error": "",
+        "row_notice": "",
+        "row_conflict": None,
+        **_row_extras(request, query),
+        **row_messages,
+    }
+    return render_fragment(request, ROWS_TEMPLATE, context)
 
 
 def _item_url(pk: int, query: str) -> str:
@@ -198,8 +232,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = selectors.inbox_page(request.user, filters, after=cursor, now=now, accounts=accounts)
     summary = selectors.inbox_summary(request.user, filters, now=now, accounts=accounts)
     query = urlencode(filters.params())
+    rows = inbox_display.with_search(page.rows, filters.search)
     context: dict[str, Any] = {
-        "rows": inbox_display.with_search(page.rows, filters.search),
+        "rows": rows,
+        "rows_html": rows_html(request, rows, query=query),
         "filters": filters,
         "query": query,
         "next_query": urlencode({**filters.params(), "after": page.next_cursor.encode()}) if page.next_cursor else "",
@@ -209,7 +245,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "banners": _page_banners(page.rows),
         "since": summary.newest_id,
         "new_count": 0,
-        **_row_extras(request, query),
+        "reason_options": _row_extras(request, query)["reason_options"],
         "bulk_actions": BULK_ACTIONS,
         "target_hours": inbox_filters.response_target().total_seconds() / 3600,
     }
@@ -219,6 +255,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context["has_unit_choices"] = bool(unit_choices)
     filter_form.set_choices(units=unit_choices, accounts=account_choices)
     context["filter_form"] = filter_form
+    for name, options in (("unit_options", filter_form.unit_options), ("account_options", filter_form.account_options)):
+        context[name] = render_fragment(request, OPTIONS_TEMPLATE, {"options": options})
     context["chips"] = _filter_chips(filter_form, filters)
     context["orders"] = _orders(filters)
     return render_page(request, TEMPLATE, context)
@@ -289,19 +327,28 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
 
 
 def _row_context(
-    request: HttpRequest, item: TriageItem, *, query: str, with_detail: bool, **extra: Any
+    request: HttpRequest,
+    item: TriageItem,
+    *,
+    query: str,
+    with_detail: bool,
+    row_messages: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """One row again (with its opened part if `with_detail`), the action's `row_messages` on it."""
+    row_messages = row_messages or {}
     (row,) = inbox_display.inbox_rows([item], now=timezone.now())
-    context: dict[str, Any] = {
+    detail_html = ""
+    if with_detail:
+        detail_context = _detail_context(request, item, query=query)
+        detail_html = render_to_string(f"{TEMPLATE}#detail", detail_context, request=request)
+    return {
         "row": row,
-        "query": query,
-        "detail": with_detail,
-        **_row_extras(request, query),
+        "rows_html": rows_html(
+            request, [row], query=query, detail=with_detail, detail_html=detail_html, **row_messages
+        ),
         **extra,
     }
-    if with_detail:
-        context.update(_detail_context(request, item, query=query))
-    return context
 
 
 def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> dict[str, Any]:
@@ -354,7 +401,9 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
     query = urlencode(filters.params())
     is_open = request.POST.get("open") == "1"
     if wants_fragment(request):
-        context = _row_context(request, item, query=query, with_detail=is_open, row_error=error, row_notice=notice)
+        context = _row_context(
+            request, item, query=query, with_detail=is_open, row_messages={"row_error": error, "row_notice": notice}
+        )
         if not error:
             context |= _tabs_context(request, filters)
         return render_page(request, f"{TEMPLATE}#row-response", context)
@@ -381,7 +430,11 @@ def _changed_meanwhile(request: HttpRequest, item: TriageItem) -> HttpResponse |
         filters = back_filters(request.POST.get("back", ""), user=request.user)
         query = urlencode(filters.params())
         context = _row_context(
-            request, item, query=query, with_detail=request.POST.get("open") == "1", row_conflict=conflict
+            request,
+            item,
+            query=query,
+            with_detail=request.POST.get("open") == "1",
+            row_messages={"row_conflict": conflict},
         )
         context |= _tabs_context(request, filters)
         return render_page(request, f"{TEMPLATE}#row-response", context, status=409)
@@ -526,9 +579,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
         context = {
             "bulk_notice": notice,
             "undo_ids": undo_ids,
-            "updated": inbox_display.inbox_rows(updated, now=timezone.now()),
+            "updated_html": rows_html(
+                request, inbox_display.inbox_rows(updated, now=timezone.now()), query=query, oob=True
+            ),
             "query": query,
-            **_row_extras(request, query),
             **_tabs_context(request, filters),
         }
         return render_page(request, f"{TEMPLATE}#bulk-result", context)

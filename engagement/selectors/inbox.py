@@ -439,6 +439,17 @@ def inbox_filter_choices(user: AnyUser) -> tuple[list[tuple[int, str]], list[tup
     )
 
 
+def inbox_matching_ids(
+    user: AnyUser, filters: InboxFilters, *, now: datetime.datetime, limit: int, among: list[int] | None = None
+) -> list[int]:
+    """The ids of the user's items matching the filters, status included (every page of the list), lowest
+    first, at most `limit`; only those `among` the given ids if given (one query either way)."""
+    items = filtered_items(user, filters, now=now)
+    if among is not None:
+        items = items.filter(pk__in=among)
+    return list(items.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
 def inbox_export(
     user: AnyUser, filters: InboxFilters, *, now: datetime.datetime, limit: int, include_private: bool = False
 ) -> tuple[Iterator[TriageItem], dict[int, str]]:

@@ -32,7 +32,6 @@ from common.jinja import render_fragment
 from engagement.forms import (
     BULK_ACTIONS,
     AssignForm,
-    BulkForm,
     CategoryForm,
     HandleForm,
     InboxFilterForm,
@@ -44,7 +43,6 @@ from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
 from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
 from engagement.services import triage_actions as services
-from engagement.services.triage_actions import BulkAction
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, StreamingHttpResponse
@@ -52,7 +50,6 @@ if TYPE_CHECKING:
     from common.jinja import Fragment
 
 TEMPLATE = "engagement/inbox.html"
-BULK_CONFIRM_TEMPLATE = "engagement/inbox_bulk_confirm.html"
 ITEM_TEMPLATE = "engagement/inbox_item.html"
 # The rows (Jinja2, common/jinja.py): the list's, the bulk result's and one row again after an action.
 ROWS_TEMPLATE = "engagement/inbox_rows.html"
@@ -75,21 +72,13 @@ EXPORT_COLUMNS = (
     "assignee",
 )
 
-# What each bulk action asks of the capabilities table.
-BULK_CAPABILITY = {
-    BulkAction.ASSIGN_ME: Action.TRIAGE_ASSIGN,
-    BulkAction.HANDLE: Action.TRIAGE_HANDLE,
-    BulkAction.DISMISS: Action.TRIAGE_DISMISS,
-    BulkAction.REOPEN: Action.TRIAGE_HANDLE,  # as reopening one item
-}
 
-
-def _require_inbox(request: HttpRequest) -> None:
+def require_inbox(request: HttpRequest) -> None:
     if not triage_access.inbox_available(request.user):
         raise PermissionDenied("The inbox is for comms managers, supervisors, admins and account holders.")
 
 
-def _inbox_url(query: str) -> str:
+def inbox_url(query: str) -> str:
     return reverse("inbox:index") + (f"?{query}" if query else "")
 
 
@@ -194,7 +183,7 @@ def _page_banners(rows: list[inbox_display.InboxRow]) -> list[dict[str, Any]]:
     return sorted(banners.values(), key=lambda banner: not banner["is_emergency"])
 
 
-def _tabs_context(request: HttpRequest, filters: inbox_filters.InboxFilters) -> dict[str, Any]:
+def tabs_context(request: HttpRequest, filters: inbox_filters.InboxFilters) -> dict[str, Any]:
     """The status tabs again, for an action's response to swap in out of band (the counts stay true)."""
     summary = selectors.inbox_summary(request.user, filters, now=timezone.now())
     return {"tabs": _status_tabs(filters, summary), "tabs_oob": True}
@@ -219,11 +208,23 @@ def _status_tabs(filters: inbox_filters.InboxFilters, summary: selectors.InboxSu
     return tabs
 
 
+def _matching(
+    filters: inbox_filters.InboxFilters, summary: selectors.InboxSummary, *, on_page: int
+) -> dict[str, Any] | None:
+    """How many items match the filters (every page), for the bulk bar's "all N matching", when there are
+    more than the page shows."""
+    statuses = list(TriageItem.Status.values) if filters.status == inbox_filters.StatusFilter.ALL else [filters.status]
+    count = sum(summary.counts.get(status, 0) for status in statuses)
+    if count <= on_page:
+        return None
+    return {"count": count, "is_capped": any(status in summary.capped for status in statuses)}
+
+
 @require_GET
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """The inbox page; for htmx (the "N new" link) only its `results` fragment."""
-    _require_inbox(request)
+    require_inbox(request)
     now = timezone.now()
     full_page = not wants_fragment(request)
     filter_form = InboxFilterForm(request.GET, user=request.user)
@@ -247,6 +248,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "new_count": 0,
         "reason_options": _row_extras(request, query)["reason_options"],
         "bulk_actions": BULK_ACTIONS,
+        "matching": _matching(filters, summary, on_page=len(rows)),
         "target_hours": inbox_filters.response_target().total_seconds() / 3600,
     }
     if not full_page:
@@ -266,9 +268,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def new_items(request: HttpRequest) -> HttpResponse:
     """The "N new" fragment, polled every 30 seconds: items matching the filters added since the page."""
-    _require_inbox(request)
+    require_inbox(request)
     if not wants_fragment(request):
-        return redirect(_inbox_url(urlencode(request.GET)))
+        return redirect(inbox_url(urlencode(request.GET)))
     filters, _cursor = InboxFilterForm(request.GET, user=request.user).page_filters()
     since_raw = request.GET.get("since", "")
     since = int(since_raw) if since_raw.isdigit() else None
@@ -282,7 +284,7 @@ def new_items(request: HttpRequest) -> HttpResponse:
 def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The current filter as CSV (every page, up to EXPORT_MAX_ROWS rows), streamed. Cells a
     spreadsheet would run as a formula are neutralised. Four queries whatever the size."""
-    _require_inbox(request)
+    require_inbox(request)
     try:
         filters, _cursor = InboxFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:
@@ -381,7 +383,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     query = back_query(request.GET.get("back", ""), user=request.user)
     if wants_fragment(request):
         return render_page(request, f"{TEMPLATE}#detail", _detail_context(request, item, query=query))
-    context = _row_context(request, item, query=query, with_detail=True, inbox_url=_inbox_url(query))
+    context = _row_context(request, item, query=query, with_detail=True, inbox_url=inbox_url(query))
     return render_page(request, ITEM_TEMPLATE, context)
 
 
@@ -405,13 +407,13 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
             request, item, query=query, with_detail=is_open, row_messages={"row_error": error, "row_notice": notice}
         )
         if not error:
-            context |= _tabs_context(request, filters)
+            context |= tabs_context(request, filters)
         return render_page(request, f"{TEMPLATE}#row-response", context)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, notice)
-    return redirect(_item_url(item.pk, query) if is_open else _inbox_url(query))
+    return redirect(_item_url(item.pk, query) if is_open else inbox_url(query))
 
 
 def _changed_meanwhile(request: HttpRequest, item: TriageItem) -> HttpResponse | None:
@@ -436,7 +438,7 @@ def _changed_meanwhile(request: HttpRequest, item: TriageItem) -> HttpResponse |
             with_detail=request.POST.get("open") == "1",
             row_messages={"row_conflict": conflict},
         )
-        context |= _tabs_context(request, filters)
+        context |= tabs_context(request, filters)
         return render_page(request, f"{TEMPLATE}#row-response", context, status=409)
     messages.warning(
         request, f"Item {item.pk} changed a moment ago ({conflict['actor']}: {conflict['what']}): look again."
@@ -539,52 +541,3 @@ def item_note(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Note added.")
     return redirect(_item_url(item.pk, query))
-
-
-@require_POST
-@login_required
-def bulk(request: HttpRequest) -> HttpResponse:
-    """One action on the selected items, all or nothing: any item the user may not act on is a 404
-    for the whole request, and nothing changes."""
-    _require_inbox(request)
-    form = BulkForm(request.POST)
-    filters = back_filters(request.POST.get("back", ""), user=request.user)
-    query = urlencode(filters.params())
-    if not form.is_valid():
-        error = " ".join(str(message) for errors in form.errors.values() for message in errors)
-        if wants_fragment(request):
-            return render_page(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
-        messages.error(request, error)
-        return redirect(_inbox_url(query))
-    items = triage_access.get_triage_items_for_user(
-        user=request.user, pks=form.cleaned_data["items"], action=BULK_CAPABILITY[form.cleaned_data["action"]]
-    )
-    action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
-    labels = {**dict(BULK_ACTIONS), **dict(TriageItem.HandledReason.choices)}
-    if form.needs_confirmation():
-        context = {
-            "action": action,
-            "action_label": labels[action] + (f" ({labels[reason]})" if action == BulkAction.HANDLE else ""),
-            "reason": reason,
-            "ids": [item.pk for item in items],
-            "query": query,
-            "inbox_url": _inbox_url(query),
-        }
-        return render_page(request, BULK_CONFIRM_TEMPLATE, context, partial="bulk-confirm")
-    updated = services.triage_bulk(items=items, action=action, reason=reason, actor=acting_user(request))
-    notice = f"{labels[action]}: {len(updated)} item{'s' if len(updated) != 1 else ''} updated."
-    # Undo a bulk handle or dismiss: the same items, reopened (each reopening audited).
-    undo_ids = [item.pk for item in updated] if action in {BulkAction.HANDLE, BulkAction.DISMISS} else []
-    if wants_fragment(request):
-        context = {
-            "bulk_notice": notice,
-            "undo_ids": undo_ids,
-            "updated_html": rows_html(
-                request, inbox_display.inbox_rows(updated, now=timezone.now()), query=query, oob=True
-            ),
-            "query": query,
-            **_tabs_context(request, filters),
-        }
-        return render_page(request, f"{TEMPLATE}#bulk-result", context)
-    messages.success(request, notice)
-    return redirect(_inbox_url(query))

@@ -57,6 +57,7 @@ BULK_CAPABILITY = {
     BulkAction.DISMISS: Action.TRIAGE_DISMISS,
     BulkAction.REOPEN: Action.TRIAGE_HANDLE,  # as reopening one item
 }
+SHOWN_MAX = 2 * selectors.PAGE_SIZE
 LABELS = {**dict(BULK_ACTIONS), **dict(TriageItem.HandledReason.choices)}
 
 
@@ -71,22 +72,39 @@ def _refused(request: HttpRequest, error: str, query: str) -> HttpResponse:
     return redirect(inbox_url(query))
 
 
+def _shown(request: HttpRequest, name: str) -> list[int] | None:
+    """The ids of the rows on the person's page (display only: which rows to swap in again out of band,
+    never which items to act on); None when the form does not say."""
+    if name not in request.POST:
+        return None
+    return sorted({int(value) for value in request.POST.getlist(name)[:SHOWN_MAX] if value.isdigit()})
+
+
 def _done(
-    request: HttpRequest, *, updated: list[TriageItem], action: str, filters: InboxFilters, left_alone: int = 0
+    request: HttpRequest,
+    *,
+    updated: list[TriageItem],
+    action: str,
+    filters: InboxFilters,
+    left_alone: int = 0,
+    shown: list[int] | None = None,
 ) -> HttpResponse:
-    """The result: how many were updated (and left alone), the rows again out of band, the counts, and the
-    undo of a bulk handle or dismiss (the same items, reopened through `bulk`, each reopening audited)."""
+    """The result: how many were updated (and left alone), the rows again out of band (those `shown` on the
+    page, when the page said which), the counts, and the undo of a bulk handle or dismiss (the same items,
+    reopened through `bulk`, each reopening audited)."""
     query = urlencode(filters.params())
     notice = f"{LABELS[action]}: {len(updated)} item{'s' if len(updated) != 1 else ''} updated."
     if left_alone:
         notice += f" {left_alone} no longer matched the filters and {'were' if left_alone != 1 else 'was'} left alone."
     undo_ids = [item.pk for item in updated] if action in {BulkAction.HANDLE, BulkAction.DISMISS} else []
     if wants_fragment(request):
+        on_page = [item for item in updated if shown is None or item.pk in set(shown)]
         context = {
             "bulk_notice": notice,
             "undo_ids": undo_ids,
+            "undo_shown": shown,
             "updated_html": rows_html(
-                request, inbox_display.inbox_rows(updated, now=timezone.now()), query=query, oob=True
+                request, inbox_display.inbox_rows(on_page, now=timezone.now()), query=query, oob=True
             ),
             "query": query,
             **tabs_context(request, filters),
@@ -124,7 +142,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         }
         return render_page(request, BULK_CONFIRM_TEMPLATE, context, partial="bulk-confirm")
     updated = services.triage_bulk(items=items, action=action, reason=reason, actor=acting_user(request))
-    return _done(request, updated=updated, action=action, filters=filters)
+    return _done(request, updated=updated, action=action, filters=filters, shown=_shown(request, "shown"))
 
 
 @require_POST
@@ -165,6 +183,7 @@ def bulk_matching(request: HttpRequest) -> HttpResponse:
             "reason": reason,
             "count": len(ids),
             "selection": signed.encode(),
+            "shown": _shown(request, "items") or [],  # the page's rows, checked
             "is_matching": True,
             "confirm_url": reverse("inbox:bulk-matching"),
             "query": query,
@@ -180,4 +199,11 @@ def bulk_matching(request: HttpRequest) -> HttpResponse:
         actor=acting_user(request),
         reason=reason,
     )
-    return _done(request, updated=result.updated, action=action, filters=filters, left_alone=result.left_alone)
+    return _done(
+        request,
+        updated=result.updated,
+        action=action,
+        filters=filters,
+        left_alone=result.left_alone,
+        shown=_shown(request, "shown") or [],
+    )

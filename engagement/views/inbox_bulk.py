@@ -176,7 +176,7 @@ def bulk_matching(request: HttpRequest) -> HttpResponse:
                 request, f"More than {MATCHING_MAX} items match: narrow the filters to act on them at once.", query
             )
         triage_access.get_triage_items_for_user(user=request.user, pks=ids, action=capability)  # 403 before asking
-        signed = MatchingSelection(user_id=request.user.pk, query=query, issued_at=now, ids=ids)
+        signed = MatchingSelection(user_id=acting_user(request).pk, query=query, issued_at=now, ids=ids)
         context: dict[str, Any] = {
             "action": action,
             "action_label": _action_label(action, reason),

@@ -70,7 +70,7 @@ from benchmarks.inbox_traffic import generate, weighted_accounts
 from benchmarks.world import reset_database, signed_in_client
 from engagement.forms import InboxFilterForm
 from engagement.selectors import inbox as inbox_selectors
-from engagement.views.inbox import rows_html
+from engagement.views.inbox_rows import rows_html
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

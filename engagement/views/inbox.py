@@ -10,7 +10,7 @@ htmx, re-renders the row in place. Items come only through the access selectors:
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,7 +28,6 @@ from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
 from common.filters import ChoiceFilter, InvalidFilters
 from common.htmx import acting_user, render_page, wants_fragment
-from common.jinja import render_fragment
 from engagement.forms import (
     BULK_ACTIONS,
     AssignForm,
@@ -43,17 +42,12 @@ from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
 from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
 from engagement.services import triage_actions as services
+from engagement.views.inbox_rows import TEMPLATE, options_html, reason_options, rows_html
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, StreamingHttpResponse
 
-    from common.jinja import Fragment
-
-TEMPLATE = "engagement/inbox.html"
 ITEM_TEMPLATE = "engagement/inbox_item.html"
-# The rows (Jinja2, common/jinja.py): the list's, the bulk result's and one row again after an action.
-ROWS_TEMPLATE = "engagement/inbox_rows.html"
-OPTIONS_TEMPLATE = "engagement/select_options.html"  # the unit and account filters' hundreds of options
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = (
     "id",
@@ -80,45 +74,6 @@ def require_inbox(request: HttpRequest) -> None:
 
 def inbox_url(query: str) -> str:
     return reverse("inbox:index") + (f"?{query}" if query else "")
-
-
-def _row_extras(request: HttpRequest, query: str) -> dict[str, Any]:
-    """What every row of a response shares, computed once per response rather than once per row: the
-    handled-reason <option>s (the template's `reason-options` partial, rendered once) and the `?back=`
-    of the rows' Open links (as `{{ query|urlencode }}` would encode it)."""
-    reasons = {"reasons": TriageItem.HandledReason.choices}
-    return {
-        "reason_options": render_to_string(f"{TEMPLATE}#reason-options", reasons, request=request),
-        "back_param": f"?back={quote(query, safe='/')}" if query else "",
-    }
-
-
-def rows_html(
-    request: HttpRequest,
-    rows: list[inbox_display.InboxRow],
-    *,
-    query: str,
-    oob: bool = False,
-    detail: bool = False,
-    detail_html: str = "",
-    **row_messages: Any,
-) -> Fragment:
-    """The rows rendered by the one row template: a page's fifty, or one again after an action (with its
-    opened part, `detail_html`, and the action's `row_error`, `row_notice` or `row_conflict`)."""
-    context = {
-        "rows": rows,
-        "query": query,
-        "user_pk": request.user.pk,
-        "oob": oob,
-        "detail": detail,
-        "detail_html": detail_html,
-        "row_error": "",
-        "row_notice": "",
-        "row_conflict": None,
-        **_row_extras(request, query),
-        **row_messages,
-    }
-    return render_fragment(request, ROWS_TEMPLATE, context)
 
 
 def _item_url(pk: int, query: str) -> str:
@@ -246,7 +201,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "banners": _page_banners(page.rows),
         "since": summary.newest_id,
         "new_count": 0,
-        "reason_options": _row_extras(request, query)["reason_options"],
+        "reason_options": reason_options(request),
         "bulk_actions": BULK_ACTIONS,
         "matching": _matching(filters, summary, on_page=len(rows)),
         "target_hours": inbox_filters.response_target().total_seconds() / 3600,
@@ -258,7 +213,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filter_form.set_choices(units=unit_choices, accounts=account_choices)
     context["filter_form"] = filter_form
     for name, options in (("unit_options", filter_form.unit_options), ("account_options", filter_form.account_options)):
-        context[name] = render_fragment(request, OPTIONS_TEMPLATE, {"options": options})
+        context[name] = options_html(request, options)
     context["chips"] = _filter_chips(filter_form, filters)
     context["orders"] = _orders(filters)
     return render_page(request, TEMPLATE, context)

@@ -41,7 +41,8 @@ from engagement.selectors import inbox as selectors
 from engagement.selectors import inbox_display, triage_access
 from engagement.services import triage_actions as services
 from engagement.services.triage_actions import BulkAction
-from engagement.views.inbox import TEMPLATE, inbox_url, require_inbox, rows_html, tabs_context
+from engagement.views.inbox import inbox_url, require_inbox, tabs_context
+from engagement.views.inbox_rows import TEMPLATE, rows_html
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

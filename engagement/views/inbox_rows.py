@@ -15,7 +15,6 @@ from engagement.models import TriageItem
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
-    from django.utils.safestring import SafeString
 
     from common.jinja import Fragment
     from engagement.selectors.inbox_display import InboxRow
@@ -25,7 +24,7 @@ ROWS_TEMPLATE = "engagement/inbox_rows.html"
 OPTIONS_TEMPLATE = "engagement/select_options.html"  # the unit and account filters' hundreds of options
 
 
-def reason_options(request: HttpRequest) -> SafeString:
+def reason_options(request: HttpRequest) -> str:
     """The handled-reason <option>s (the page's `reason-options` partial): the bulk bar's and every row's."""
     reasons = {"reasons": TriageItem.HandledReason.choices}
     return render_to_string(f"{TEMPLATE}#reason-options", reasons, request=request)

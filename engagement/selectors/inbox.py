@@ -372,20 +372,38 @@ def inbox_page(
     return InboxPage(rows=rows, next_cursor=next_cursor)
 
 
-def _summary_sql(scoped: QuerySet[TriageItem]) -> tuple[str, list[Any]]:
-    """SELECT (capped count per status), (newest item id): the ORM compiles each subquery."""
+def _summary_sql(bases: list[QuerySet[TriageItem]]) -> tuple[str, list[Any]]:
+    """SELECT (capped count per status), (newest item id): the ORM compiles each subquery. With two bases
+    (PostgreSQL, a few accounts: the items stored under them, and those addressing them from another
+    account) each is counted along its own index and the union deduplicated — an OR of the two in one
+    WHERE made PostgreSQL scan the whole table for a station."""
     parts: list[str] = []
     params: list[Any] = []
     for status in Status:
-        sql, status_params = scoped.filter(status=status).values("pk")[: COUNT_CAP + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
-        params.extend(status_params)
+        compiled = [base.filter(status=status).values("pk")[: COUNT_CAP + 1].query.sql_with_params() for base in bases]
+        union = " UNION ".join(f"({sql})" for sql, _params in compiled)
+        parts.append(f"(SELECT COUNT(*) FROM ({union}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
+        params.extend(param for _sql, status_params in compiled for param in status_params)
     # The newest item the user may see (any status): an organization-wide id would tell a sub-unit user
     # how much the rest of the organization receives.
-    sql, newest_params = scoped.order_by("-pk").values("pk")[:1].query.sql_with_params()
-    parts.append(f"({sql})")
-    params.extend(newest_params)
+    newest = [base.order_by("-pk").values("pk")[:1].query.sql_with_params() for base in bases]
+    if len(newest) == 1:
+        parts.append(f"({newest[0][0]})")
+    else:
+        parts.append("GREATEST(" + ", ".join(f"({sql})" for sql, _params in newest) + ")")
+    params.extend(param for _sql, newest_params in newest for param in newest_params)
     return "SELECT " + ", ".join(parts), params
+
+
+def _summary_bases(
+    user: AnyUser, filters: InboxFilters, accounts: AccountScope, *, now: datetime.datetime
+) -> list[QuerySet[TriageItem]]:
+    if connection.vendor == "postgresql" and accounts.ids:
+        return [
+            _item_filters(TriageItem.objects.filter(account_id__in=accounts.ids), user, filters, now=now),
+            _item_filters(also_addressed(accounts.ids), user, filters, now=now),
+        ]
+    return [_scoped(user, filters, accounts, now=now)]
 
 
 def inbox_summary(
@@ -402,7 +420,7 @@ def inbox_summary(
     now = now or timezone.now()
     accounts = accounts or inbox_accounts(user, filters)
     try:
-        sql, params = _summary_sql(_scoped(user, filters, accounts, now=now))
+        sql, params = _summary_sql(_summary_bases(user, filters, accounts, now=now))
     except EmptyResultSet:  # no account in scope at all
         row: tuple[Any, ...] | None = None
     else:

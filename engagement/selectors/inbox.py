@@ -398,10 +398,12 @@ def _summary_sql(bases: list[QuerySet[TriageItem]]) -> tuple[str, list[Any]]:
 def _summary_bases(
     user: AnyUser, filters: InboxFilters, accounts: AccountScope, *, now: datetime.datetime
 ) -> list[QuerySet[TriageItem]]:
-    if connection.vendor == "postgresql" and accounts.ids:
+    if connection.vendor == "postgresql" and accounts.ids != []:
+        # ids read through visible_accounts: already scoped; else the scoped subquery
+        scope = accounts.ids if accounts.ids is not None else _filtered_accounts(user, filters)
         return [
-            _item_filters(TriageItem.objects.filter(account_id__in=accounts.ids), user, filters, now=now),
-            _item_filters(also_addressed(accounts.ids), user, filters, now=now),
+            _item_filters(TriageItem.objects.filter(account_id__in=scope), user, filters, now=now),
+            _item_filters(also_addressed(scope), user, filters, now=now),
         ]
     return [_scoped(user, filters, accounts, now=now)]
 

@@ -381,7 +381,8 @@ def _summary_sql(bases: list[QuerySet[TriageItem]]) -> tuple[str, list[Any]]:
     params: list[Any] = []
     for status in Status:
         compiled = [base.filter(status=status).values("pk")[: COUNT_CAP + 1].query.sql_with_params() for base in bases]
-        union = " UNION ".join(f"({sql})" for sql, _params in compiled)
+        # One base as it is (SQLite, the demo, takes no parenthesized SELECT in a FROM's union)
+        union = compiled[0][0] if len(compiled) == 1 else " UNION ".join(f"({sql})" for sql, _params in compiled)
         parts.append(f"(SELECT COUNT(*) FROM ({union}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
         params.extend(param for _sql, status_params in compiled for param in status_params)
     # The newest item the user may see (any status): an organization-wide id would tell a sub-unit user

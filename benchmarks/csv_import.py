@@ -43,8 +43,7 @@ from django.utils import timezone
 from accounts_registry.models import AuditEvent, Member, OrgUnit, Role, RoleGrant, SocialAccount, Training
 from accounts_registry.services.csv_io import REGISTRY_COLUMNS, registry_import
 from benchmarks.harness import Figure, report
-from benchmarks.overview import _signed_in
-from benchmarks.world import reset_database
+from benchmarks.world import reset_database, signed_in_client
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -309,7 +308,7 @@ def _through_the_page(rows: list[dict[str, str]], text: str) -> tuple[float, flo
     registry_import(source=csv_text(rows[:PILOT_ROWS]), actor=None, dry_run=False)
     admin = get_user_model().objects.create_user("bench-admin", password="unused-bench-password")  # noqa: S106
     RoleGrant.objects.create(user=admin, role=Role.ADMIN, unit=OrgUnit.objects.get(name=SERVICE))
-    client = _signed_in(admin)
+    client = signed_in_client(admin)
     url = reverse("registry:import")
     upload = SimpleUploadedFile("registry.csv", text.encode(), content_type="text/csv")
     started, cpu = time.perf_counter(), time.process_time()

@@ -175,9 +175,10 @@ def prepare_environment(scratch: ScratchDatabase) -> None:
     # A key of this run only: the scratch database's credentials are unreadable once it is gone anyway.
     os.environ["CHORUS_FERNET_KEYS"] = Fernet.generate_key().decode()
     os.environ["LOG_LEVEL"] = "WARNING"
-    # The scenarios that seed the demo organization onboard Mastodon accounts on the demo's loopback instance,
-    # which the outbound guard admits only when allowlisted, as `make demo` does.
-    os.environ["CHORUS_OUTBOUND_ALLOWLIST"] = os.environ.get("CHORUS_DEMO_MASTODON_URL", "http://127.0.0.1:8104")
+    # The seeded demo organization's Mastodon account lives on the loopback double (as in the tests), and
+    # mail sent while seeding stays in memory.
+    os.environ.setdefault("CHORUS_OUTBOUND_ALLOWLIST", "http://127.0.0.1")
+    os.environ.setdefault("CHORUS_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
     os.environ["PYTHONUNBUFFERED"] = "1"
 
 

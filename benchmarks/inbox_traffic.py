@@ -297,8 +297,8 @@ def _chunks(
                     conversation,
                     author_id,
                     status,
-                    rng.choice(CATEGORIES[priority]),
-                    "",  # category_reason: the classifier's explanation, not read by the inbox
+                    category := rng.choice(CATEGORIES[priority]),
+                    f"rule: {category}",  # the classifier's why (a rule name)
                     priority == TriageItem.Priority.HIGH,
                     priority,
                     rng.choice(users) if rng.random() < ASSIGNED_SHARE else None,

@@ -32,10 +32,6 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from allauth.account.internal.flows.login import (
-    _AUTHENTICATION_METHODS_USER_SESSION_KEY,
-    AUTHENTICATION_METHODS_SESSION_KEY,
-)
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
@@ -43,10 +39,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts_registry.middleware import LAST_SEEN_AT, SIGNED_IN_AT
 from accounts_registry.models import Member, OrgUnit, Role, RoleGrant, SocialAccount
 from benchmarks.harness import Figure, load_average, report
-from benchmarks.world import reset_database
+from benchmarks.world import reset_database, signed_in_client
 from engagement.models import DailyResponse, TriageItem
 from engagement.services.daily_response import responses_rebuild
 from monitoring.daily_sums import daily_statistics_changed, daily_statistics_reset
@@ -253,23 +248,6 @@ def _timed(
     return total, sum(sql_ms), len(sql_ms), cpu
 
 
-def _signed_in(user: Any) -> Client:
-    """A client signed in with password and second factor, recorded the way allauth records a real sign-in
-    (a comms manager must have a second factor: without it every page redirects to the enrolment)."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    now = time.time()
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": now, "username": user.get_username()},
-        {"method": "mfa", "at": now, "type": "totp"},
-    ]
-    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    session[SIGNED_IN_AT] = session[LAST_SEEN_AT] = now
-    session.save()
-    return client
-
-
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     rank = 0.95 * (len(ordered) - 1)
@@ -286,7 +264,7 @@ def run(workdir: Path) -> list[Figure]:
     }
     with override_settings(STATIC_ROOT=workdir / "overview-static", STORAGES=storages, ALLOWED_HOSTS=["testserver"]):
         call_command("collectstatic", interactive=False, verbosity=0)
-        client = _signed_in(get_user_model().objects.get(username="bench-comms"))
+        client = signed_in_client(get_user_model().objects.get(username="bench-comms"))
         division = OrgUnit.objects.get(name="1 Division")
         home = reverse("home")
         variants: dict[str, tuple[str, dict[str, str], Callable[[], None] | None]] = {

@@ -15,14 +15,20 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
+from allauth.account.internal.flows.login import (
+    _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+    AUTHENTICATION_METHODS_SESSION_KEY,
+)
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Max
+from django.test import Client
 from django.utils import timezone
 
 from accounts_registry.crypto import encrypt_credentials
+from accounts_registry.middleware import LAST_SEEN_AT, SIGNED_IN_AT
 from accounts_registry.models import OrgUnit, SocialAccount
 from benchmarks.harness import broker_backlog, process_cpu_seconds, wait_for, wait_for_idle_broker
 from doubles.bluesky import BlueskyDouble, post_uri
@@ -582,3 +588,20 @@ def reset_polling(*, credentials: dict[int, str]) -> None:
     for account in accounts:
         account.credentials_ciphertext = credentials[account.pk]
     SocialAccount.objects.bulk_update(accounts, ["credentials_ciphertext"], batch_size=500)
+
+
+def signed_in_client(user: Any) -> Client:
+    """A client signed in with password and second factor, recorded the way allauth records a real sign-in
+    (a comms manager must have a second factor: without it every page redirects to the enrolment)."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": now, "username": user.get_username()},
+        {"method": "mfa", "at": now, "type": "totp"},
+    ]
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session[SIGNED_IN_AT] = session[LAST_SEEN_AT] = now
+    session.save()
+    return client

@@ -114,6 +114,15 @@ TEMPLATES = [
             ],
         },
     },
+    # The second backend, for the few hot fragments rendered many times per page (the inbox's rows): Jinja2
+    # compiles a template to Python, about ten times cheaper per row than the Django language. Templates in
+    # `<app>/jinja2/`; autoescaping on and undefined names an error (common/jinja.py).
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "common.jinja.environment"},
+    },
 ]
 
 WSGI_APPLICATION = "config.wsgi.application"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.http import QueryDict
+from django.utils import timezone
 
 from accounts_registry.models import Platform
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user
+from common.cursors import InvalidCursor, cursor_decode, cursor_encode, integer, moment
 from common.filters import BooleanFilter, ChoiceFilter, FilterForm, ObjectFilter, SearchFilter, TokenFilter
 from engagement.models import TriageItem
 from engagement.selectors.inbox_filters import (
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
 
     from accounts_registry.selectors import AnyUser
 
-MAX_BULK_ITEMS = 200
+MAX_BULK_ITEMS = 500
 
 
 class InboxFilterForm(FilterForm):
@@ -182,6 +186,62 @@ class BulkForm(forms.Form):
 
     def needs_confirmation(self) -> bool:
         return len(self.cleaned_data["items"]) > BULK_CONFIRM_OVER and not self.cleaned_data["confirmed"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == BulkAction.HANDLE and not data.get("reason"):
+            self.add_error("reason", REASON_REQUIRED)
+        return data
+
+
+# "All N matching": at most this many items at once (the undo, a bulk reopen, takes as many).
+MATCHING_MAX = MAX_BULK_ITEMS
+MATCHING_SALT = "engagement.inbox.bulk-matching"
+MATCHING_MAX_AGE = datetime.timedelta(minutes=30)  # a confirmation left open longer is counted again
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchingSelection:
+    """The items matching the filters when the person was asked to confirm: signed by the server
+    (common.cursors) for that user and those filters, so the ids never come from the client."""
+
+    user_id: int
+    query: str
+    issued_at: datetime.datetime
+    ids: list[int]
+
+    def encode(self) -> str:
+        return cursor_encode([self.user_id, self.query, self.issued_at, self.ids], salt=MATCHING_SALT)
+
+    @classmethod
+    def decode(cls, token: str) -> MatchingSelection:
+        user_id, query, issued_at, ids = cursor_decode(token, salt=MATCHING_SALT, length=4)
+        if not isinstance(query, str) or not isinstance(ids, list):
+            raise InvalidCursor("not a selection")
+        return cls(integer(user_id), query, moment(issued_at), [integer(pk) for pk in ids])
+
+
+class BulkMatchingForm(forms.Form):
+    """An action on every item matching the filters (`back`, parsed strictly by the view): first without
+    `selection` (the view counts and asks to confirm), then with the selection it signed."""
+
+    action = forms.ChoiceField(choices=BULK_ACTIONS, label="With the selected items")
+    reason = forms.ChoiceField(
+        choices=TriageItem.HandledReason.choices, required=False, label="Reason (to mark handled)"
+    )
+    selection = forms.CharField(required=False, max_length=20_000, widget=forms.HiddenInput)
+
+    def clean_selection(self) -> MatchingSelection | None:
+        token = self.cleaned_data.get("selection", "")
+        if not token:
+            return None
+        try:
+            selection = MatchingSelection.decode(token)
+        except InvalidCursor:
+            raise forms.ValidationError("This confirmation is not valid: select the items again.") from None
+        if timezone.now() - selection.issued_at > MATCHING_MAX_AGE:
+            raise forms.ValidationError("This confirmation has expired: select the items again.")
+        return selection
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

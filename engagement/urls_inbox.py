@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagement.views import inbox
+from engagement.views import inbox, inbox_bulk
 
 app_name = "inbox"
 
@@ -8,7 +8,8 @@ urlpatterns = [
     path("", inbox.inbox, name="index"),
     path("new/", inbox.new_items, name="new"),
     path("export.csv", inbox.export_csv, name="export"),
-    path("bulk/", inbox.bulk, name="bulk"),
+    path("bulk/", inbox_bulk.bulk, name="bulk"),
+    path("bulk/matching/", inbox_bulk.bulk_matching, name="bulk-matching"),
     path("<int:pk>/", inbox.item_detail, name="item"),
     path("<int:pk>/presence/", inbox.item_presence, name="presence"),
     path("<int:pk>/assign/", inbox.item_assign, name="assign"),

@@ -359,7 +359,9 @@ def inbox_page(
     keys = keys[:page_size]
     if not keys:
         return InboxPage(rows=[], next_cursor=None)
-    by_pk = TriageItem.objects.select_related("message", "account__unit", "assignee").in_bulk([key[2] for key in keys])
+    by_pk = TriageItem.objects.select_related("message", "account__unit", "assignee", "closed_by").in_bulk(
+        [key[2] for key in keys]
+    )
     rows = inbox_rows([by_pk[key[2]] for key in keys if key[2] in by_pk], now=now)
     next_cursor = None
     if has_next:
@@ -372,8 +374,12 @@ def inbox_page(
 def _summary_sql(
     user: AnyUser, filters: InboxFilters, accounts: AccountScope, *, now: datetime.datetime, cap: int
 ) -> tuple[str, list[Any]]:
-    """SELECT (capped count per status), (newest item id): the ORM compiles each subquery."""
-    scoped = _scoped(user, filters, accounts, now=now)
+    """SELECT (capped count per status), (newest item id): the ORM compiles each subquery. With two bases
+    (PostgreSQL, a few accounts: the items stored under them, and those addressing them from another
+    account) each is counted along its own index and the union deduplicated — an OR of the two in one
+    WHERE made PostgreSQL scan the whole table for a station. A common searched word in a few accounts is
+    counted by walking each account's items instead (`_lateral_count_sql`)."""
+    bases = _summary_bases(user, filters, accounts, now=now)
     parts: list[str] = []
     params: list[Any] = []
     walk = False
@@ -381,21 +387,40 @@ def _summary_sql(
         estimate = estimated_matches(filters.search)
         walk = estimate is not None and estimate > COMMON_WORD_MATCHES
     for status in Status:
-        status_params: tuple[Any, ...] | list[Any]
+        status_params: list[Any]
         if walk and accounts.ids is not None:
-            sql, status_params = _lateral_count_sql(user, filters, accounts.ids, status, now=now, cap=cap)
+            union, status_params = _lateral_count_sql(user, filters, accounts.ids, status, now=now, cap=cap)
         else:
-            sql, status_params = scoped.filter(status=status).values("pk")[: cap + 1].query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
+            compiled = [base.filter(status=status).values("pk")[: cap + 1].query.sql_with_params() for base in bases]
+            # One base as it is (SQLite, the demo, takes no parenthesized SELECT in a FROM's union)
+            union = compiled[0][0] if len(compiled) == 1 else " UNION ".join(f"({sql})" for sql, _params in compiled)
+            status_params = [param for _sql, base_params in compiled for param in base_params]
+        parts.append(f"(SELECT COUNT(*) FROM ({union}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
         params.extend(status_params)
     # The newest item the user may see (any status): an organization-wide id would tell a sub-unit user
     # how much the rest of the organization receives. Without the search: any newer item is newer, and
     # the search would read every message of the scope for a word it does not find.
-    unsearched = _scoped(user, dataclasses.replace(filters, search=""), accounts, now=now)
-    sql, newest_params = unsearched.order_by("-pk").values("pk")[:1].query.sql_with_params()
-    parts.append(f"({sql})")
-    params.extend(newest_params)
+    unsearched = _summary_bases(user, dataclasses.replace(filters, search=""), accounts, now=now)
+    newest = [base.order_by("-pk").values("pk")[:1].query.sql_with_params() for base in unsearched]
+    if len(newest) == 1:
+        parts.append(f"({newest[0][0]})")
+    else:
+        parts.append("GREATEST(" + ", ".join(f"({sql})" for sql, _params in newest) + ")")
+    params.extend(param for _sql, newest_params in newest for param in newest_params)
     return "SELECT " + ", ".join(parts), params
+
+
+def _summary_bases(
+    user: AnyUser, filters: InboxFilters, accounts: AccountScope, *, now: datetime.datetime
+) -> list[QuerySet[TriageItem]]:
+    if connection.vendor == "postgresql" and accounts.ids != []:
+        # ids read through visible_accounts: already scoped; else the scoped subquery
+        scope = accounts.ids if accounts.ids is not None else _filtered_accounts(user, filters)
+        return [
+            _item_filters(TriageItem.objects.filter(account_id__in=scope), user, filters, now=now),
+            _item_filters(also_addressed(scope), user, filters, now=now),
+        ]
+    return [_scoped(user, filters, accounts, now=now)]
 
 
 def _lateral_count_sql(
@@ -467,6 +492,17 @@ def inbox_filter_choices(user: AnyUser) -> tuple[list[tuple[int, str]], list[tup
         [(unit.pk, paths[unit.pk]) for unit in units],
         [(pk, f"{labels.get(platform, platform)} {handle}") for pk, platform, handle in accounts],
     )
+
+
+def inbox_matching_ids(
+    user: AnyUser, filters: InboxFilters, *, now: datetime.datetime, limit: int, among: list[int] | None = None
+) -> list[int]:
+    """The ids of the user's items matching the filters, status included (every page of the list), lowest
+    first, at most `limit`; only those `among` the given ids if given (one query either way)."""
+    items = filtered_items(user, filters, now=now)
+    if among is not None:
+        items = items.filter(pk__in=among)
+    return list(items.order_by("pk").values_list("pk", flat=True)[:limit])
 
 
 def inbox_export(

@@ -41,7 +41,7 @@ def items_of(accounts: QuerySet[SocialAccount] | list[int]) -> QuerySet[TriageIt
     return TriageItem.objects.filter(addressed_to(accounts, message_field="message_id"))
 
 
-def also_addressed(ids: list[int]) -> QuerySet[TriageItem]:
+def also_addressed(ids: list[int] | QuerySet[SocialAccount]) -> QuerySet[TriageItem]:
     """Items addressing one of the accounts without being stored under it (the few that address several)."""
     return TriageItem.objects.filter(
         message_id__in=MessageAddressee.objects.filter(account_id__in=ids).values("message_id")

@@ -13,6 +13,7 @@ state transition and the assignee's scope, not the actor's access.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -24,13 +25,19 @@ from django.utils import timezone
 from accounts_registry.models import AuditEvent, SocialAccount
 from accounts_registry.services.audit import audit_record
 from engagement.models import CategoryCorrection, TriageItem, TriageNote
-from engagement.selectors.triage_access import visible_triage_items
+from engagement.selectors.inbox import inbox_matching_ids
+from engagement.selectors.triage_access import get_triage_items_for_user, visible_triage_items
 from engagement.services.auto_triage import priority_for
 
 if TYPE_CHECKING:
+    import datetime
     from collections.abc import Iterable
 
     from django.contrib.auth.models import User
+
+    from accounts_registry.capabilities import Action
+    from accounts_registry.selectors import AnyUser
+    from engagement.selectors.inbox_filters import InboxFilters
 
 Status = TriageItem.Status
 NOTE_MAX_LENGTH = TriageNote._meta.get_field("text").max_length or 4000
@@ -219,6 +226,40 @@ def triage_bulk(*, items: Iterable[TriageItem], action: str, actor: User, reason
         else:
             done.append(triage_dismiss(item=item, actor=actor))
     return done
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkMatchingResult:
+    updated: list[TriageItem]
+    confirmed: int  # the items the person confirmed
+    left_alone: int  # confirmed, but no longer matching the filters when the action ran
+
+
+def triage_bulk_matching(
+    *,
+    user: AnyUser,
+    filters: InboxFilters,
+    confirmed_ids: list[int],
+    action: str,
+    capability: Action,
+    actor: User,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> BulkMatchingResult:
+    """ "All N matching": the action on the items the person confirmed (`confirmed_ids`, the matching set
+    when they were counted) that still match the filters in the user's scope now. An item that arrived
+    since is not among them; one that stopped matching meanwhile (someone handled it, it was moved out of
+    scope) is left alone and counted. The filters are the parsed ones (common.filters): the ids only
+    narrow them, never widen. Then exactly as triage_bulk (all or nothing, one audit event per item);
+    403 if `capability` is refused on any of them."""
+    still = inbox_matching_ids(user, filters, now=now or timezone.now(), limit=len(confirmed_ids), among=confirmed_ids)
+    updated: list[TriageItem] = []
+    if still:
+        items = get_triage_items_for_user(user=user, pks=still, action=capability)
+        updated = triage_bulk(items=items, action=action, actor=actor, reason=reason)
+    return BulkMatchingResult(
+        updated=updated, confirmed=len(confirmed_ids), left_alone=len(confirmed_ids) - len(updated)
+    )
 
 
 # --- Presence ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ htmx, re-renders the row in place. Items come only through the access selectors:
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,7 +31,6 @@ from common.htmx import acting_user, render_page, wants_fragment
 from engagement.forms import (
     BULK_ACTIONS,
     AssignForm,
-    BulkForm,
     CategoryForm,
     HandleForm,
     InboxFilterForm,
@@ -43,13 +42,11 @@ from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
 from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
 from engagement.services import triage_actions as services
-from engagement.services.triage_actions import BulkAction
+from engagement.views.inbox_rows import TEMPLATE, options_html, reason_options, rows_html
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, StreamingHttpResponse
 
-TEMPLATE = "engagement/inbox.html"
-BULK_CONFIRM_TEMPLATE = "engagement/inbox_bulk_confirm.html"
 ITEM_TEMPLATE = "engagement/inbox_item.html"
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = (
@@ -69,33 +66,14 @@ EXPORT_COLUMNS = (
     "assignee",
 )
 
-# What each bulk action asks of the capabilities table.
-BULK_CAPABILITY = {
-    BulkAction.ASSIGN_ME: Action.TRIAGE_ASSIGN,
-    BulkAction.HANDLE: Action.TRIAGE_HANDLE,
-    BulkAction.DISMISS: Action.TRIAGE_DISMISS,
-    BulkAction.REOPEN: Action.TRIAGE_HANDLE,  # as reopening one item
-}
 
-
-def _require_inbox(request: HttpRequest) -> None:
+def require_inbox(request: HttpRequest) -> None:
     if not triage_access.inbox_available(request.user):
         raise PermissionDenied("The inbox is for comms managers, supervisors, admins and account holders.")
 
 
-def _inbox_url(query: str) -> str:
+def inbox_url(query: str) -> str:
     return reverse("inbox:index") + (f"?{query}" if query else "")
-
-
-def _row_extras(request: HttpRequest, query: str) -> dict[str, Any]:
-    """What every row of a response shares, computed once per response rather than once per row: the
-    handled-reason <option>s (the template's `reason-options` partial, rendered once) and the `?back=`
-    of the rows' Open links (as `{{ query|urlencode }}` would encode it)."""
-    reasons = {"reasons": TriageItem.HandledReason.choices}
-    return {
-        "reason_options": render_to_string(f"{TEMPLATE}#reason-options", reasons, request=request),
-        "back_param": f"?back={quote(query, safe='/')}" if query else "",
-    }
 
 
 def _item_url(pk: int, query: str) -> str:
@@ -160,7 +138,7 @@ def _page_banners(rows: list[inbox_display.InboxRow]) -> list[dict[str, Any]]:
     return sorted(banners.values(), key=lambda banner: not banner["is_emergency"])
 
 
-def _tabs_context(request: HttpRequest, filters: inbox_filters.InboxFilters) -> dict[str, Any]:
+def tabs_context(request: HttpRequest, filters: inbox_filters.InboxFilters) -> dict[str, Any]:
     """The status tabs again, for an action's response to swap in out of band (the counts stay true)."""
     summary = selectors.inbox_summary(request.user, filters, now=timezone.now())
     return {"tabs": _status_tabs(filters, summary), "tabs_oob": True}
@@ -185,11 +163,23 @@ def _status_tabs(filters: inbox_filters.InboxFilters, summary: selectors.InboxSu
     return tabs
 
 
+def _matching(
+    filters: inbox_filters.InboxFilters, summary: selectors.InboxSummary, *, on_page: int
+) -> dict[str, Any] | None:
+    """How many items match the filters (every page), for the bulk bar's "all N matching", when there are
+    more than the page shows."""
+    statuses = list(TriageItem.Status.values) if filters.status == inbox_filters.StatusFilter.ALL else [filters.status]
+    count = sum(summary.counts.get(status, 0) for status in statuses)
+    if count <= on_page:
+        return None
+    return {"count": count, "is_capped": any(status in summary.capped for status in statuses)}
+
+
 @require_GET
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """The inbox page; for htmx (the "N new" link) only its `results` fragment."""
-    _require_inbox(request)
+    require_inbox(request)
     now = timezone.now()
     full_page = not wants_fragment(request)
     filter_form = InboxFilterForm(request.GET, user=request.user)
@@ -198,8 +188,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = selectors.inbox_page(request.user, filters, after=cursor, now=now, accounts=accounts)
     summary = selectors.inbox_summary(request.user, filters, now=now, accounts=accounts)
     query = urlencode(filters.params())
+    rows = inbox_display.with_search(page.rows, filters.search)
     context: dict[str, Any] = {
-        "rows": inbox_display.with_search(page.rows, filters.search),
+        "rows": rows,
+        "rows_html": rows_html(request, rows, query=query),
         "filters": filters,
         "query": query,
         "next_query": urlencode({**filters.params(), "after": page.next_cursor.encode()}) if page.next_cursor else "",
@@ -209,8 +201,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "banners": _page_banners(page.rows),
         "since": summary.newest_id,
         "new_count": 0,
-        **_row_extras(request, query),
+        "reason_options": reason_options(request),
         "bulk_actions": BULK_ACTIONS,
+        "matching": _matching(filters, summary, on_page=len(rows)),
         "target_hours": inbox_filters.response_target().total_seconds() / 3600,
     }
     if not full_page:
@@ -219,6 +212,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context["has_unit_choices"] = bool(unit_choices)
     filter_form.set_choices(units=unit_choices, accounts=account_choices)
     context["filter_form"] = filter_form
+    for name, options in (("unit_options", filter_form.unit_options), ("account_options", filter_form.account_options)):
+        context[name] = options_html(request, options)
     context["chips"] = _filter_chips(filter_form, filters)
     context["orders"] = _orders(filters)
     return render_page(request, TEMPLATE, context)
@@ -228,9 +223,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def new_items(request: HttpRequest) -> HttpResponse:
     """The "N new" fragment, polled every 30 seconds: items matching the filters added since the page."""
-    _require_inbox(request)
+    require_inbox(request)
     if not wants_fragment(request):
-        return redirect(_inbox_url(urlencode(request.GET)))
+        return redirect(inbox_url(urlencode(request.GET)))
     filters, _cursor = InboxFilterForm(request.GET, user=request.user).page_filters()
     since_raw = request.GET.get("since", "")
     since = int(since_raw) if since_raw.isdigit() else None
@@ -244,7 +239,7 @@ def new_items(request: HttpRequest) -> HttpResponse:
 def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The current filter as CSV (every page, up to EXPORT_MAX_ROWS rows), streamed. Cells a
     spreadsheet would run as a formula are neutralised. Four queries whatever the size."""
-    _require_inbox(request)
+    require_inbox(request)
     try:
         filters, _cursor = InboxFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:
@@ -289,19 +284,28 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
 
 
 def _row_context(
-    request: HttpRequest, item: TriageItem, *, query: str, with_detail: bool, **extra: Any
+    request: HttpRequest,
+    item: TriageItem,
+    *,
+    query: str,
+    with_detail: bool,
+    row_messages: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """One row again (with its opened part if `with_detail`), the action's `row_messages` on it."""
+    row_messages = row_messages or {}
     (row,) = inbox_display.inbox_rows([item], now=timezone.now())
-    context: dict[str, Any] = {
+    detail_html = ""
+    if with_detail:
+        detail_context = _detail_context(request, item, query=query)
+        detail_html = render_to_string(f"{TEMPLATE}#detail", detail_context, request=request)
+    return {
         "row": row,
-        "query": query,
-        "detail": with_detail,
-        **_row_extras(request, query),
+        "rows_html": rows_html(
+            request, [row], query=query, detail=with_detail, detail_html=detail_html, **row_messages
+        ),
         **extra,
     }
-    if with_detail:
-        context.update(_detail_context(request, item, query=query))
-    return context
 
 
 def _detail_context(request: HttpRequest, item: TriageItem, *, query: str) -> dict[str, Any]:
@@ -334,7 +338,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     query = back_query(request.GET.get("back", ""), user=request.user)
     if wants_fragment(request):
         return render_page(request, f"{TEMPLATE}#detail", _detail_context(request, item, query=query))
-    context = _row_context(request, item, query=query, with_detail=True, inbox_url=_inbox_url(query))
+    context = _row_context(request, item, query=query, with_detail=True, inbox_url=inbox_url(query))
     return render_page(request, ITEM_TEMPLATE, context)
 
 
@@ -354,15 +358,17 @@ def _respond(request: HttpRequest, item: TriageItem, *, notice: str, error: str 
     query = urlencode(filters.params())
     is_open = request.POST.get("open") == "1"
     if wants_fragment(request):
-        context = _row_context(request, item, query=query, with_detail=is_open, row_error=error, row_notice=notice)
+        context = _row_context(
+            request, item, query=query, with_detail=is_open, row_messages={"row_error": error, "row_notice": notice}
+        )
         if not error:
-            context |= _tabs_context(request, filters)
+            context |= tabs_context(request, filters)
         return render_page(request, f"{TEMPLATE}#row-response", context)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, notice)
-    return redirect(_item_url(item.pk, query) if is_open else _inbox_url(query))
+    return redirect(_item_url(item.pk, query) if is_open else inbox_url(query))
 
 
 def _changed_meanwhile(request: HttpRequest, item: TriageItem) -> HttpResponse | None:
@@ -381,9 +387,13 @@ def _changed_meanwhile(request: HttpRequest, item: TriageItem) -> HttpResponse |
         filters = back_filters(request.POST.get("back", ""), user=request.user)
         query = urlencode(filters.params())
         context = _row_context(
-            request, item, query=query, with_detail=request.POST.get("open") == "1", row_conflict=conflict
+            request,
+            item,
+            query=query,
+            with_detail=request.POST.get("open") == "1",
+            row_messages={"row_conflict": conflict},
         )
-        context |= _tabs_context(request, filters)
+        context |= tabs_context(request, filters)
         return render_page(request, f"{TEMPLATE}#row-response", context, status=409)
     messages.warning(
         request, f"Item {item.pk} changed a moment ago ({conflict['actor']}: {conflict['what']}): look again."
@@ -486,51 +496,3 @@ def item_note(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Note added.")
     return redirect(_item_url(item.pk, query))
-
-
-@require_POST
-@login_required
-def bulk(request: HttpRequest) -> HttpResponse:
-    """One action on the selected items, all or nothing: any item the user may not act on is a 404
-    for the whole request, and nothing changes."""
-    _require_inbox(request)
-    form = BulkForm(request.POST)
-    filters = back_filters(request.POST.get("back", ""), user=request.user)
-    query = urlencode(filters.params())
-    if not form.is_valid():
-        error = " ".join(str(message) for errors in form.errors.values() for message in errors)
-        if wants_fragment(request):
-            return render_page(request, f"{TEMPLATE}#bulk-result", {"bulk_error": error, "updated": []})
-        messages.error(request, error)
-        return redirect(_inbox_url(query))
-    items = triage_access.get_triage_items_for_user(
-        user=request.user, pks=form.cleaned_data["items"], action=BULK_CAPABILITY[form.cleaned_data["action"]]
-    )
-    action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
-    labels = {**dict(BULK_ACTIONS), **dict(TriageItem.HandledReason.choices)}
-    if form.needs_confirmation():
-        context = {
-            "action": action,
-            "action_label": labels[action] + (f" ({labels[reason]})" if action == BulkAction.HANDLE else ""),
-            "reason": reason,
-            "ids": [item.pk for item in items],
-            "query": query,
-            "inbox_url": _inbox_url(query),
-        }
-        return render_page(request, BULK_CONFIRM_TEMPLATE, context, partial="bulk-confirm")
-    updated = services.triage_bulk(items=items, action=action, reason=reason, actor=acting_user(request))
-    notice = f"{labels[action]}: {len(updated)} item{'s' if len(updated) != 1 else ''} updated."
-    # Undo a bulk handle or dismiss: the same items, reopened (each reopening audited).
-    undo_ids = [item.pk for item in updated] if action in {BulkAction.HANDLE, BulkAction.DISMISS} else []
-    if wants_fragment(request):
-        context = {
-            "bulk_notice": notice,
-            "undo_ids": undo_ids,
-            "updated": inbox_display.inbox_rows(updated, now=timezone.now()),
-            "query": query,
-            **_row_extras(request, query),
-            **_tabs_context(request, filters),
-        }
-        return render_page(request, f"{TEMPLATE}#bulk-result", context)
-    messages.success(request, notice)
-    return redirect(_inbox_url(query))

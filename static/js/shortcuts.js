@@ -15,6 +15,8 @@
  *   dialog[data-shortcuts-help]   the help; ? opens or closes it, [data-shortcuts-help-toggle] buttons too
  *   [data-select-all="form-id"]   a checkbox that ticks or unticks every row checkbox of that form on the page
  *                                 (hidden without JavaScript, where it could do nothing)
+ *   [data-select-all-more="id"]   shown while that form's select-all box is ticked (the offer of "all N
+ *                                 matching", beyond the page)
  *   [data-dialog-open="id"]       a link or button that opens the <dialog id> (a form); without JavaScript
  *                                 the link goes to its href, a page with the same form. In the dialog,
  *                                 [data-dialog-cancel] (or Escape) closes it and sends nothing.
@@ -140,6 +142,9 @@
       var boxes = document.querySelectorAll('input[type="checkbox"][form="' + target.getAttribute("data-select-all") + '"]');
       boxes.forEach(function (box) {
         box.checked = target.checked;
+      });
+      document.querySelectorAll('[data-select-all-more="' + target.getAttribute("data-select-all") + '"]').forEach(function (more) {
+        more.hidden = !target.checked;
       });
       return;
     }

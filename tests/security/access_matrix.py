@@ -183,6 +183,8 @@ MATRIX: dict[str, Row] = {
     "inbox:new": R(None, GET="302", HX_GET="302 | 200 200 200 200 200 200", POST="405"),  # fragment
     "inbox:export": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "inbox:bulk": R(None, GET="405", POST="302", HX_POST="302 | 200 200 200 200 200 200"),
+    # "All N matching": nothing posted is an invalid action (the error, as for bulk); scope in test_inbox_bulk.
+    "inbox:bulk-matching": R(None, GET="405", POST="302", HX_POST="302 | 200 200 200 200 200 200"),
     "inbox:item": R("item", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "inbox:presence": R("item", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     **{

@@ -1,7 +1,8 @@
 """docs/security.md §4: no template or Python module switches Django's autoescaping off for user data.
 
 Every `|safe`, `|safeseq`, `{% autoescape off %}`, `mark_safe`, `format_html`, `SafeString` or
-`is_safe=True` in the project's templates and code must be in ALLOWED with the reason it is safe there.
+`is_safe=True` in the project's templates and code — and Jinja2's `{% autoescape false %}`, `Markup` and
+`autoescape=False` (common/jinja.py) — must be in ALLOWED with the reason it is safe there.
 Untrusted text (posts, names, rules, notes) always goes through autoescaping or format_html's arguments.
 """
 
@@ -12,9 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED_DIRS = {".venv", ".tools", "var", "node_modules", ".git", "tests", "typings", "static"}
 PATTERNS = {
-    ".html": re.compile(r"\|\s*safe(seq)?\b|\{%\s*autoescape\s+off\b"),
+    ".html": re.compile(r"\|\s*safe(seq)?\b|\{%-?\s*autoescape\s+(off|false)\b"),
     ".txt": re.compile(r"\|\s*safe(seq)?\b|\{%\s*autoescape\s+off\b"),
-    ".py": re.compile(r"\bmark_safe\b|\bformat_html(_join)?\b|\bSafeString\b|\bSafeText\b|is_safe\s*=\s*True"),
+    ".py": re.compile(
+        r"\bmark_safe\b|\bformat_html(_join)?\b|\bSafeString\b|\bSafeText\b|is_safe\s*=\s*True|\bMarkup\b"
+        r"|autoescape\s*=\s*False"
+    ),
 }
 # path relative to the repository → why the unescaped output there cannot carry user data.
 ALLOWED: dict[str, str] = {
@@ -27,6 +31,11 @@ ALLOWED: dict[str, str] = {
         "SafeString only as the type of InboxRow.highlighted, the value monitoring.search.highlight built."
     ),
     "monitoring/selectors.py": "SafeString only as the type of Thread.entries: monitoring.search.highlight's value.",
+    "common/jinja.py": (
+        "render_fragment marks as markup the output of a Jinja2 template whose environment always autoescapes "
+        "(environment() forces autoescape=True and escapes every value with django_escape); django_escape "
+        "marks text it has just escaped (tests/common/test_jinja.py, hostile text through a fragment)."
+    ),
 }
 
 
@@ -65,12 +74,19 @@ def test_allowlist_is_not_stale():
 
 
 def test_the_scan_sees_every_form():
-    html = ["{{ note.text|safe }}", "{{ names | safeseq }}", "{% autoescape off %}{{ x }}{% endautoescape %}"]
+    html = [
+        "{{ note.text|safe }}",
+        "{{ names | safeseq }}",
+        "{% autoescape off %}{{ x }}{% endautoescape %}",
+        "{% autoescape false %}{{ x }}{% endautoescape %}",
+    ]
     python = [
         "return mark_safe(text)",
         "format_html('<b>{}</b>', name)",
         "SafeString(x)",
         "@register.filter(is_safe=True)",
+        "return Markup(text)",
+        "jinja2.Environment(autoescape=False)",
     ]
     assert findings("\n".join(html), ".html") == html
     assert findings("\n".join(python), ".py") == python

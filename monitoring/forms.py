@@ -1,12 +1,12 @@
-"""The health page's filters, parsed like every list's (common.filters): a unit outside the user's scope is
-a 404, a malformed value a form error on the page and a 400 in the export."""
+"""The health page's and the dormant list's filters, parsed like every list's (common.filters): a unit outside
+the user's scope is a 404, a malformed value a form error on the page and a 400 in the export."""
 
 from __future__ import annotations
 
-from accounts_registry.models import OrgUnit, Platform
+from accounts_registry.models import OrgUnit, Platform, SocialAccount
 from accounts_registry.selectors import get_unit_for_user
 from common.filters import ChoiceFilter, FilterForm, ObjectFilter
-from monitoring.selectors import HealthFilters, Problem
+from monitoring.selectors import DormantFilters, HealthFilters, Problem
 
 
 class HealthFilterForm(FilterForm):
@@ -29,4 +29,27 @@ class HealthFilterForm(FilterForm):
 
     def strict_filters(self) -> HealthFilters:
         """Every filter valid, or InvalidFilters (the export)."""
+        return self.filters_from(self.parse())
+
+
+class DormantFilterForm(FilterForm):
+    """The dormant accounts list's filters (the page and its CSV export)."""
+
+    platform = ChoiceFilter(choices=[("", "Any platform"), *Platform.choices])
+    kind = ChoiceFilter(choices=[("", "Any kind"), *SocialAccount.Kind.choices])
+    unit = ObjectFilter(get_unit_for_user)
+
+    @staticmethod
+    def filters_from(data: dict[str, object]) -> DormantFilters:
+        unit = data.get("unit")
+        return DormantFilters(
+            platform=str(data.get("platform") or ""),
+            kind=str(data.get("kind") or ""),
+            unit=unit if isinstance(unit, OrgUnit) else None,
+        )
+
+    def page_filters(self) -> DormantFilters:
+        return self.filters_from(self.valid_values())
+
+    def strict_filters(self) -> DormantFilters:
         return self.filters_from(self.parse())

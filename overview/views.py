@@ -16,6 +16,7 @@ from accounts_registry.selectors import (
     get_account_for_user,
     get_member_for_user,
     get_unit_for_user,
+    unit_paths,
     user_scope,
 )
 from common.htmx import render_page, wants_fragment
@@ -25,6 +26,7 @@ from overview.periods import PRESETS, period_from
 from overview.selectors import pages
 from overview.selectors.attention import attention
 from overview.selectors.home import home_roots, member_home
+from overview.selectors.report import report_lists
 from overview.selectors.rollup import rollup
 
 if TYPE_CHECKING:
@@ -123,6 +125,32 @@ def unit_activity(request: HttpRequest, pk: int) -> HttpResponse:
         "health": pages.poll_health(accounts, now=now),
     }
     return render_page(request, "overview/unit.html", context, partial="activity")
+
+
+@require_GET
+@login_required
+def unit_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable report of a unit's subtree for a period (the period picker's): its roll-up by
+    sub-unit compared with the period before, charts with their tables, top posts, flags by severity,
+    accounts needing attention and members' training. The print stylesheet leaves the navigation out."""
+    unit = get_unit_for_user(user=request.user, pk=pk)
+    period = period_from(request.GET)
+    now = timezone.now()
+    figures, tree = _tree(request, unit, period)
+    accounts = pages.subtree_accounts(unit)
+    context = {
+        **_period_context(period),
+        "unit": unit,
+        "unit_path": unit_paths([unit])[unit.pk],
+        "generated_at": now,
+        "rollup": figures,
+        "tree": tree,
+        "charts": pages.activity_charts(accounts, period),
+        "top_posts": pages.top_posts(accounts, period, now=now),
+        "flags": pages.open_flags(accounts),
+        "lists": report_lists(request.user, unit, figures, period, now=now, today=timezone.localdate(now)),
+    }
+    return render_page(request, "overview/report.html", context)
 
 
 @require_GET

@@ -28,11 +28,7 @@ def last_active_days(account_ids: Collection[int] | None = None) -> dict[int, da
     rows = DailyActivity.objects.filter(Q(posts__gt=0) | Q(replies__gt=0))
     if account_ids is not None:
         rows = rows.filter(account_id__in=account_ids)
-    return dict(
-        rows.values("account_id")
-        .annotate(last=Max("day"))
-        .values_list("account_id", "last")
-    )
+    return dict(rows.values("account_id").annotate(last=Max("day")).values_list("account_id", "last"))
 
 
 def dormant(

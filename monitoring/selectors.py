@@ -225,7 +225,9 @@ def dormant_accounts(
         if (reason := dormant(account, today=today, last_active=last_active, days=DEFAULT_DORMANT_DAYS))
     ]
     paths = unit_paths({account.unit for account, _ in found})
-    return [DormantRow(account, paths[account.unit_id], last_active.get(account.pk), reason) for account, reason in found]
+    return [
+        DormantRow(account, paths[account.unit_id], last_active.get(account.pk), reason) for account, reason in found
+    ]
 
 
 def never_polled_count(user: AnyUser) -> int:

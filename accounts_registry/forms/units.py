@@ -1,4 +1,5 @@
-"""Forms of the unit pages: rename, move, and the members list's filter. They only parse input; services.units enforces the rules."""
+"""Forms of the unit pages: rename, move, and the members list's filter. They only parse input;
+services.units enforces the rules."""
 
 from __future__ import annotations
 

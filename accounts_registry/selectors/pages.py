@@ -98,8 +98,7 @@ def unit_page(
     if training_expiring:
         members_shown = members_shown.filter(pk__in=training_expiring_members(unit, today=today).values("pk"))
     members = list(
-        members_shown
-        .select_related("unit")
+        members_shown.select_related("unit")
         .prefetch_related(Prefetch("trainings", queryset=Training.objects.order_by("-completed_on")))
         .order_by("full_name", "badge_number")
     )

@@ -22,7 +22,7 @@ URL = reverse("monitoring:dormant")
 EXPORT = reverse("monitoring:dormant-export")
 HX = {"HX-Request": "true"}
 LONG_AGO = FROZEN_NOW - datetime.timedelta(days=400)
-FORMULA = "=HYPERLINK(\"http://evil.example\")"
+FORMULA = '=HYPERLINK("http://evil.example")'
 
 
 @pytest.fixture
@@ -49,7 +49,11 @@ def quiet(org, frozen_now):
 
 def handles(response):
     body = response.content.decode()
-    return {handle for handle in ("NeverPosted", "FortyDays", "BusyOne", "NewOne", "PausedOne", "SouthQuiet") if handle in body}
+    return {
+        handle
+        for handle in ("NeverPosted", "FortyDays", "BusyOne", "NewOne", "PausedOne", "SouthQuiet")
+        if handle in body
+    }
 
 
 def read_csv(response):
@@ -61,7 +65,11 @@ def read_csv(response):
 def test_the_list_holds_exactly_the_governance_definitions_dormant_accounts(viewer, org, quiet):
     everything = last_active_days()
     today = FROZEN_NOW.date()
-    expected = {a.handle for a in quiet.values() if a.unit.path.startswith(org["north"].path) and dormant(a, today=today, last_active=everything)}
+    expected = {
+        a.handle
+        for a in quiet.values()
+        if a.unit.path.startswith(org["north"].path) and dormant(a, today=today, last_active=everything)
+    }
     rows = dormant_accounts(viewer, today=today)
     assert {row.account.handle for row in rows} == expected == {"NeverPosted", "FortyDays"}
     forty = next(row for row in rows if row.account.handle == "FortyDays")

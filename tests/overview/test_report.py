@@ -1,7 +1,9 @@
 """The printable unit report: the planted tree's figures, the period comparison, flags by severity, accounts
 needing attention, training, scoping, escaping and a constant query count."""
 
+import csv
 import datetime
+import io
 import re
 
 import pytest
@@ -10,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from accounts_registry.models import OrgUnit
+from accounts_registry.models import AuditEvent, OrgUnit
 from monitoring.models import DailyActivity, PollState
 from tests.factories import (
     FROZEN_NOW,
@@ -48,8 +50,8 @@ def test_the_report_of_the_service_rolls_up_the_planted_tree_and_compares_period
     body = response.content.decode()
     # Header: unit, period, the period compared with, generation time (America/Toronto).
     assertContains(response, "Unit report: Metro Police Service")
-    assertContains(response, "Nov 11, 2026 – Nov 20, 2026 (10 days)")
-    assertContains(response, "Nov 1, 2026 – Nov 10, 2026")
+    assertContains(response, "Nov 11, 2026 \N{EN DASH} Nov 20, 2026 (10 days)")
+    assertContains(response, "Nov 1, 2026 \N{EN DASH} Nov 10, 2026")
     assertContains(response, "Nov 20, 2026 10:00 EST")
     # Each account posts a power of ten a day, twice as much the period before: the digits tell the source.
     total = 111111 * PERIOD.days
@@ -82,7 +84,9 @@ def test_accounts_needing_attention_dormant_accounts_and_training(client, viewer
     DailyActivity.objects.create(account=quiet, day=datetime.date(2026, 9, 1), posts=2)
     SocialAccountFactory.create(handle="quiet_south", unit=org["51"], onboarded_at=LONG_AGO)
     expiring = MemberFactory.create(full_name="Erin Expiring", unit=org["11"])
-    TrainingFactory.create(member=expiring, completed_on=datetime.date(2025, 1, 1), expires_on=datetime.date(2026, 12, 1))
+    TrainingFactory.create(
+        member=expiring, completed_on=datetime.date(2025, 1, 1), expires_on=datetime.date(2026, 12, 1)
+    )
     MemberFactory.create(full_name="Nora Nocourse", unit=org["traffic"])
     TrainingFactory.create(member=MemberFactory.create(full_name="Carl Current", unit=org["11"]))
     MemberFactory.create(full_name="Sid South", unit=org["51"])
@@ -96,7 +100,10 @@ def test_accounts_needing_attention_dormant_accounts_and_training(client, viewer
     assertContains(response, "No post since 2026-09-01")
     assertNotContains(response, "quiet_south")
     assertNotContains(response, "Sid South")
-    counts = {status: re.search(rf'id="training-{status}">(\d+)<', body)[1] for status in ("current", "expiring", "expired", "none")}
+    counts = {
+        status: re.search(rf'id="training-{status}">(\d+)<', body)[1]
+        for status in ("current", "expiring", "expired", "none")
+    }
     assert counts == {"current": "1", "expiring": "1", "expired": "0", "none": "1"}
     assert body.index("Nora Nocourse") < body.index("Erin Expiring")  # most worrying first
     assertNotContains(response, "Carl Current")  # current training: counted, not listed
@@ -132,7 +139,7 @@ def test_hostile_unit_account_member_and_post_text_are_escaped(client, viewer, o
     post.metrics = {"like_count": 5}
     post.save(update_fields=["metrics"])
     client.force_login(viewer)
-    body = client.get(report_url(unit.get_parent())).content.decode()
+    body = client.get(report_url(org["north"])).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "<img src=x" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
@@ -161,3 +168,40 @@ def test_the_report_reads_a_constant_number_of_queries(client, comms_manager, or
         TrainingFactory.create(member=MemberFactory.create(unit=unit))
         MemberFactory.create(unit=unit)
     assert count() == before
+
+
+def read_csv(response):
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_the_rollup_table_exports_as_csv_scoped_neutralised_and_recorded(client, viewer, outsider, org, planted):
+    org["11"].name = "=11 Station"
+    org["11"].save(update_fields=["name"])
+    client.force_login(viewer)
+    rows = read_csv(client.get(reverse("overview:rollup-export", args=[org["north"].pk]) + QUERY))
+    assert [row["row"] for row in rows] == ["total", "sub-unit", "sub-unit", "own accounts"]
+    total, station, traffic, own = rows
+    assert station["unit"] == "Metro Police Service/North Division/=11 Station"
+    assert (total["posts"], total["posts_before"]) == (str(1110 * PERIOD.days), str(2 * 1110 * PERIOD.days))
+    assert (station["posts"], traffic["posts"], own["posts"]) == tuple(
+        str(posts * PERIOD.days) for posts in (100, 1000, 10)
+    )
+    assert (station["open_flags_critical"], station["open_flags_warning"]) == ("1", "1")
+    assert own["inbound"] == "" and total["inbound"] != ""
+    assert (total["period_start"], total["period_end"]) == (str(PERIOD.start), str(PERIOD.end))
+    assert list(
+        AuditEvent.objects.filter(verb=AuditEvent.Verb.EXPORT, actor=viewer).values_list("target_id", flat=True)
+    ) == ["rollup"]
+    assert client.get(reverse("overview:rollup-export", args=[org["root"].pk])).status_code == 404
+    client.force_login(outsider)
+    assert client.get(reverse("overview:rollup-export", args=[org["north"].pk])).status_code == 404
+
+
+def test_a_unit_named_like_a_formula_is_neutralised_in_the_export(client, comms_manager, org, planted):
+    org["root"].name = "=HYPERLINK(1)"
+    org["root"].save(update_fields=["name"])
+    client.force_login(comms_manager)
+    rows = read_csv(client.get(reverse("overview:rollup-export", args=[org["root"].pk]) + QUERY))
+    assert rows[0]["unit"] == "'=HYPERLINK(1)"
+    assert rows[1]["unit"] == "'=HYPERLINK(1)/North Division"

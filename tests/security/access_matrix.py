@@ -208,6 +208,9 @@ MATRIX: dict[str, Row] = {
     "overview:unit": R("unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     # The printable unit report: the unit page's scope (units are for supervisors and up).
     "overview:report": R("unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
+    "overview:rollup-export": R(
+        "unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
+    ),
     "overview:account": R("account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "insights:leaderboard": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "insights:leaderboard-export": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),

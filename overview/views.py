@@ -30,7 +30,7 @@ from overview.periods import PRESETS, period_from
 from overview.selectors import pages
 from overview.selectors.attention import attention
 from overview.selectors.home import home_roots, member_home
-from overview.selectors.report import report_lists
+from overview.selectors.report import daily_lines, report_lists
 from overview.selectors.rollup import rollup
 
 if TYPE_CHECKING:
@@ -142,6 +142,7 @@ def unit_report(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     figures, tree = _tree(request, unit, period)
     accounts = pages.subtree_accounts(unit)
+    charts = pages.activity_charts(accounts, period)
     context = {
         **_period_context(period),
         "unit": unit,
@@ -149,7 +150,8 @@ def unit_report(request: HttpRequest, pk: int) -> HttpResponse:
         "generated_at": now,
         "rollup": figures,
         "tree": tree,
-        "charts": pages.activity_charts(accounts, period),
+        "charts": charts,
+        "daily": daily_lines(charts),
         "top_posts": pages.top_posts(accounts, period, now=now),
         "flags": pages.open_flags(accounts),
         "lists": report_lists(request.user, unit, figures, period, now=now, today=timezone.localdate(now)),

@@ -1,6 +1,6 @@
 """The printable unit report: what it adds to the unit page's sections (the roll-up, charts and top posts
-are the unit page's own, `overview.selectors.pages`): flags by severity over the period, the accounts
-needing attention and the members' training status of the subtree.
+are the unit page's own, `overview.selectors.pages`): the charts' numbers as one table, flags by severity
+over the period, the accounts needing attention and the members' training status of the subtree.
 
 The caller authorized the unit for the user (`get_unit_for_user`); the lists below are read as the user
 (the registry's and monitoring's scoped selectors), narrowed to the unit's subtree.
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from accounts_registry.selectors import AnyUser
     from monitoring.selectors import AttentionRow, DormantRow
     from overview.periods import Period
+    from overview.selectors.pages import ActivityCharts
     from overview.selectors.rollup import Rollup
 
 # Least to most worrying; "none" is a member without any training recorded.
@@ -35,6 +36,22 @@ TRAINING_ORDER = (
     Training.Status.EXPIRED.value,
     "none",
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class DailyLine:
+    day: datetime.date
+    posts: float | None
+    inbound: float | None
+    replies: float | None
+
+
+def daily_lines(charts: ActivityCharts) -> list[DailyLine]:
+    """The three charts' numbers side by side, one line per day: the report prints them as one table."""
+    return [
+        DailyLine(posts.day, posts.value, inbound.value, replies.value)
+        for posts, inbound, replies in zip(charts.posts.bars, charts.inbound.bars, charts.replies.bars, strict=True)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)

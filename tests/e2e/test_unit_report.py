@@ -1,7 +1,7 @@
 """The printable unit report in a real browser: a supervisor opens it from their unit's page, the print
-stylesheet (chromium's print emulation) leaves out the navigation and the period picker and shows the
-charts' tables, and chromium prints it to a PDF. No CSP violation, no console error. The screenshots and
-the PDF are kept under var/test-artifacts/ (gitignored) for people to look at."""
+stylesheet (chromium's print emulation) leaves out the navigation and the period picker and prints the
+charts' numbers as one table, and chromium prints it to a PDF. No CSP violation, no console error. The
+screenshots and the PDF are kept under var/test-artifacts/ (gitignored) for people to look at."""
 
 import re
 from pathlib import Path
@@ -40,7 +40,9 @@ def test_supervisor_opens_the_printable_report_and_prints_it(page, page_log, liv
     expect(topbar).to_be_hidden()
     expect(picker).to_be_hidden()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
-    expect(page.locator("figure.chart table").first).to_be_visible()  # the data tables print with the charts
+    expect(page.locator("figure.chart svg").first).to_be_visible()
+    expect(page.locator("table.daily-table")).to_be_visible()  # the charts' numbers print as one table
+    expect(page.locator("figure.chart details").first).to_be_hidden()
     expect(page.locator(f"#row-{org['11'].pk} button.expand")).to_be_hidden()
     page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
 
@@ -48,5 +50,5 @@ def test_supervisor_opens_the_printable_report_and_prints_it(page, page_log, liv
     (ARTIFACTS / "report.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
-    assert pages >= 2, "ten days of three tables, the roll-up and the lists take more than one A4 page"
+    assert pages >= 2, "the header, totals, roll-up, charts, daily table and the lists take more than one A4 page"
     page_log.assert_clean()

@@ -98,15 +98,15 @@ def flags_by_severity(unit: OrgUnit, figures: Rollup, period: Period, *, now: da
         )
         .order_by()
     )
-    by_severity = {row["rule__severity"]: row for row in raised}
+    by_severity: dict[str, tuple[int, int]] = {row["rule__severity"]: (row["current"], row["before"]) for row in raised}
     open_now = figures.root.figures.counts.flags
     return [
         SeverityLine(
             severity=severity.value,
             label=str(severity.label),
             open_now=open_now.get(severity.value, 0),
-            raised=by_severity.get(severity.value, {}).get("current", 0),
-            raised_before=by_severity.get(severity.value, {}).get("before", 0),
+            raised=by_severity.get(severity.value, (0, 0))[0],
+            raised_before=by_severity.get(severity.value, (0, 0))[1],
         )
         for severity in reversed(PolicyRule.Severity)  # critical first
     ]

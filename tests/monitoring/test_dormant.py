@@ -130,7 +130,7 @@ def test_export_is_filtered_neutralised_and_recorded(client, viewer, org, quiet)
     assert [row["account"] for row in read_csv(client.get(EXPORT, {"platform": "bluesky"}))] == ["FortyDays"]
     events = AuditEvent.objects.filter(verb=AuditEvent.Verb.EXPORT, actor=viewer).order_by("pk")
     assert list(events.values_list("target_id", flat=True)) == ["dormant", "dormant"]
-    assert events.last().after["filters"] == "platform=bluesky"
+    assert list(events)[-1].after["filters"] == "platform=bluesky"
 
 
 def test_hostile_account_text_is_escaped(client, viewer, org, quiet):

@@ -63,7 +63,7 @@ def attention_links(body: str, unit_pk: int) -> list[tuple[str, int]]:
     section = re.search(rf'aria-labelledby="attention-{unit_pk}">(.*?)</section>', body, re.S)
     assert section, "no needs-attention section"
     links = re.findall(r'<a href="([^"]+)">(.*?)</a>', section[1], re.S)
-    return [(html.unescape(href), int(re.search(r"\d+", re.sub(r"<[^>]+>", "", text))[0])) for href, text in links]
+    return [(html.unescape(href), int(re.findall(r"\d+", re.sub(r"<[^>]+>", "", text))[0])) for href, text in links]
 
 
 @pytest.mark.parametrize("who", ["comms_manager", "viewer"])

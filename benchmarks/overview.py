@@ -12,7 +12,8 @@ bulk_create, then the database is vacuumed and analyzed.
 
 Measured with django.test.Client (force_login) as the comms manager of the service, on GET / — the
 needs-attention counts, the service's totals with the previous period, its six divisions rolled up —
-for the last 7, 30 and 90 days, and on the htmx branch of one division (its eight stations). WARM_UPS
+for the last 7, 30 and 90 days, on the htmx branch of one division (its eight stations), and on that
+division's printable report (its roll-up, charts, lists of accounts and members) for 30 days. WARM_UPS
 untimed requests, then REPEATS timed ones per variant, round-robin. Printed: server time median and
 p95, SQL time, the number of queries (which must not depend on the size).
 
@@ -277,6 +278,10 @@ def run(workdir: Path) -> list[Figure]:
             "division branch (htmx), 30 days": (
                 reverse("overview:children", args=[division.pk]) + "?period=30",
                 {"HX-Request": "true"},
+            ),
+            "printable report of a division, 30 days": (
+                reverse("overview:report", args=[division.pk]) + "?period=30",
+                {},
             ),
         }
         samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in variants}

@@ -17,16 +17,15 @@ from django.utils import timezone
 
 from accounts_registry.capabilities import Action, roles_allowing
 from accounts_registry.models import OrgUnit
-from accounts_registry.selectors import get_unit_for_user, governance_problems, unit_paths, user_scope
+from accounts_registry.selectors import get_unit_for_user, unit_paths, user_scope
 from alerts.models import ALERT_KINDS, AlertKind, AlertPreference, Timing
 from engagement.selectors.metrics import Metrics, response_metrics
 from monitoring.daily_sums import subtree_activity
-from monitoring.selectors import account_health
+from monitoring.selectors import AttentionRow, accounts_needing_attention
 from policies.models import PolicyRule
 from policies.selectors import visible_flags
 
 if TYPE_CHECKING:
-    from accounts_registry.models import SocialAccount
     from accounts_registry.selectors import AnyUser
 
 
@@ -86,13 +85,6 @@ class Line:
     current: str
     previous: str
     change: str  # "+3", "-2", "" when not comparable
-
-
-@dataclasses.dataclass(frozen=True)
-class AttentionRow:
-    account: SocialAccount
-    unit_path: str
-    reasons: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,24 +169,6 @@ def _lines(current: Figures, previous: Figures) -> list[Line]:
     return lines
 
 
-def _attention(user: AnyUser, unit: OrgUnit, *, now: datetime.datetime) -> list[AttentionRow]:
-    reasons: dict[int, list[str]] = {}
-    accounts: dict[int, SocialAccount] = {}
-    for problem in governance_problems(user, now=now):
-        if problem.account.unit.path.startswith(unit.path):
-            accounts[problem.account.pk] = problem.account
-            reasons.setdefault(problem.account.pk, []).append(problem.reason)
-    for health in account_health(user):
-        if health.problems and health.account.unit.path.startswith(unit.path):
-            accounts.setdefault(health.account.pk, health.account)
-            reasons.setdefault(health.account.pk, []).extend(
-                problem.replace("_", " ").capitalize() for problem in health.problems
-            )
-    paths = unit_paths({account.unit for account in accounts.values()})
-    rows = [AttentionRow(account, paths[account.unit_id], reasons[pk]) for pk, account in accounts.items()]
-    return sorted(rows, key=lambda row: (row.unit_path, row.account.platform, row.account.handle))
-
-
 def report_build(user: AnyUser, *, unit: OrgUnit | int, kind: str, now: datetime.datetime | None = None) -> Report:
     """The weekly digest or monthly report of one unit's subtree, as `user` sees it, compared with the
     period before. Raises Http404 when the unit is not visible to the user."""
@@ -219,7 +193,7 @@ def report_build(user: AnyUser, *, unit: OrgUnit | int, kind: str, now: datetime
         current_figures=current_figures,
         previous_figures=previous_figures,
         lines=_lines(current_figures, previous_figures),
-        attention=_attention(user, visible_unit, now=now),
+        attention=accounts_needing_attention(user, visible_unit, now=now),
     )
 
 

@@ -12,7 +12,8 @@ bulk_create, then the database is vacuumed and analyzed.
 
 Measured with django.test.Client (force_login) as the comms manager of the service, on GET / — the
 needs-attention counts, the service's totals with the previous period, its six divisions rolled up —
-for the last 7, 30 and 90 days, and on the htmx branch of one division (its eight stations). The daily
+for the last 7, 30 and 90 days, on the htmx branch of one division (its eight stations), and on that
+division's printable report (its roll-up, charts, lists of accounts and members) for 30 days. The daily
 sums are cached per day (monitoring/daily_sums.py), so the 30-day overview is also measured as it is
 after new activity today (today's sums recomputed: what a page sees while polls run) and with nothing
 cached (every day summed again: after a rebuild, or the first view of a subtree). WARM_UPS untimed
@@ -274,6 +275,11 @@ def run(workdir: Path) -> list[Figure]:
             "division branch (htmx), 30 days": (
                 reverse("overview:children", args=[division.pk]) + "?period=30",
                 {"HX-Request": "true"},
+                None,
+            ),
+            "printable report of a division, 30 days": (
+                reverse("overview:report", args=[division.pk]) + "?period=30",
+                {},
                 None,
             ),
             "overview, 30 days, after new activity today": (home + "?period=30", {}, _today_written),

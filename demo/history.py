@@ -5,9 +5,10 @@ each past day, inbound mentions (questions, greetings, complaints, the odd crime
 triage items — most answered, with first responses from minutes to a day, some handled, a few of the last
 days' still waiting — and the account's own posts and replies, with likes and reposts. The corporate and
 division accounts are the busiest, officers' personal accounts the quietest; weekends are quieter; a few
-units are slower to answer than the rest. The daily statistics are then rebuilt from those messages with
-`monitoring.services.activity.activity_rebuild` and the daily response statistics with
-`engagement.services.daily_response.responses_rebuild`, the same definitions as ingest and triage.
+units are slower to answer than the rest, and about one account in eleven went quiet weeks ago (dormant;
+the accounts are backdated as onboarded before the history starts). The daily statistics are then rebuilt
+from those messages with `monitoring.services.activity.activity_rebuild` and the daily response statistics
+with `engagement.services.daily_response.responses_rebuild`, the same definitions as ingest and triage.
 
 Idempotent: the history is written once (its messages' ids start with HISTORY_PREFIX); today's traffic
 comes from the live platform doubles.
@@ -79,6 +80,15 @@ def history_write(*, today: datetime.date | None = None, seed: int = 90) -> Hist
         .select_related("unit")
         .order_by("pk")
     )
+    # The history is these accounts' past: they were onboarded before it starts (seed data only), so the
+    # ones that went quiet are dormant by the governance rule, on the overview and in the dormant list.
+    history_start = timezone.make_aware(
+        datetime.datetime.combine(today - datetime.timedelta(days=DAYS + 1), datetime.time(9)),
+        timezone.get_current_timezone(),
+    )
+    SocialAccount.objects.filter(pk__in=[account.pk for account in accounts], onboarded_at__gt=history_start).update(
+        onboarded_at=history_start
+    )
     tz = timezone.get_current_timezone()
     messages: list[Message] = []
     triage: list[tuple[int, str, int | None, str]] = []  # index in messages, category, seconds, status
@@ -87,12 +97,14 @@ def history_write(*, today: datetime.date | None = None, seed: int = 90) -> Hist
     for account in accounts:
         busy = BUSY.get(SocialAccount.Kind(account.kind), 0.5)
         slow = account.unit.name.startswith(("1", "5"))  # a few divisions lag behind, visibly on the overview
-        quiet_since = DAYS if account.pk % 11 else rng.randint(35, 80)  # some accounts went dormant
+        # Some accounts went dormant: no post and no reply for the last 35 to 80 days (their mentions go unanswered).
+        quiet_since = 0 if account.pk % 11 else rng.randint(35, 80)
         for offset in range(1, DAYS + 1):
             day = today - datetime.timedelta(days=offset)
             weekend = day.weekday() >= 5
             rate = busy * (0.6 if weekend else 1.0)
             midnight = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min), tz)
+            is_quiet = offset < quiet_since
             for _ in range(int(rng.expovariate(1 / rate) + 0.5)):
                 number += 1
                 category = rng.choice(categories)
@@ -103,13 +115,13 @@ def history_write(*, today: datetime.date | None = None, seed: int = 90) -> Hist
                     )
                 )
                 roll = rng.random()
-                if roll < 0.82:
+                if roll < 0.82 and not is_quiet:
                     triage.append((len(messages) - 1, category, _response_seconds(rng, slow=slow), "answered"))
                 elif roll < 0.95 or offset > 3:
                     triage.append((len(messages) - 1, category, None, "handled"))
                 else:
                     triage.append((len(messages) - 1, category, None, "waiting"))
-            if offset < quiet_since:
+            if not is_quiet:
                 for _ in range(int(rng.expovariate(1 / max(rate / 2, 0.15)) + 0.4)):
                     number += 1
                     created = midnight + datetime.timedelta(seconds=rng.randint(8 * 3600, 20 * 3600))

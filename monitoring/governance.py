@@ -23,14 +23,12 @@ if TYPE_CHECKING:
 DEFAULT_DORMANT_DAYS = 30
 
 
-def last_active_days() -> dict[int, datetime.date]:
-    """Per account id: the latest day it posted or replied. One query."""
-    return dict(
-        DailyActivity.objects.filter(Q(posts__gt=0) | Q(replies__gt=0))
-        .values("account_id")
-        .annotate(last=Max("day"))
-        .values_list("account_id", "last")
-    )
+def last_active_days(account_ids: Collection[int] | None = None) -> dict[int, datetime.date]:
+    """Per account id (of `account_ids`, or every account): the latest day it posted or replied. One query."""
+    rows = DailyActivity.objects.filter(Q(posts__gt=0) | Q(replies__gt=0))
+    if account_ids is not None:
+        rows = rows.filter(account_id__in=account_ids)
+    return dict(rows.values("account_id").annotate(last=Max("day")).values_list("account_id", "last"))
 
 
 def dormant(

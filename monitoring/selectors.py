@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts_registry.models import OrgUnit, Platform, SocialAccount
-from accounts_registry.selectors import unit_paths, visible_accounts, visible_units
+from accounts_registry.selectors import governance_problems, unit_paths, visible_accounts, visible_units
+from monitoring.governance import DEFAULT_DORMANT_DAYS, dormant, last_active_days
 from monitoring.models import Message, PlatformUsage, PollState, SkippedItem
 from monitoring.search import highlight, message_search
 from monitoring.services.polling import STALE_AFTER_INTERVALS, effective_poll_interval, is_stale
@@ -153,6 +154,82 @@ def account_health(user: AnyUser) -> list[AccountHealth]:
         state = getattr(account, "poll_state", None)
         rows.append(AccountHealth(account, state, paths[account.unit_id], _problems(account, state, now)))
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class AttentionRow:
+    account: SocialAccount
+    unit_path: str
+    reasons: list[str]
+
+
+def accounts_needing_attention(user: AnyUser, unit: OrgUnit, *, now: datetime.datetime) -> list[AttentionRow]:
+    """The accounts of `unit`'s subtree (a unit the caller authorized) with a governance problem (the
+    governance page's) or a polling problem (the health page's), each with its reasons: what the digests,
+    the monthly report and the printable unit report list as "accounts needing attention"."""
+    reasons: dict[int, list[str]] = {}
+    accounts: dict[int, SocialAccount] = {}
+    for problem in governance_problems(user, now=now):
+        if problem.account.unit.path.startswith(unit.path):
+            accounts[problem.account.pk] = problem.account
+            reasons.setdefault(problem.account.pk, []).append(problem.reason)
+    for health in account_health(user):
+        if health.problems and health.account.unit.path.startswith(unit.path):
+            accounts.setdefault(health.account.pk, health.account)
+            reasons.setdefault(health.account.pk, []).extend(
+                problem.replace("_", " ").capitalize() for problem in health.problems
+            )
+    paths = unit_paths({account.unit for account in accounts.values()})
+    rows = [AttentionRow(account, paths[account.unit_id], reasons[pk]) for pk, account in accounts.items()]
+    return sorted(rows, key=lambda row: (row.unit_path, row.account.platform, row.account.handle))
+
+
+@dataclasses.dataclass(frozen=True)
+class DormantFilters:
+    """What the dormant list is narrowed to; `unit` came through the access selector (in scope)."""
+
+    platform: str = ""
+    kind: str = ""
+    unit: OrgUnit | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DormantRow:
+    account: SocialAccount
+    unit_path: str
+    last_active: datetime.date | None  # the latest day it posted or replied, None if never
+    reason: str
+
+
+def dormant_accounts(
+    user: AnyUser, filters: DormantFilters = DormantFilters(), *, today: datetime.date | None = None
+) -> list[DormantRow]:
+    """The visible accounts that are dormant by the governance definition (`monitoring.governance.dormant`,
+    DEFAULT_DORMANT_DAYS: active, no post or reply for that long), narrowed by `filters`, by unit path then
+    platform and handle. Three queries whatever the number of accounts."""
+    today = today or timezone.localdate()
+    accounts = visible_accounts(user).filter(status=SocialAccount.Status.ACTIVE)
+    if filters.unit is not None:
+        accounts = accounts.filter(unit__path__startswith=filters.unit.path)
+    if filters.platform:
+        accounts = accounts.filter(platform=filters.platform)
+    if filters.kind:
+        accounts = accounts.filter(kind=filters.kind)
+    active = list(
+        accounts.select_related("unit", "holder")
+        .defer("credentials_ciphertext")
+        .order_by("unit__path", "platform", "handle")
+    )
+    last_active = last_active_days([account.pk for account in active])
+    found = [
+        (account, reason)
+        for account in active
+        if (reason := dormant(account, today=today, last_active=last_active, days=DEFAULT_DORMANT_DAYS))
+    ]
+    paths = unit_paths({account.unit for account, _ in found})
+    return [
+        DormantRow(account, paths[account.unit_id], last_active.get(account.pk), reason) for account, reason in found
+    ]
 
 
 def never_polled_count(user: AnyUser) -> int:

@@ -1,4 +1,4 @@
-"""Monitoring pages: polling health across the hierarchy, and an account's messages as threads."""
+"""Monitoring pages: polling health across the hierarchy, the dormant accounts, and an account's messages as threads."""
 
 from __future__ import annotations
 
@@ -14,15 +14,22 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts_registry.models import Platform
-from accounts_registry.selectors import get_account_for_user, sees_whole_organization, user_scope
+from accounts_registry.models import Platform, SocialAccount
+from accounts_registry.selectors import (
+    get_account_for_user,
+    sees_whole_organization,
+    unit_paths,
+    user_scope,
+    visible_units,
+)
 from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
 from common.filters import InvalidFilters
 from common.htmx import render_page
 from monitoring import selectors
-from monitoring.forms import HealthFilterForm, MessageSearchForm
+from monitoring.forms import DormantFilterForm, HealthFilterForm, MessageSearchForm
+from monitoring.governance import DEFAULT_DORMANT_DAYS
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -106,6 +113,74 @@ def health_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     )
     filename = f"chorus-health-{timezone.localdate():%Y-%m-%d}.csv"
     return csv_response(filename=filename, columns=HEALTH_EXPORT_COLUMNS, rows=cells)
+
+
+DORMANT_PAGE_SIZE = 50
+DORMANT_EXPORT_COLUMNS = ("platform", "account", "kind", "unit", "holder", "onboarded_on", "last_active_on", "reason")
+
+
+def _require_units(request: HttpRequest) -> None:
+    if not user_scope(request.user).can_read_units:
+        raise PermissionDenied("This list is for supervisors, comms managers and admins.")
+
+
+@require_GET
+@login_required
+def dormant(request: HttpRequest) -> HttpResponse:
+    """The visible dormant accounts (monitoring.governance.dormant), filtered like every list: the overview's
+    "dormant accounts" count links here with its unit."""
+    _require_units(request)
+    filter_form = DormantFilterForm(request.GET, user=request.user)
+    filters = filter_form.page_filters()
+    rows = selectors.dormant_accounts(request.user, filters)
+    units = list(visible_units(request.user).filter(depth__lte=3).order_by("path"))
+    if filters.unit is not None and filters.unit not in units:
+        units.append(filters.unit)
+    paths = unit_paths(units)
+    context = {
+        "page": Paginator(rows, DORMANT_PAGE_SIZE).get_page(request.GET.get("page")),
+        "filters": filters,
+        "filter_form": filter_form,
+        "platforms": Platform.choices,
+        "kinds": SocialAccount.Kind.choices,
+        "unit_options": sorted(((unit.pk, paths[unit.pk]) for unit in units), key=lambda option: option[1]),
+        "days": DEFAULT_DORMANT_DAYS,
+    }
+    return render_page(request, "monitoring/dormant.html", context, partial="accounts")
+
+
+@require_GET
+@login_required
+def dormant_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The dormant list as CSV (the page's filters), recorded as an export; a malformed filter is a 400."""
+    _require_units(request)
+    try:
+        filters = DormantFilterForm(request.GET, user=request.user).strict_filters()
+    except InvalidFilters as invalid:
+        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+    rows = selectors.dormant_accounts(request.user, filters)
+    export_record(
+        actor=request.user,
+        ip=client_ip(request),
+        export="dormant",
+        label="Dormant accounts CSV",
+        query=request.GET.urlencode(),
+    )
+    cells = (
+        [
+            row.account.platform,
+            row.account.handle,
+            row.account.kind,
+            row.unit_path,
+            row.account.holder.full_name if row.account.holder else "",
+            timezone.localdate(row.account.onboarded_at),
+            row.last_active,
+            row.reason,
+        ]
+        for row in rows
+    )
+    filename = f"chorus-dormant-{timezone.localdate():%Y-%m-%d}.csv"
+    return csv_response(filename=filename, columns=DORMANT_EXPORT_COLUMNS, rows=cells)
 
 
 @require_GET

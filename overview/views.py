@@ -16,19 +16,25 @@ from accounts_registry.selectors import (
     get_account_for_user,
     get_member_for_user,
     get_unit_for_user,
+    unit_paths,
     user_scope,
 )
+from accounts_registry.services.security import export_record
+from accounts_registry.signin import client_ip
+from common.csv_export import csv_response
 from common.htmx import render_page, wants_fragment
 from engagement.selectors.metrics import response_metrics_between
 from overview import sorting
+from overview.exports import ROLLUP_COLUMNS, rollup_cells
 from overview.periods import PRESETS, period_from
 from overview.selectors import pages
 from overview.selectors.attention import attention
 from overview.selectors.home import home_roots, member_home
+from overview.selectors.report import daily_lines, report_lists
 from overview.selectors.rollup import rollup
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
     from accounts_registry.models import OrgUnit
     from overview.periods import Period
@@ -123,6 +129,50 @@ def unit_activity(request: HttpRequest, pk: int) -> HttpResponse:
         "health": pages.poll_health(accounts, now=now),
     }
     return render_page(request, "overview/unit.html", context, partial="activity")
+
+
+@require_GET
+@login_required
+def unit_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable report of a unit's subtree for a period (the period picker's): its roll-up by
+    sub-unit compared with the period before, charts with their tables, top posts, flags by severity,
+    accounts needing attention and members' training. The print stylesheet leaves the navigation out."""
+    unit = get_unit_for_user(user=request.user, pk=pk)
+    period = period_from(request.GET)
+    now = timezone.now()
+    figures, tree = _tree(request, unit, period)
+    accounts = pages.subtree_accounts(unit)
+    charts = pages.activity_charts(accounts, period)
+    context = {
+        **_period_context(period),
+        "unit": unit,
+        "unit_path": unit_paths([unit])[unit.pk],
+        "generated_at": now,
+        "rollup": figures,
+        "tree": tree,
+        "charts": charts,
+        "daily": daily_lines(charts),
+        "top_posts": pages.top_posts(accounts, period, now=now),
+        "flags": pages.open_flags(accounts),
+        "lists": report_lists(request.user, unit, figures, period, now=now, today=timezone.localdate(now)),
+    }
+    return render_page(request, "overview/report.html", context)
+
+
+@require_GET
+@login_required
+def rollup_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The roll-up table of a unit (its total, each sub-unit, its own accounts) for the period as CSV,
+    recorded as an export. The period is read like the pages' (anything invalid is the default)."""
+    unit = get_unit_for_user(user=request.user, pk=pk)
+    period = period_from(request.GET)
+    figures = rollup(unit, period)
+    paths = unit_paths([unit, *(child.unit for child in figures.children)])
+    export_record(
+        actor=request.user, ip=client_ip(request), export="rollup", label="Roll-up CSV", query=request.GET.urlencode()
+    )
+    filename = f"chorus-rollup-{unit.pk}-{period.start:%Y-%m-%d}-{period.end:%Y-%m-%d}.csv"
+    return csv_response(filename=filename, columns=ROLLUP_COLUMNS, rows=rollup_cells(figures, paths))
 
 
 @require_GET

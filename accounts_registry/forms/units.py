@@ -1,4 +1,5 @@
-"""Forms of the unit edit page: rename, move. They only parse input; services.units enforces the rules."""
+"""Forms of the unit pages: rename, move, and the members list's filter. They only parse input;
+services.units enforces the rules."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 
 from accounts_registry.models import OrgUnit
+from common.filters import ChoiceFilter, FilterForm
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -45,3 +47,11 @@ class UnitMoveForm(forms.Form):
         field.queryset = targets
         field.paths = paths
         self.has_targets = bool(paths)  # `paths` names every target, so this costs no extra query
+
+
+class UnitMembersFilterForm(FilterForm):
+    """The unit page's members list: every member, or those whose training is expiring (the overview's
+    needs-attention count links here)."""
+
+    EXPIRING = "expiring"
+    training = ChoiceFilter(choices=[("", "Every member"), (EXPIRING, "Training expiring")])

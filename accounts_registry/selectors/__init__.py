@@ -8,11 +8,13 @@ A role granted on a unit covers its whole subtree (materialized-path prefix).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -31,7 +33,6 @@ from accounts_registry.models import (
 from accounts_registry.services.security import access_refused_record
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Iterable
 
     from django.contrib.auth.models import AnonymousUser, User
@@ -362,3 +363,15 @@ def training_summary(members: Iterable[Member], *, today: datetime.date | None =
         if statuses:
             summary[member.pk] = min(statuses, key=order.__getitem__).value
     return dict(summary)
+
+
+def training_expiring_members(scope_unit: OrgUnit, *, today: datetime.date) -> QuerySet[Member]:
+    """Members of the subtree (not left) whose best training is expiring: one expires within the warning
+    window (CHORUS_TRAINING_EXPIRY_WARNING_DAYS) and none is current beyond it (a renewed course does not
+    count as expiring). The overview's needs-attention count and the unit page's filtered members list."""
+    horizon = today + datetime.timedelta(days=settings.CHORUS_TRAINING_EXPIRY_WARNING_DAYS)
+    trainings = Training.objects.filter(member=OuterRef("pk"))
+    return Member.objects.filter(unit__path__startswith=scope_unit.path, left_on__isnull=True).filter(
+        Exists(trainings.filter(expires_on__gte=today, expires_on__lte=horizon)),
+        ~Exists(trainings.filter(Q(expires_on__isnull=True) | Q(expires_on__gt=horizon))),
+    )

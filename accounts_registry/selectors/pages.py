@@ -17,6 +17,7 @@ from accounts_registry.selectors import (
     GovernanceProblem,
     UnitNode,
     governance_problems,
+    training_expiring_members,
     training_summary,
     unit_paths,
     unit_tree,
@@ -80,8 +81,11 @@ class UnitPage:
     members: list[MemberRow]
 
 
-def unit_page(user: AnyUser, unit: OrgUnit, *, today: datetime.date | None = None) -> UnitPage:
-    """Everything the unit page shows, for the unit's whole subtree, in seven queries."""
+def unit_page(
+    user: AnyUser, unit: OrgUnit, *, today: datetime.date | None = None, training_expiring: bool = False
+) -> UnitPage:
+    """Everything the unit page shows, for the unit's whole subtree, in seven queries; with
+    `training_expiring`, only the members whose training is expiring (`training_expiring_members`)."""
     today = today or timezone.localdate()
     subtree = {"unit__path__startswith": unit.path}
     accounts = list(
@@ -90,10 +94,11 @@ def unit_page(user: AnyUser, unit: OrgUnit, *, today: datetime.date | None = Non
         .select_related("unit", "holder")
         .order_by("unit__path", "platform", "handle")
     )
+    members_shown = visible_members(user).filter(**subtree)
+    if training_expiring:
+        members_shown = members_shown.filter(pk__in=training_expiring_members(unit, today=today).values("pk"))
     members = list(
-        visible_members(user)
-        .filter(**subtree)
-        .select_related("unit")
+        members_shown.select_related("unit")
         .prefetch_related(Prefetch("trainings", queryset=Training.objects.order_by("-completed_on")))
         .order_by("full_name", "badge_number")
     )

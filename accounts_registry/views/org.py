@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts_registry import selectors
 from accounts_registry.capabilities import Action
 from accounts_registry.forms.people import CompletionForm, GrantForm
-from accounts_registry.forms.units import UnitMoveForm, UnitRenameForm
+from accounts_registry.forms.units import UnitMembersFilterForm, UnitMoveForm, UnitRenameForm
 from accounts_registry.models import TrainingCourse
 from accounts_registry.selectors import pages as selectors_pages
 from accounts_registry.selectors import people as people_selectors
@@ -61,10 +62,15 @@ def unit_children(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     unit = selectors.get_unit_for_user(user=request.user, pk=pk)
+    members_form = UnitMembersFilterForm(request.GET, user=request.user)
+    training_expiring = members_form.valid_values().get("training") == UnitMembersFilterForm.EXPIRING
     context = {
         "unit": unit,
-        "page": selectors_pages.unit_page(request.user, unit),
+        "page": selectors_pages.unit_page(request.user, unit, training_expiring=training_expiring),
         "can_edit": selectors.user_can_administer(request.user, unit),
+        "training_expiring": training_expiring,
+        "members_form": members_form,
+        "warning_days": settings.CHORUS_TRAINING_EXPIRY_WARNING_DAYS,
     }
     return render(request, "accounts_registry/unit_detail.html", context)
 

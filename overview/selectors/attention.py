@@ -8,20 +8,19 @@ Each count uses the definition of the page it links to:
 - dormant accounts: the governance rule's (`monitoring.governance.dormant`, default 30 days, counted in SQL
   by its condition `dormant_q`);
 - members whose training expires within the warning window (CHORUS_TRAINING_EXPIRY_WARNING_DAYS, 30
-  days): the best of their trainings is "expiring" (`accounts_registry.models.Training.status`).
+  days): the best of their trainings is "expiring" (`accounts_registry.selectors.training_expiring_members`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from accounts_registry.models import Member, SocialAccount, Training
+from accounts_registry.models import SocialAccount
+from accounts_registry.selectors import training_expiring_members
 from engagement.models import TriageItem
 from engagement.selectors.inbox_filters import response_target
 from engagement.selectors.triage_access import items_of
@@ -30,7 +29,7 @@ from monitoring.selectors import Problem, problem_q
 from policies.models import PolicyFlag, PolicyRule
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
+    import datetime
 
     from accounts_registry.models import OrgUnit
 
@@ -88,15 +87,4 @@ def attention(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> A
         accounts_dormant=health["dormant"],
         training_expiring=training_expiring_members(scope_unit, today=today).count(),
         target=response_target(),
-    )
-
-
-def training_expiring_members(scope_unit: OrgUnit, *, today: datetime.date) -> QuerySet[Member]:
-    """Members of the subtree (not left) whose best training is expiring: one expires within the warning
-    window and none is current beyond it (a renewed course does not count as expiring)."""
-    horizon = today + datetime.timedelta(days=settings.CHORUS_TRAINING_EXPIRY_WARNING_DAYS)
-    trainings = Training.objects.filter(member=OuterRef("pk"))
-    return Member.objects.filter(unit__path__startswith=scope_unit.path, left_on__isnull=True).filter(
-        Exists(trainings.filter(expires_on__gte=today, expires_on__lte=horizon)),
-        ~Exists(trainings.filter(Q(expires_on__isnull=True) | Q(expires_on__gt=horizon))),
     )

@@ -3,10 +3,12 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from demo.history import DAYS, history_write
 from engagement.models import TriageItem
 from monitoring.models import DailyActivity, Message
+from monitoring.selectors import dormant_accounts
 from overview.periods import Period
 from overview.selectors.rollup import rollup
 from tests.factories import SocialAccountFactory
@@ -33,3 +35,17 @@ def test_history_is_written_once_and_rolls_up(org, frozen_now):
     assert figures.counts.posts > 0 and figures.response.inbound == report.items
     assert figures.response.median_first_response_seconds is not None
     assert not DailyActivity.objects.filter(account__status="retired").exists()
+
+
+def test_the_accounts_that_went_quiet_are_dormant_in_the_list_and_the_printable_report(
+    org, frozen_now, admin_user, client
+):
+    accounts = [SocialAccountFactory.create(unit=org["11"], kind="unit", handle=f"TPS{n}") for n in range(12)]
+    history_write()
+    quiet = {account.handle for account in accounts if account.pk % 11 == 0}  # history.py: these went quiet
+    assert quiet  # twelve consecutive ids hold at least one multiple of eleven
+    listed = {row.account.handle for row in dormant_accounts(admin_user)}
+    assert listed == quiet
+    client.force_login(admin_user)
+    response = client.get(reverse("overview:report", args=[org["root"].pk]) + "?period=90")
+    assert f"Dormant accounts ({len(quiet)})" in response.content.decode()

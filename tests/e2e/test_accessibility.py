@@ -32,6 +32,8 @@ def main_pages(scene, item, flag):
         "accounts list": reverse("registry:governance"),
         "account messages": reverse("monitoring:account-messages", args=[poster.pk]),
         "import page": reverse("registry:import"),
+        "printable report": reverse("overview:report", args=[scene["deeper"].pk]),
+        "dormant accounts": reverse("monitoring:dormant"),
     }
 
 

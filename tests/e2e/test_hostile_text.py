@@ -4,10 +4,10 @@ Every payload of tests/security/hostile.py (≥ 100: script tags, event handlers
 SVG, broken markup, attribute breakouts, htmx attributes, RTL overrides, zero-width characters,
 10,000-character strings, template syntax) is stored at once as message text, author names and handles,
 message URLs, notes, rule names and explanations, flag excerpts, unit names, member names and account
-handles. A handful of pages showing them all are loaded in headless chromium as the service admin; on
-each: no dialog opens, the `window.__pwned` canary stays unset, no element carries an injected tag or
-attribute, no request goes anywhere but the pages' own URLs and static files, no CSP violation, and the
-payloads are visible as text.
+handles (of dormant accounts). A handful of pages showing them all are loaded in headless chromium as the
+service admin; on each: no dialog opens, the `window.__pwned` canary stays unset, no element carries an
+injected tag or attribute, no request goes anywhere but the pages' own URLs and static files, no CSP
+violation, and the payloads are visible as text.
 """
 
 import datetime
@@ -70,7 +70,7 @@ def hostile_world(org):
         member = Member.objects.create(full_name=payload[:200], badge_number=f"H{index:04d}", unit=unit)
         SocialAccount.objects.create(
             platform="bluesky", handle=f"{payload[:180]}{index}", kind="personal", unit=unit, holder=member,
-            status=SocialAccount.Status.ACTIVE,
+            status=SocialAccount.Status.ACTIVE, onboarded_at=now - datetime.timedelta(days=400),  # dormant
         )  # fmt: skip
         common = {"platform": "x", "account": account, "author_id": f"a{index}", "content_hash": f"h{index}"}
         inbound.append(Message(
@@ -114,6 +114,8 @@ def hostile_world(org):
         "governance": "/org/governance/",
         "account messages": f"/monitoring/accounts/{account.pk}/messages/",
         "member": f"/org/members/{Member.objects.filter(badge_number='H0000').get().pk}/",
+        "printable report": f"/overview/units/{org['traffic'].pk}/report/",
+        "dormant accounts": "/monitoring/dormant/",
     }
 
 

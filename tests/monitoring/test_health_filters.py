@@ -144,3 +144,11 @@ def test_filtered_query_count_stays_constant_as_accounts_grow(client, viewer, or
         account_with_state(org, f"more{number}", unit="traffic", since_success=datetime.timedelta(hours=number))
     with django_assert_max_num_queries(len(context)):
         assert client.get(URL, params).status_code == 200
+
+
+def test_the_export_link_keeps_every_filter_of_the_page(client, viewer, org, accounts):
+    client.force_login(viewer)
+    response = client.get(URL, {"platform": "bluesky", "unit": org["traffic"].pk, "page": "1"})
+    export = reverse("monitoring:health-export")
+    assertContains(response, f'href="{export}?platform=bluesky&amp;unit={org["traffic"].pk}"')
+    assert handles(client.get(URL, {"platform": "bluesky", "unit": org["traffic"].pk})) == {"SkyOne"}

@@ -170,6 +170,8 @@ MATRIX: dict[str, Row] = {
     # --- Monitoring ----------------------------------------------------------------------------------
     "monitoring:health": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "monitoring:health-export": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
+    "monitoring:dormant": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
+    "monitoring:dormant-export": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     # The "first poll in progress" notice every page loads: a count over the user's own accounts.
     "monitoring:first-poll": R(None, GET="302 | 200 200 200 200 200 200", POST="405"),
     "monitoring:account-messages": R(
@@ -215,6 +217,11 @@ MATRIX: dict[str, Row] = {
         POST="405",
     ),
     "overview:unit": R("unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
+    # The printable unit report: the unit page's scope (units are for supervisors and up).
+    "overview:report": R("unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
+    "overview:rollup-export": R(
+        "unit", GET="302 | 404 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"
+    ),
     "overview:account": R("account", GET="302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200", POST="405"),
     "insights:leaderboard": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),
     "insights:leaderboard-export": R(None, GET="302 | 403 200 200 200 200 200", POST="405"),

@@ -49,3 +49,12 @@ def test_every_retrying_task_retries_database_errors_with_backoff(task, max_retr
     assert task.autoretry_for == DATABASE_ERRORS
     assert OperationalError in task.autoretry_for
     assert (task.acks_late, task.retry_backoff, task.retry_jitter, task.max_retries) == (True, 2, True, max_retries)
+
+
+def test_the_worker_does_not_restore_unacknowledged_messages_through_a_lost_broker_connection():
+    """kombu 5.7 raised AttributeError from that restore after a Redis restart, and the worker exited."""
+    from kombu.transport import redis as kombu_redis
+
+    import config.celery  # noqa: F401 — the app module sets it
+
+    assert kombu_redis.QoS.restore_at_shutdown is False

@@ -4,6 +4,7 @@ into the cases, each of which adds its own stage of traffic."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from tests.resilience.cases import Stack, Timing, converge
@@ -27,7 +28,8 @@ def prepare(world: World, *, database_url: str, redis: ThrowawayRedis, timing: T
     stack = Stack(world, database_url=database_url, redis=redis, timing=timing, workdir=workdir)
     try:
         stack.ensure()
-        if not converge(world, timing):
+        # Stage A is the backfill of the whole world, not a case: it gets three times a case's time.
+        if not converge(world, dataclasses.replace(timing, converge_timeout=3 * timing.converge_timeout)):
             raise RuntimeError(f"stage A did not converge: {world.stored_count()} of {len(world.expected())}")
         world.take_human_decisions()
     except BaseException:  # interrupted too: never leave a worker or beat behind

@@ -61,7 +61,7 @@ def test_a_late_ack_through_a_torn_down_broker_channel_is_skipped_not_raised(cap
         connection = None
 
     qos = kombu_redis.QoS.__new__(kombu_redis.QoS)
-    qos.channel = TornDownChannel()
+    qos.channel = TornDownChannel()  # type: ignore[assignment]
     for call in (lambda: qos.ack("tag"), lambda: qos.reject("tag", requeue=True), qos.restore_unacked):
         assert call() is None
     assert caplog.text.count("broker connection gone") == 3

@@ -184,6 +184,19 @@ def recovery(flight: set[int], *, fault_at: datetime.datetime, back_at: datetime
     return max(0.0, (max(finishes) - back_at).total_seconds())
 
 
+def settled_recovery(
+    flight: set[int], *, fault_at: datetime.datetime, back_at: datetime.datetime, timing: Timing
+) -> float | None:
+    """`recovery`, once every in-flight account has been polled again: the messages may all be stored before
+    then (polls that finished during the outage), and a claim the outage lost comes back only with its lease."""
+    wait_until(
+        lambda: db(lambda: recovery(flight, fault_at=fault_at, back_at=back_at)) != float("inf"),
+        timeout=timing.converge_timeout,
+        interval=0.5,
+    )
+    return recovery(flight, fault_at=fault_at, back_at=back_at)
+
+
 def wait_for_share(world: World, share: float, *, baseline: int, timeout: float = 300) -> None:
     """Until `share` of the messages still to read have been stored (the sweep is under way)."""
     target = baseline + share * (len(world.expected()) - baseline)
@@ -234,7 +247,7 @@ def worker_kills(stack: Stack, *, kills: int = 10, seed: int = 3) -> Result:
         problems.append("did not converge")
     measured = []
     for flight, at, back in faults:
-        value = recovery(flight, fault_at=at, back_at=back)
+        value = settled_recovery(flight, fault_at=at, back_at=back, timing=stack.timing)
         if value is not None:
             # The kills follow each other within seconds: the time the worker was down again, for a later
             # kill, is not time the system had to recover in.
@@ -274,7 +287,7 @@ def redis_restart(stack: Stack, *, persistent: bool, outage: float = 2.0) -> Res
     result = Result(
         name,
         stack.world.check(),
-        recovery(flight, fault_at=fault_at, back_at=back_at),
+        settled_recovery(flight, fault_at=fault_at, back_at=back_at, timing=stack.timing),
         stack.timing.lease,
         problems,
         seconds=time.monotonic() - started,
@@ -317,7 +330,7 @@ def postgres_restart(stack: Stack, postgres: ThrowawayPostgres, *, outage: float
     return Result(
         "PostgreSQL restart (healthz 503 -> 200)",
         stack.world.check(),
-        recovery(flight, fault_at=fault_at, back_at=back_at),
+        settled_recovery(flight, fault_at=fault_at, back_at=back_at, timing=stack.timing),
         stack.timing.lease,
         problems,
         seconds=time.monotonic() - started,
@@ -356,7 +369,7 @@ def platform_faults(stack: Stack) -> Result:
     result = Result(
         "platform faults: 429/500/slow/truncated/401",
         world.check(),
-        recovery(flight, fault_at=fault_at, back_at=back_at),
+        settled_recovery(flight, fault_at=fault_at, back_at=back_at, timing=stack.timing),
         timing.lease,
         problems,
         seconds=time.monotonic() - started,

@@ -105,7 +105,7 @@ bench: install services
 # Redis on free loopback ports and kills/restarts only those — never the machine's services, so no DATABASE_URL
 # or REDIS_URL is passed. About 20 minutes on two cores; the table is kept in var/resilience-report.txt.
 resilience: install static
-	$(VENV)/bin/pytest tests/resilience -m 'resilience or resilience_fast' -p no:cacheprovider -q -s
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest tests/resilience -m 'resilience or resilience_fast' -p no:cacheprovider -q -s
 
 shell: install
 	DEBUG=true $(RUN) manage.py shell

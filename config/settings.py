@@ -377,7 +377,9 @@ CHORUS_POLL_INTERVAL = env.int("CHORUS_POLL_INTERVAL", default=120)  # seconds, 
 CHORUS_POLL_INTERVAL_CORPORATE = env.int("CHORUS_POLL_INTERVAL_CORPORATE", default=60)
 # A claim expires after this long; a lost poll task is retried then (must exceed CELERY_TASK_TIME_LIMIT).
 CHORUS_POLL_LEASE_SECONDS = env.int("CHORUS_POLL_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
-CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)  # accounts claimed per beat tick
+# At most this many claimed polls wait for a worker at once (each tick tops the queue up to it): due accounts
+# beyond it wait in PostgreSQL. Keep it below what the workers poll in one lease.
+CHORUS_POLL_BATCH = env.int("CHORUS_POLL_BATCH", default=500)
 # Seconds between beat ticks (each leases the due accounts and enqueues their polls).
 CHORUS_SWEEP_SECONDS = env.float("CHORUS_SWEEP_SECONDS", default=30.0)
 # First retry after a transient platform failure (5xx, time-out); doubles per failure, capped at 30 minutes.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from monitoring.jobs import retrying_task
 from monitoring.services.polling import account_poll
 from monitoring.services.retention import records_prune
@@ -11,8 +13,8 @@ from monitoring.webhooks.services import webhook_event_process
 
 
 @retrying_task()
-def poll_account(account_id: int) -> None:
-    account_poll(account_id=account_id)
+def poll_account(account_id: int, *, only_if_due: bool = False) -> None:
+    account_poll(account_id=account_id, only_if_due=only_if_due)
 
 
 @retrying_task(max_retries=3)
@@ -35,7 +37,10 @@ def prune_records() -> None:
     records_prune()
 
 
-# The beat tick's work, through the queue. The demo hands the same tick its in-process equivalent.
+# The beat tick's work, through the queue. The demo hands the same tick its in-process equivalent. A claimed
+# poll runs only if its account is still due when the task starts (a late duplicate skips: `poll_begin`).
 QUEUED = TickWork(
-    poll_account=poll_account.delay, x_sweep=poll_x_sweep.delay, webhook_event=process_webhook_event.delay
+    poll_account=functools.partial(poll_account.delay, only_if_due=True),
+    x_sweep=poll_x_sweep.delay,
+    webhook_event=process_webhook_event.delay,
 )

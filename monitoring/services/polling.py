@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts_registry.crypto import CredentialsUnavailable, decrypt_credentials, encrypt_credentials
@@ -164,6 +164,17 @@ def poll_claim_due(*, limit: int, now: datetime.datetime | None = None) -> list[
         )
         PollState.objects.filter(account_id__in=ids).update(lease_until=lease_until, last_started_at=now)
     return ids
+
+
+def poll_claims_waiting(*, now: datetime.datetime | None = None) -> int:
+    """Claims handed to the queue whose poll has not started: leased accounts without a running poll.
+    The tick tops the queue up to `CHORUS_POLL_BATCH` of them and no further (`sweep_due_accounts`)."""
+    now = now or timezone.now()
+    lease = datetime.timedelta(seconds=settings.CHORUS_POLL_LEASE_SECONDS)
+    running = PollRun.objects.filter(
+        account_id=OuterRef("account_id"), outcome=Outcome.RUNNING, started_at__gt=now - lease
+    )
+    return PollState.objects.filter(lease_until__gt=now).exclude(Exists(running)).count()
 
 
 # --- Shared rate-limit gates ---------------------------------------------------------------------
@@ -327,20 +338,42 @@ def skipped_items_record(*, account_id: int, platform: str, records: Sequence[Sk
     PollState.objects.filter(account_id=account_id).update(items_skipped=F("items_skipped") + len(records))
 
 
-def account_poll(*, account_id: int) -> PollSummary | None:
+def poll_begin(account: SocialAccount, *, only_if_due: bool = False) -> tuple[PollState, PollRun] | None:
+    """Start a poll: its run (running) and its lease renewed from now, so the time a task waited in the
+    queue does not count against the lease and no tick claims the account while it is being polled.
+
+    `only_if_due` (the work a tick claimed): start only if the account is still due and no poll of it is
+    running — a task the queue delivers late (re-claimed when its lease ran out while it waited, or
+    redelivered by the broker after its worker was lost) then costs one locked read instead of a poll, so
+    a backlog drains instead of growing. Returns None when it does not start."""
+    now = timezone.now()
+    lease = datetime.timedelta(seconds=settings.CHORUS_POLL_LEASE_SECONDS)
+    with transaction.atomic():
+        state, _ = PollState.objects.select_for_update().get_or_create(account=account)
+        if only_if_due and (
+            state.next_poll_at > now
+            or PollRun.objects.filter(account=account, outcome=Outcome.RUNNING, started_at__gt=now - lease).exists()
+        ):
+            logger.info("poll: account %s was polled since it was queued, or is being polled; skipped", account.pk)
+            return None
+        state.lease_until = now + lease
+        state.save(update_fields=["lease_until"])
+        return state, PollRun.objects.create(account=account, started_at=now)
+
+
+def account_poll(*, account_id: int, only_if_due: bool = False) -> PollSummary | None:
     """Poll one account once. Safe to run twice or concurrently with a stale copy of itself: the upsert
-    and the cursor merge are idempotent. Missing or inactive accounts are logged and skipped."""
-    # The account and its poll state in one statement (a state is created only for an account that has none).
-    account = SocialAccount.objects.select_related("poll_state").filter(pk=account_id).first()
+    and the cursor merge are idempotent. Missing or inactive accounts are logged and skipped, and so is
+    an account no longer due when `only_if_due` (see `poll_begin`)."""
+    account = SocialAccount.objects.filter(pk=account_id).first()
     if account is None or account.status != SocialAccount.Status.ACTIVE:
         logger.info("poll: account %s is missing or not active; skipped", account_id)
         PollState.objects.filter(account_id=account_id).update(lease_until=None)
         return None
-    try:
-        state = account.poll_state
-    except PollState.DoesNotExist:
-        state, _ = PollState.objects.get_or_create(account=account)
-    run = PollRun.objects.create(account=account)
+    begun = poll_begin(account, only_if_due=only_if_due)
+    if begun is None:
+        return None
+    state, run = begun
     try:
         ref = _account_ref(account)
     except CredentialsUnavailable:

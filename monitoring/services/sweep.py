@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from monitoring.jobs import job_run
 from monitoring.models import PollRun, WebhookEvent
-from monitoring.services.polling import poll_claim_due, poll_states_ensure
+from monitoring.services.polling import poll_claim_due, poll_claims_waiting, poll_states_ensure
 from monitoring.services.x_sweep import x_sweep_claim
 
 if TYPE_CHECKING:
@@ -56,9 +56,10 @@ class TickWork:
 
 
 def sweep_due_accounts(*, work: TickWork) -> list[int]:
-    """One beat tick: poll states for new accounts, stale runs closed, due accounts leased and handed to
-    `work.poll_account`, the combined X sweep (when due) to `work.x_sweep`, lost webhook events to
-    `work.webhook_event`. Idempotent: a second sweeper finds the leased accounts locked or not yet due.
+    """One beat tick: poll states for new accounts, stale runs closed, due accounts leased (as many as keep
+    `CHORUS_POLL_BATCH` claims waiting for a worker, no more) and handed to `work.poll_account`, the
+    combined X sweep (when due) to `work.x_sweep`, lost webhook events to `work.webhook_event`.
+    Idempotent: a second sweeper finds the leased accounts locked or not yet due.
 
     Work is handed over only after the claims commit (at once outside a transaction); if the queue
     loses it, the leases expire and a later tick claims the accounts again.
@@ -66,7 +67,11 @@ def sweep_due_accounts(*, work: TickWork) -> list[int]:
     with job_run("poll_due_accounts") as job:
         created = poll_states_ensure()
         abandoned = poll_runs_abandon_stale()
-        claimed = poll_claim_due(limit=settings.CHORUS_POLL_BATCH)
+        # The queue is a short hand-over, not a buffer: due accounts wait in PostgreSQL, unleased, until the
+        # workers have taken what was handed over. A backlog in the queue would outlast the leases of the
+        # claims in it (each then claimed again), and a broker restart would lose all of it.
+        waiting = poll_claims_waiting()
+        claimed = poll_claim_due(limit=max(0, settings.CHORUS_POLL_BATCH - waiting))
         for account_id in claimed:
             transaction.on_commit(functools.partial(work.poll_account, account_id))
         is_x_sweep_due = x_sweep_claim()
@@ -77,6 +82,7 @@ def sweep_due_accounts(*, work: TickWork) -> list[int]:
             transaction.on_commit(functools.partial(work.webhook_event, event_id))
         job.detail = {
             "claimed": len(claimed),
+            "claims_waiting": waiting,
             "poll_states_created": created,
             "abandoned_runs": abandoned,
             "webhook_events_requeued": len(requeued),

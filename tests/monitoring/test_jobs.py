@@ -49,3 +49,19 @@ def test_every_retrying_task_retries_database_errors_with_backoff(task, max_retr
     assert task.autoretry_for == DATABASE_ERRORS
     assert OperationalError in task.autoretry_for
     assert (task.acks_late, task.retry_backoff, task.retry_jitter, task.max_retries) == (True, 2, True, max_retries)
+
+
+def test_a_late_ack_through_a_torn_down_broker_channel_is_skipped_not_raised(caplog):
+    """kombu 5.7 raised AttributeError from it after a Redis restart, and the worker exited."""
+    from kombu.transport import redis as kombu_redis
+
+    import config.celery  # noqa: F401 — the app module guards the Redis QoS
+
+    class TornDownChannel:
+        connection = None
+
+    qos = kombu_redis.QoS.__new__(kombu_redis.QoS)
+    qos.channel = TornDownChannel()  # type: ignore[assignment]
+    for call in (lambda: qos.ack("tag"), lambda: qos.reject("tag", requeue=True), qos.restore_unacked):
+        assert call() is None
+    assert caplog.text.count("broker connection gone") == 3

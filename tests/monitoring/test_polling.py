@@ -245,3 +245,72 @@ def test_sweep_requeues_webhook_events_whose_task_was_lost(django_capture_on_com
             work=TickWork(poll_account=lambda pk: None, x_sweep=lambda: None, webhook_event=requeued.append)
         )
     assert requeued == [lost.pk]
+
+
+# --- Late and duplicate tasks (the queue is at-least-once; PostgreSQL decides what runs) -----------------
+
+
+def lease() -> datetime.timedelta:
+    from django.conf import settings
+
+    return datetime.timedelta(seconds=settings.CHORUS_POLL_LEASE_SECONDS)
+
+
+def test_a_claimed_poll_delivered_again_after_its_account_was_polled_does_nothing(station, monkeypatch):
+    from config.celery import app
+    from monitoring.tasks import QUEUED
+
+    _, account = station
+    monkeypatch.setitem(app.conf, "task_always_eager", True)  # the tick's own hand-over, run in this process
+    poll_states_ensure()
+    assert poll_claim_due(limit=10) == [account.pk]
+    QUEUED.poll_account(account.pk)
+    # The same claim delivered again (re-claimed while it waited, or redelivered after a lost worker).
+    QUEUED.poll_account(account.pk)
+    assert list(PollRun.objects.filter(account=account).values_list("outcome", flat=True)) == ["ok"]
+    assert PollState.objects.get(account=account).lease_until is None
+    # A poll asked for by hand (`manage.py poll`) is not a claim: it runs although the account is not due.
+    assert poll(account_id=account.pk).outcome == "ok"
+    assert PollRun.objects.filter(account=account).count() == 2
+
+
+def test_a_claimed_poll_does_not_start_while_its_account_is_being_polled(station):
+    _, account = station
+    poll_states_ensure()
+    running = PollRun.objects.create(account=account)  # another worker is polling the account
+    assert account_poll(account_id=account.pk, only_if_due=True) is None
+    assert PollRun.objects.filter(account=account).count() == 1
+    # That worker was lost mid-poll: once its run is older than a lease, the claimed poll runs.
+    PollRun.objects.filter(pk=running.pk).update(started_at=timezone.now() - lease() - datetime.timedelta(seconds=1))
+    assert poll(account_id=account.pk).outcome == "ok"
+    assert account_poll(account_id=account.pk, only_if_due=True) is None  # polled: no longer due
+
+
+def test_a_poll_renews_its_lease_when_it_starts_so_no_tick_claims_it_while_it_runs(station):
+    from monitoring.services.polling import poll_begin
+
+    _, account = station
+    poll_states_ensure()
+    claimed_at = timezone.now() - lease() + datetime.timedelta(seconds=5)  # it waited in the queue
+    PollState.objects.filter(account=account).update(next_poll_at=claimed_at)
+    assert poll_claim_due(limit=10, now=claimed_at) == [account.pk]
+    begun = poll_begin(account, only_if_due=True)
+    assert begun is not None
+    state, run = begun
+    assert PollState.objects.get(account=account).lease_until == run.started_at + lease() == state.lease_until
+    assert poll_claim_due(limit=10, now=timezone.now() + datetime.timedelta(seconds=10)) == []
+
+
+def test_a_tick_keeps_at_most_a_batch_of_claims_waiting_for_a_worker(station, org, settings):
+    from monitoring.services.polling import poll_begin
+
+    _, first = station
+    others = [SocialAccountFactory.create(platform="x", handle=f"MPSUnit{n}", unit=org["11"]) for n in range(2)]
+    settings.CHORUS_POLL_BATCH = 2
+    work = TickWork(poll_account=lambda pk: None, x_sweep=lambda: None, webhook_event=lambda pk: None)
+    claimed = sweep_due_accounts(work=work)
+    assert len(claimed) == 2
+    assert sweep_due_accounts(work=work) == []  # two claims wait in the queue: the third account waits here
+    assert poll_begin(SocialAccount.objects.get(pk=claimed[0]), only_if_due=True) is not None  # a worker took one
+    (third,) = {first.pk, *(account.pk for account in others)} - set(claimed)
+    assert sweep_due_accounts(work=work) == [third]

@@ -228,11 +228,19 @@ class Process:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        self.terminate()
+        self.wait_stopped()
+
+    def terminate(self) -> None:
+        """SIGTERM (a warm shutdown) without waiting: several processes stop at once (`wait_stopped` then)."""
         if self.is_running:
             assert self.process is not None
             os.killpg(self.process.pid, signal.SIGTERM)
+
+    def wait_stopped(self, *, timeout: float = 15) -> None:
+        if self.process is not None:
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
 

@@ -348,12 +348,15 @@ def poll_begin(account: SocialAccount, *, only_if_due: bool = False) -> tuple[Po
     a backlog drains instead of growing. Returns None when it does not start."""
     now = timezone.now()
     lease = datetime.timedelta(seconds=settings.CHORUS_POLL_LEASE_SECONDS)
+    running = PollRun.objects.filter(account=account, outcome=Outcome.RUNNING, started_at__gt=now - lease)
     with transaction.atomic():
-        state, _ = PollState.objects.select_for_update().get_or_create(account=account)
-        if only_if_due and (
-            state.next_poll_at > now
-            or PollRun.objects.filter(account=account, outcome=Outcome.RUNNING, started_at__gt=now - lease).exists()
-        ):
+        # The state locked and whether a poll of the account is running, in one statement.
+        state, created = (
+            PollState.objects.select_for_update(of=("self",))
+            .annotate(polling=Exists(running))
+            .get_or_create(account=account)
+        )
+        if only_if_due and not created and (state.next_poll_at > now or state.polling):
             logger.info("poll: account %s was polled since it was queued, or is being polled; skipped", account.pk)
             return None
         state.lease_until = now + lease

@@ -6,28 +6,9 @@ that has both, recorded the way allauth records a real sign-in. The sign-in itse
 enrolment, re-authentication — is tested with the plain Django client in tests/accounts_registry/test_signin.py.
 """
 
-import time
-
-from allauth.account.internal.flows.login import (
-    _AUTHENTICATION_METHODS_USER_SESSION_KEY,
-    AUTHENTICATION_METHODS_SESSION_KEY,
-)
 from django.test import Client
 
-from accounts_registry.middleware import LAST_SEEN_AT, SIGNED_IN_AT
-
-
-def mark_fully_signed_in(client: Client, user) -> None:
-    session = client.session
-    now = time.time()
-    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": now, "username": user.get_username()},
-        {"method": "mfa", "at": now, "type": "totp"},
-    ]
-    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    # Stamped as the first request after a sign-in would, so query budgets see the steady state.
-    session[SIGNED_IN_AT] = session[LAST_SEEN_AT] = now
-    session.save()
+from benchmarks.world import mark_fully_signed_in  # the one record of a complete sign-in (benchmarks too)
 
 
 class SignedInClient(Client):

@@ -101,11 +101,12 @@ test: install services browser lint typecheck migrations security static
 bench: install services
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/chorus REDIS_URL=redis://127.0.0.1:6379/14 $(RUN) -m benchmarks
 
-# The resilience suite (README "Reliability"): starts its OWN PostgreSQL (initdb in a temporary directory) and
-# Redis on free loopback ports and kills/restarts only those — never the machine's services, so no DATABASE_URL
-# or REDIS_URL is passed. About 20 minutes on two cores; the table is kept in var/resilience-report.txt.
-resilience: install static
-	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest tests/resilience -m 'resilience or resilience_fast' -p no:cacheprovider -q -s
+# The resilience suite (README "Reliability"): the full cases start their OWN PostgreSQL (initdb in a temporary
+# directory) and Redis on free loopback ports and kill/restart only those, never the machine's services. The fast
+# subset (also in `make test`) runs on the test database with a Redis of its own, so it gets the test settings.
+# About 20 minutes on two cores; the table is kept in var/resilience-report.txt.
+resilience: install services static
+	$(TEST_ENV) PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest tests/resilience -m 'resilience or resilience_fast' -p no:cacheprovider -q -s
 
 shell: install
 	DEBUG=true $(RUN) manage.py shell

@@ -458,7 +458,7 @@ class BackendCpu:
 
 def sweep_with_workers(fleet: Fleet, *, timeout: float) -> SweepResult:
     """Beat ticks until a tick claims nothing more, then wait until the workers have run every task
-    (queue empty, nothing unacknowledged) or `timeout` passes."""
+    (queue empty, nothing unacknowledged, and a further tick hands out nothing) or `timeout` passes."""
     started = timezone.now()
     backends = BackendCpu()
     ticks_started = time.perf_counter()
@@ -476,12 +476,20 @@ def sweep_with_workers(fleet: Fleet, *, timeout: float) -> SweepResult:
     blocked: collections.Counter[str] = collections.Counter()
 
     def is_idle() -> bool:
-        nonlocal samples, waiting
+        nonlocal samples, waiting, ticks, ticks_seconds
         statements, active = _lock_waits()
         backends.sample()
         samples += int(active > 0)
         waiting += int(bool(statements))
         blocked.update(statements)
+        if broker_backlog() > 0:
+            return False
+        # The queue holds at most CHORUS_POLL_BATCH claims (the rest stay due in PostgreSQL): beat keeps
+        # ticking, so once the queue has drained, tick again; idle only when a tick hands out nothing more.
+        tick_started = time.perf_counter()
+        beat_tick()
+        ticks += 1
+        ticks_seconds += time.perf_counter() - tick_started
         return broker_backlog() == 0
 
     deadline = time.monotonic() + timeout

@@ -37,9 +37,19 @@ INJECTED = """() => {
   const found = [];
   const tags = "script:not([src^='/static/']), iframe, object, embed, frame, base, meta[http-equiv], form[action*=pwn]";
   for (const el of document.querySelectorAll(tags)) found.push(el.outerHTML.slice(0, 120));
+  // Django's CSRF tokens are random letters and digits: one may contain "pwn" by chance. They are the
+  // server's, never a payload's, so they are taken out of the values before looking.
+  const tokens = new Set();
+  for (const el of document.querySelectorAll("input[name=csrfmiddlewaretoken]")) tokens.add(el.value);
+  for (const el of document.querySelectorAll("[data-csrftoken]")) tokens.add(el.dataset.csrftoken);
+  for (const el of document.querySelectorAll("[hx-headers]")) {
+    try { tokens.add(JSON.parse(el.getAttribute("hx-headers"))["X-CSRFToken"]); } catch (error) {}
+  }
+  tokens.delete(undefined);
+  const withoutTokens = (text) => [...tokens].reduce((rest, token) => rest.split(token).join(""), text);
   for (const el of document.querySelectorAll("*")) {
     for (const attr of el.attributes) {
-      const name = attr.name.toLowerCase(), value = attr.value.toLowerCase();
+      const name = attr.name.toLowerCase(), value = withoutTokens(attr.value).toLowerCase();
       // A post's own https link is shown on purpose (escaped, rel=noopener); it may contain anything.
       if (name === "href" && value.startsWith("https://")) continue;
       if (name.startsWith("on") || name.includes("pwn") || value.includes("pwn")

@@ -24,7 +24,8 @@ from playwright.sync_api import sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from accounts_registry.signin import has_second_factor, requires_second_factor
-from tests.factories import enrol_totp, totp_code
+from tests.e2e.signin import sign_in
+from tests.factories import enrol_totp
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -141,14 +142,6 @@ def login(page, live_server):
         user = User.objects.get(username=username)
         if requires_second_factor(user) and not has_second_factor(user):
             enrol_totp(user)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_login", username)
-        page.fill("#id_password", password)
-        with page.expect_navigation():
-            page.click("button[type=submit]")
-        if "/accounts/2fa/authenticate/" in page.url:
-            page.fill("input[name=code]", totp_code())
-            with page.expect_navigation():
-                page.click("form[action$='/2fa/authenticate/'] button[type=submit]")
+        sign_in(page, live_server.url, username, password)
 
     return login_as

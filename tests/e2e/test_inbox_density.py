@@ -10,7 +10,8 @@ from accounts_registry.models import Role
 from engagement.models import TriageItem
 from monitoring.models import PollState
 from tests.e2e.inbox_figures import layout_figures, presence_latency
-from tests.factories import UserFactory, enrol_totp, grant, inbox_item, totp_code
+from tests.e2e.signin import sign_in
+from tests.factories import UserFactory, enrol_totp, grant, inbox_item
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -48,15 +49,7 @@ def _many_items(account, count=50):
 
 
 def _sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    if "/accounts/2fa/authenticate/" in page.url:
-        page.fill("input[name=code]", totp_code())
-        with page.expect_navigation():
-            page.click("form[action$='/2fa/authenticate/'] button[type=submit]")
+    sign_in(page, live_server.url, username, PASSWORD)
 
 
 def test_ten_items_per_screen_and_the_first_above_the_fold_on_a_phone(page, page_log, live_server, org, north_account):

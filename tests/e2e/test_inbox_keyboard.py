@@ -115,21 +115,31 @@ def test_bulk_action_on_the_selection(page, page_log, live_server, login, org, n
     items = [
         inbox_item(north_account, text=f"hello number {index}", minutes_ago=30 - index, now=now) for index in range(3)
     ]
+    rows = [page.locator(f"#item-{item.pk}") for item in items]
+    selected = page.locator("input[name=items]:checked")
     login("comms", PASSWORD)
     page.goto(f"{live_server.url}/inbox/")
+    expect(page.locator(".inbox-row")).to_have_count(3)
 
+    # Each key waits for what the person sees: the focused row, the ticked box.
     page.keyboard.press("j")
+    expect(rows[0]).to_be_focused()
     page.keyboard.press("x")
+    expect(rows[0].locator("input[name=items]")).to_be_checked()
     page.keyboard.press("j")
     page.keyboard.press("j")
+    expect(rows[2]).to_be_focused()
     page.keyboard.press("x")
+    expect(rows[2].locator("input[name=items]")).to_be_checked()
+    expect(selected).to_have_count(2)
     page.select_option("#bulk-action", "dismiss")
     page.get_by_role("button", name="Apply", exact=True).click()
 
     expect(page.locator("#inbox-bulk-result")).to_contain_text("Dismiss: 2 items updated.")
-    expect(page.locator(f"#item-{items[0].pk}")).to_contain_text("Dismissed")
-    expect(page.locator(f"#item-{items[2].pk}")).to_contain_text("Dismissed")
-    expect(page.locator(f"#item-{items[1].pk}")).not_to_contain_text("Dismissed")
+    expect(rows[0]).to_contain_text("Dismissed")
+    expect(rows[2]).to_contain_text("Dismissed")
+    expect(rows[1]).not_to_contain_text("Dismissed")
     statuses = dict(TriageItem.objects.values_list("pk", "status"))
     assert [statuses[item.pk] for item in items] == ["dismissed", "waiting", "dismissed"]
     page_log.assert_clean()
+

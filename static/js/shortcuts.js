@@ -271,10 +271,20 @@
     }
   }
 
-  function init() {
-    document.querySelectorAll("[data-shortcuts-help-toggle], [data-select-all-label]").forEach(function (element) {
-      element.hidden = false; // useless without JavaScript, so rendered hidden
+  // Controls useless without JavaScript are rendered hidden: show them, in the page and in every piece of
+  // it htmx swaps in later (the inbox's "N new — show" replaces the list and its bulk bar).
+  function reveal(root) {
+    root.querySelectorAll("[data-shortcuts-help-toggle], [data-select-all-label]").forEach(function (element) {
+      element.hidden = false;
     });
+  }
+
+  function onLoad(event) {
+    if (event.target.querySelectorAll) reveal(event.target);
+  }
+
+  function init() {
+    reveal(document);
     var first = document.querySelector(ROW);
     if (first && !document.querySelector(ROW + '[tabindex="0"]')) first.setAttribute("tabindex", "0");
     document.addEventListener("keydown", onKeydown);
@@ -282,6 +292,7 @@
     document.addEventListener("focusin", onFocusIn);
     document.addEventListener("htmx:beforeRequest", onBeforeRequest);
     document.addEventListener("htmx:afterSettle", onSettle);
+    document.addEventListener("htmx:load", onLoad);
   }
 
   if (document.readyState === "loading") {

@@ -143,3 +143,27 @@ def test_bulk_action_on_the_selection(page, page_log, live_server, login, org, n
     assert [statuses[item.pk] for item in items] == ["dismissed", "waiting", "dismissed"]
     page_log.assert_clean()
 
+
+def test_select_all_is_offered_again_in_a_list_swapped_in(page, page_log, live_server, login, org, north_account):
+    """ "N new — show" swaps a new list and bulk bar in with htmx: the "All on this page" box (rendered
+    hidden, useless without JavaScript) is shown in the new bar too, not only in the page first loaded."""
+    user = UserFactory.create(username="comms", password=PASSWORD)
+    grant(user, Role.COMMS_MANAGER, org["north"])
+    now = timezone.now()
+    for index in range(2):
+        inbox_item(north_account, text=f"hello number {index}", minutes_ago=30 - index, now=now)
+    login("comms", PASSWORD)
+    page.goto(f"{live_server.url}/inbox/")
+    select_all = page.get_by_label("All on this page")
+    expect(select_all).to_be_visible()
+
+    inbox_item(north_account, text="a new one", minutes_ago=1, now=timezone.now())
+    # What the "N new — show" button does (it appears after the 30-second poll).
+    page.evaluate(
+        "url => htmx.ajax('GET', url, {target: '#inbox-results', swap: 'outerHTML'})", f"{live_server.url}/inbox/"
+    )
+    expect(page.locator(".inbox-row")).to_have_count(3)
+    expect(select_all).to_be_visible()
+    select_all.check()
+    expect(page.locator("input[name=items]:checked")).to_have_count(3)
+    page_log.assert_clean()

@@ -8,9 +8,9 @@ surface parses the query string with it, so one value means the same thing every
   access selector while parsing. An object the user cannot see raises Http404 — on a page, in an
   export and in the API alike, the same answer as for an id that does not exist.
 - A malformed value is an error naming the field. `FilterForm.parse()` raises `InvalidFilters`: the
-  API answers 400 with the field named (common.api.filters), an export 400 with the field named; a
-  page calls `FilterForm.valid_values()` instead, shows the form's errors and lists with the filters
-  that were valid (an invalid one counts as not given).
+  API answers 400 with the field named (common.api.filters), an export 400 with the field named
+  (`invalid_filters_response`); a page calls `FilterForm.valid_values()` instead, shows the form's
+  errors and lists with the filters that were valid (an invalid one counts as not given).
 
 django-filter was considered: it filters querysets from a FilterSet, but our lists are keyset-paged
 selectors that take typed filter values (and must stay scoped), so only its parsing half would be used.
@@ -23,7 +23,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -43,6 +43,11 @@ class InvalidFilters(ValueError):
     def __init__(self, errors: Mapping[str, list[str]]) -> None:
         super().__init__("; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items()))
         self.errors = dict(errors)
+
+
+def invalid_filters_response(invalid: InvalidFilters) -> HttpResponseBadRequest:
+    """How an export answers malformed filters: a 400 naming each field, in plain text."""
+    return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
 
 
 def _raw(value: Any) -> str:

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -25,7 +24,7 @@ from accounts_registry.selectors import (
 from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
-from common.filters import InvalidFilters
+from common.filters import InvalidFilters, invalid_filters_response
 from common.htmx import render_page
 from monitoring import selectors
 from monitoring.forms import DormantFilterForm, HealthFilterForm, MessageSearchForm
@@ -87,7 +86,7 @@ def health_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         filters = HealthFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:
-        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+        return invalid_filters_response(invalid)
     rows = [row for row in selectors.account_health(request.user) if filters.keeps(row)]
     export_record(
         actor=request.user,
@@ -157,7 +156,7 @@ def dormant_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
     try:
         filters = DormantFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:
-        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+        return invalid_filters_response(invalid)
     rows = selectors.dormant_accounts(request.user, filters)
     export_record(
         actor=request.user,

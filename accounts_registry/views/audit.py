@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -23,7 +22,7 @@ from accounts_registry.selectors.audit import (
 from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
-from common.filters import InvalidFilters
+from common.filters import InvalidFilters, invalid_filters_response
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -64,7 +63,7 @@ def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         filters = AuditFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:
-        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+        return invalid_filters_response(invalid)
     events = visible_audit_events(request.user, filters)[:AUDIT_EXPORT_MAX_ROWS]
     export_record(
         actor=request.user,

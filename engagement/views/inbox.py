@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,7 +25,7 @@ from accounts_registry.capabilities import Action
 from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
-from common.filters import ChoiceFilter, InvalidFilters
+from common.filters import ChoiceFilter, InvalidFilters, invalid_filters_response
 from common.htmx import acting_user, render_page, wants_fragment
 from engagement.forms import (
     BULK_ACTIONS,
@@ -45,7 +44,7 @@ from engagement.services import triage_actions as services
 from engagement.views.inbox_rows import TEMPLATE, options_html, reason_options, rows_html
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, StreamingHttpResponse
+    from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 ITEM_TEMPLATE = "engagement/inbox_item.html"
 EXPORT_MAX_ROWS = 100_000
@@ -243,7 +242,7 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         filters, _cursor = InboxFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:
-        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+        return invalid_filters_response(invalid)
     items, paths = selectors.inbox_export(
         request.user,
         filters,

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,7 +25,7 @@ from accounts_registry.selectors import unit_paths, user_scope, visible_units
 from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
-from common.filters import InvalidFilters
+from common.filters import InvalidFilters, invalid_filters_response
 from common.htmx import acting_user, render_page, wants_fragment
 from monitoring.models import Message
 from policies import selectors
@@ -64,7 +63,7 @@ def export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         form.parse()
     except InvalidFilters as invalid:
-        return HttpResponseBadRequest(f"Invalid filters — {invalid}", content_type="text/plain; charset=utf-8")
+        return invalid_filters_response(invalid)
     filters, _after = form.queue_filters()
     flags = selectors.flag_queue(request.user, filters, limit=EXPORT_MAX_ROWS).flags
     paths = unit_paths({flag.account.unit for flag in flags})

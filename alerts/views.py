@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts_registry.selectors import get_unit_for_user, user_scope, visible_units
+from accounts_registry.selectors import get_unit_for_user, require_unit_reader, user_scope, visible_units
 from alerts.forms import PreferencesForm
 from alerts.selectors import ReportKind, alert_preferences, report_build
 from alerts.services.preferences import alert_preferences_set
@@ -37,16 +37,11 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/preferences.html", {"form": form})
 
 
-def _require_reports(request: HttpRequest) -> None:
-    if not user_scope(request.user).can_read_units:
-        raise PermissionDenied("Reports are for supervisors, comms managers and admins.")
-
-
 @require_GET
 @login_required
 def reports(request: HttpRequest) -> HttpResponse:
     """The units the user may preview reports of: the top of each of their subtrees."""
-    _require_reports(request)
+    require_unit_reader(request.user)
     scope = user_scope(request.user)
     units = list(visible_units(request.user).filter(depth=1) if scope.is_everything else
                  visible_units(request.user).filter(path__in=scope.read_paths))  # fmt: skip
@@ -57,7 +52,7 @@ def reports(request: HttpRequest) -> HttpResponse:
 @login_required
 def report(request: HttpRequest, pk: int) -> HttpResponse:
     """A report as it would be emailed now, for a unit the user can see (404 otherwise)."""
-    _require_reports(request)
+    require_unit_reader(request.user)
     unit = get_unit_for_user(user=request.user, pk=pk)
     kind = request.GET.get("kind", ReportKind.WEEKLY)
     if kind not in dict(ReportKind.CHOICES):

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,9 +15,9 @@ from django.views.decorators.http import require_GET
 from accounts_registry.models import Platform, SocialAccount
 from accounts_registry.selectors import (
     get_account_for_user,
+    require_unit_reader,
     sees_whole_organization,
     unit_paths,
-    user_scope,
     visible_units,
 )
 from accounts_registry.services.security import export_record
@@ -52,9 +51,7 @@ HEALTH_EXPORT_COLUMNS = (
 @require_GET
 @login_required
 def health(request: HttpRequest) -> HttpResponse:
-    scope = user_scope(request.user)
-    if not scope.can_read_units:
-        raise PermissionDenied("The health page is for supervisors, comms managers and admins.")
+    require_unit_reader(request.user)
     filter_form = HealthFilterForm(request.GET, user=request.user)
     filters = filter_form.page_filters()
     all_rows = selectors.account_health(request.user)
@@ -81,8 +78,7 @@ def health(request: HttpRequest) -> HttpResponse:
 def health_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Every visible account's polling health as CSV (the page's filters), recorded as an export. A
     malformed filter is a 400 naming it, as every export answers."""
-    if not user_scope(request.user).can_read_units:
-        raise PermissionDenied("The health page is for supervisors, comms managers and admins.")
+    require_unit_reader(request.user)
     try:
         filters = HealthFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:
@@ -118,17 +114,12 @@ DORMANT_PAGE_SIZE = 50
 DORMANT_EXPORT_COLUMNS = ("platform", "account", "kind", "unit", "holder", "onboarded_on", "last_active_on", "reason")
 
 
-def _require_units(request: HttpRequest) -> None:
-    if not user_scope(request.user).can_read_units:
-        raise PermissionDenied("This list is for supervisors, comms managers and admins.")
-
-
 @require_GET
 @login_required
 def dormant(request: HttpRequest) -> HttpResponse:
     """The visible dormant accounts (monitoring.governance.dormant), filtered like every list: the overview's
     "dormant accounts" count links here with its unit."""
-    _require_units(request)
+    require_unit_reader(request.user)
     filter_form = DormantFilterForm(request.GET, user=request.user)
     filters = filter_form.page_filters()
     rows = selectors.dormant_accounts(request.user, filters)
@@ -152,7 +143,7 @@ def dormant(request: HttpRequest) -> HttpResponse:
 @login_required
 def dormant_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The dormant list as CSV (the page's filters), recorded as an export; a malformed filter is a 400."""
-    _require_units(request)
+    require_unit_reader(request.user)
     try:
         filters = DormantFilterForm(request.GET, user=request.user).strict_filters()
     except InvalidFilters as invalid:

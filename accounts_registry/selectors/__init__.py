@@ -215,6 +215,14 @@ def user_scope(user: AnyUser) -> Scope:
     return _scope(user)
 
 
+def require_unit_reader(user: AnyUser) -> None:
+    """403 for a user with no role over a unit (a member, or no role at all): the pages over units (health,
+    dormant accounts, the leaderboard, reports, the registry export) are for supervisors, comms managers and
+    admins. A role-gated page's first check, before any lookup."""
+    if not _scope(user).can_read_units:
+        raise PermissionDenied("This page is for supervisors, comms managers and admins.")
+
+
 def sees_whole_organization(user: AnyUser, *, write: bool = False) -> bool:
     """Does the user's scope cover every top-level unit? Organization-wide figures (platform usage and
     cost, totals over every unit) are shown only to such users; everyone else gets figures of their scope."""

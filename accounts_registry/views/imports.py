@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts_registry.forms.imports import ImportConfirmForm, ImportUploadForm
-from accounts_registry.selectors import user_can_administer, user_scope, visible_accounts
+from accounts_registry.selectors import require_unit_reader, user_can_administer, user_scope, visible_accounts
 from accounts_registry.services.csv_io import REGISTRY_COLUMNS, ImportReport, registry_export, registry_import
 from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
@@ -96,8 +96,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def export_csv(request: HttpRequest) -> HttpResponse:
     """The accounts the user may see, as CSV; the same columns the import reads."""
-    if not user_scope(request.user).can_read_units:
-        raise PermissionDenied("Only users with a role over a unit may export the registry.")
+    require_unit_reader(request.user)
     export_record(
         actor=request.user,
         ip=client_ip(request),

@@ -14,13 +14,18 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts_registry.selectors import get_account_for_user, get_member_for_user, get_unit_for_user, user_scope
+from accounts_registry.selectors import (
+    get_account_for_user,
+    get_member_for_user,
+    get_unit_for_user,
+    require_unit_reader,
+)
 from accounts_registry.services.security import export_record
 from accounts_registry.signin import client_ip
 from common.csv_export import csv_response
@@ -159,8 +164,7 @@ def account_metrics(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def leaderboard(request: HttpRequest) -> HttpResponse:
     """Units at one level of the tree ranked by response rate, then median first response."""
-    if not user_scope(request.user).can_read_units:
-        raise PermissionDenied("The leaderboard is for admins, comms managers and supervisors.")
+    require_unit_reader(request.user)
     period_days, context = _period_context(request)
     levels = leaderboard_levels(request.user)
     try:
@@ -182,8 +186,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def leaderboard_export(request: HttpRequest) -> StreamingHttpResponse:
     """The leaderboard's rows (the page's period and level) as CSV, recorded as an export."""
-    if not user_scope(request.user).can_read_units:
-        raise PermissionDenied("The leaderboard is for admins, comms managers and supervisors.")
+    require_unit_reader(request.user)
     period_days = period_days_from(request.GET.get("period"))
     levels = leaderboard_levels(request.user)
     try:

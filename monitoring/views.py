@@ -66,6 +66,7 @@ def health(request: HttpRequest) -> HttpResponse:
         "problems": selectors.Problem.LABELS.items(),
         "platforms": Platform.choices,
         "units": units,
+        "unit_options": [(item.unit.pk, item.path) for item in units],
         "units_with_problems": sum(1 for item in units if any(item.counts.values())),
         # Platform usage and cost are organization-wide figures: only for who sees the whole organization.
         "budget": selectors.read_budget() if sees_whole_organization(request.user) else None,

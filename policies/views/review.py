@@ -116,7 +116,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "status_label": PolicyFlag.Status(filters.status).label if filters.status else "",
         "status_tabs": [(value, label, counts[value]) for value, label in [("", "All"), *PolicyFlag.Status.choices]],
         "severities": PolicyRule.Severity.choices,
-        "rules": selectors.queue_rule_choices(user),
+        "rules": [(rule.pk, rule.name) for rule in selectors.queue_rule_choices(user)],
         "units": [(unit.pk, paths[unit.pk]) for unit in units],
         "next_url": request.get_full_path(),
     }

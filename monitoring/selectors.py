@@ -88,21 +88,25 @@ def _stale_q(now: datetime.datetime) -> Q:
     """`polling.is_stale` in SQL: per platform and kind, the effective interval (the read-budget stretch
     included) times STALE_AFTER_INTERVALS; failing or rate-limited accounts are explained, not stale."""
     explained = Q(poll_state__consecutive_failures__gt=0) | Q(poll_state__rate_limit_reset_at__gt=now)
-    condition = Q(pk__in=[])
     other_kind = next(kind for kind in SocialAccount.Kind.values if kind != SocialAccount.Kind.CORPORATE)
+    # The platforms that share a cutoff (most do: only a read budget stretches one) share one branch: the
+    # condition's size, which the ORM pays for at every query, stays small.
+    platforms: dict[tuple[str, datetime.datetime], list[str]] = defaultdict(list)
     for platform in Platform.values:
         for kind in (SocialAccount.Kind.CORPORATE, other_kind):
             probe = SocialAccount(platform=platform, kind=kind)
-            before = now - STALE_AFTER_INTERVALS * effective_poll_interval(probe)
-            of_kind = Q(kind=kind) if kind == SocialAccount.Kind.CORPORATE else ~Q(kind=SocialAccount.Kind.CORPORATE)
-            condition |= (
-                Q(platform=platform)
-                & of_kind
-                & (
-                    Q(poll_state__last_success_at__lt=before)
-                    | Q(poll_state__last_success_at__isnull=True, status_changed_at__lt=before)
-                )
+            platforms[kind, now - STALE_AFTER_INTERVALS * effective_poll_interval(probe)].append(platform)
+    condition = Q(pk__in=[])
+    for (kind, before), names in platforms.items():
+        of_kind = Q(kind=kind) if kind == SocialAccount.Kind.CORPORATE else ~Q(kind=SocialAccount.Kind.CORPORATE)
+        condition |= (
+            Q(platform__in=names)
+            & of_kind
+            & (
+                Q(poll_state__last_success_at__lt=before)
+                | Q(poll_state__last_success_at__isnull=True, status_changed_at__lt=before)
             )
+        )
     return condition & ~explained
 
 

@@ -77,7 +77,8 @@ def home(request: HttpRequest) -> HttpResponse:
         overviews = []
         for root in roots:
             figures, tree = _tree(request, root, period)
-            overviews.append({"rollup": figures, "tree": tree, "attention": attention(root)})
+            counts = figures.root.figures.counts  # the attention counts share the roll-up's
+            overviews.append({"rollup": figures, "tree": tree, "attention": attention(root, counts)})
         context["overviews"] = overviews
         return render_page(request, "overview/home.html", context)
     member_id = user_scope(request.user).member_id

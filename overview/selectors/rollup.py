@@ -104,6 +104,11 @@ class Figures:
     response: Metrics
     daily: tuple[Day, ...]
 
+    @property
+    def daily_totals(self) -> list[int]:
+        """Each day's posts, replies and messages received together (the sparkline's values)."""
+        return [day.total for day in self.daily]
+
 
 @dataclasses.dataclass(frozen=True)
 class UnitRollup:

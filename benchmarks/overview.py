@@ -22,7 +22,7 @@ the target, the request's CPU time in this process and its SQL time (both less s
 work on the machine than the wall clock), the number of queries (which must not depend on the size),
 and the load average.
 
-Target: p95 <= 100 ms for the 30-day overview.
+Targets: p95 <= 100 ms for the 30-day overview, p95 <= 300 ms for the division's printable report.
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ ACCOUNTS = 1000
 UNITS = 300
 WARM_UPS = 3
 REPEATS = 30
-TARGET_P95_MS = 100.0
 TARGET_VARIANT = "overview, 30 days"
+REPORT_VARIANT = "printable report of a division, 30 days"
+TARGETS_P95_MS = {TARGET_VARIANT: 100.0, REPORT_VARIANT: 300.0}
 SEED = 13
 
 
@@ -277,7 +278,7 @@ def run(workdir: Path) -> list[Figure]:
                 {"HX-Request": "true"},
                 None,
             ),
-            "printable report of a division, 30 days": (
+            REPORT_VARIANT: (
                 reverse("overview:report", args=[division.pk]) + "?period=30",
                 {},
                 None,
@@ -305,10 +306,10 @@ def run(workdir: Path) -> list[Figure]:
         cpu = [ms for _, _, _, ms in rows]
         queries = sorted({count for _, _, count, _ in rows})
         median, p95 = statistics.median(totals), _p95(totals)
-        is_target = name == TARGET_VARIANT
-        target = f" (target p95 <= {TARGET_P95_MS:.0f} ms: {'met' if p95 <= TARGET_P95_MS else 'MISSED'})"
+        limit = TARGETS_P95_MS.get(name)
+        target = "" if limit is None else f" (target p95 <= {limit:.0f} ms: {'met' if p95 <= limit else 'MISSED'})"
         report(
-            f"{name}: median {median:.1f} ms, p95 {p95:.1f} ms{target if is_target else ''}; "
+            f"{name}: median {median:.1f} ms, p95 {p95:.1f} ms{target}; "
             f"CPU median {statistics.median(cpu):.1f} ms, SQL median {statistics.median(sql):.1f} ms, "
             f"{'/'.join(map(str, queries))} queries"
         )
@@ -319,8 +320,8 @@ def run(workdir: Path) -> list[Figure]:
                 f"{name}: p95",
                 p95,
                 "ms",
-                target=f"<= {TARGET_P95_MS:.0f} ms" if is_target else "",
-                met=p95 <= TARGET_P95_MS if is_target else None,
+                target="" if limit is None else f"<= {limit:.0f} ms",
+                met=None if limit is None else p95 <= limit,
             )
         )
         figures.append(Figure(SCENARIO, f"{name}: CPU median", statistics.median(cpu), "ms"))

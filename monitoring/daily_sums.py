@@ -68,8 +68,9 @@ def epoch_key() -> str:
     return f"{_prefix()}:epoch"
 
 
-def _version_key(model: type[Model], day: datetime.date) -> str:
-    return f"{_prefix()}:{model._meta.label_lower}:v:{day.isoformat()}"
+def _version_key(model: type[Model], day: datetime.date, *, prefix: str = "") -> str:
+    """`prefix` is `_prefix()` when the caller has it (a range of days asks for many keys)."""
+    return f"{prefix or _prefix()}:{model._meta.label_lower}:v:{day.isoformat()}"
 
 
 def versions_renew(keys: Iterable[str]) -> None:
@@ -170,15 +171,17 @@ def grouped_daily_sums(
         return {}
     label = model._meta.label_lower
     what = hashlib.blake2s(",".join(fields).encode(), digest_size=6).hexdigest()
-    entry_keys = {day: f"{_prefix()}:{label}:{what}:{path}:{key_length}:{day.isoformat()}" for day in days}
+    prefix = _prefix()
+    entry_keys = {day: f"{prefix}:{label}:{what}:{path}:{key_length}:{day.isoformat()}" for day in days}
+    version_keys = {day: _version_key(model, day, prefix=prefix) for day in days}
     epoch = epoch_key()
     try:
-        tokens, entries = _read([epoch, *(_version_key(model, day) for day in days)], list(entry_keys.values()))
+        tokens, entries = _read([epoch, *version_keys.values()], list(entry_keys.values()))
     except Exception:
         logger.warning("daily statistics: cache unreachable, summing in SQL", exc_info=True)
         return _sql_sums(model, fields, path, key_length, days)
     membership = membership if membership is not None else membership_token(path, key_length)
-    expected = {day: (tokens.get(epoch), tokens.get(_version_key(model, day)), membership) for day in days}
+    expected = {day: (tokens.get(epoch), tokens.get(version_keys[day]), membership) for day in days}
     result: dict[datetime.date, DaySums] = {}
     for day in days:
         entry = entries.get(entry_keys[day])

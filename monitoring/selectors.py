@@ -65,7 +65,13 @@ class AccountHealth:
     problems: list[str]
 
 
-def _problems(account: SocialAccount, state: PollState | None, now: datetime.datetime) -> list[str]:
+def _problems(
+    account: SocialAccount,
+    state: PollState | None,
+    now: datetime.datetime,
+    *,
+    interval: datetime.timedelta | None = None,
+) -> list[str]:
     problems = []
     if account.status == SocialAccount.Status.NEEDS_RECONNECT:
         problems.append(Problem.NEEDS_RECONNECT)
@@ -73,7 +79,7 @@ def _problems(account: SocialAccount, state: PollState | None, now: datetime.dat
         return problems
     if state is not None and state.consecutive_failures > 0:
         problems.append(Problem.FAILING)
-    if is_stale(account, state, now=now):
+    if is_stale(account, state, now=now, interval=interval):
         problems.append(Problem.STALE)
     return problems
 
@@ -82,21 +88,25 @@ def _stale_q(now: datetime.datetime) -> Q:
     """`polling.is_stale` in SQL: per platform and kind, the effective interval (the read-budget stretch
     included) times STALE_AFTER_INTERVALS; failing or rate-limited accounts are explained, not stale."""
     explained = Q(poll_state__consecutive_failures__gt=0) | Q(poll_state__rate_limit_reset_at__gt=now)
-    condition = Q(pk__in=[])
     other_kind = next(kind for kind in SocialAccount.Kind.values if kind != SocialAccount.Kind.CORPORATE)
+    # The platforms that share a cutoff (most do: only a read budget stretches one) share one branch: the
+    # condition's size, which the ORM pays for at every query, stays small.
+    platforms: dict[tuple[str, datetime.datetime], list[str]] = defaultdict(list)
     for platform in Platform.values:
         for kind in (SocialAccount.Kind.CORPORATE, other_kind):
             probe = SocialAccount(platform=platform, kind=kind)
-            before = now - STALE_AFTER_INTERVALS * effective_poll_interval(probe)
-            of_kind = Q(kind=kind) if kind == SocialAccount.Kind.CORPORATE else ~Q(kind=SocialAccount.Kind.CORPORATE)
-            condition |= (
-                Q(platform=platform)
-                & of_kind
-                & (
-                    Q(poll_state__last_success_at__lt=before)
-                    | Q(poll_state__last_success_at__isnull=True, status_changed_at__lt=before)
-                )
+            platforms[kind, now - STALE_AFTER_INTERVALS * effective_poll_interval(probe)].append(platform)
+    condition = Q(pk__in=[])
+    for (kind, before), names in platforms.items():
+        of_kind = Q(kind=kind) if kind == SocialAccount.Kind.CORPORATE else ~Q(kind=SocialAccount.Kind.CORPORATE)
+        condition |= (
+            Q(platform__in=names)
+            & of_kind
+            & (
+                Q(poll_state__last_success_at__lt=before)
+                | Q(poll_state__last_success_at__isnull=True, status_changed_at__lt=before)
             )
+        )
     return condition & ~explained
 
 
@@ -137,22 +147,33 @@ class HealthFilters:
         return not self.problem or self.problem in row.problems
 
 
-def account_health(user: AnyUser) -> list[AccountHealth]:
-    """Every visible, non-retired account with its polling state and problems (three queries, plus one per
-    platform with a read budget when the budget stretch is not cached)."""
-    now = timezone.now()
+def account_health(
+    user: AnyUser, *, unit: OrgUnit | None = None, now: datetime.datetime | None = None
+) -> list[AccountHealth]:
+    """Every visible, non-retired account (of `unit`'s subtree when given, a unit the caller authorized) with
+    its polling state and problems (three queries, plus one per platform with a read budget when the budget
+    stretch is not cached)."""
+    now = now or timezone.now()
+    visible = visible_accounts(user)
+    if unit is not None:
+        visible = visible.filter(unit__path__startswith=unit.path)
     accounts = list(
-        visible_accounts(user)
-        .exclude(status=SocialAccount.Status.RETIRED)
+        visible.exclude(status=SocialAccount.Status.RETIRED)
         .select_related("unit", "poll_state")
         .defer("credentials_ciphertext")
         .order_by("unit__path", "platform", "handle")
     )
     paths = unit_paths({account.unit for account in accounts})
+    # The effective interval depends on the platform and on being corporate or not: read once for each.
+    intervals: dict[tuple[str, bool], datetime.timedelta] = {}
     rows = []
     for account in accounts:
         state = getattr(account, "poll_state", None)
-        rows.append(AccountHealth(account, state, paths[account.unit_id], _problems(account, state, now)))
+        kind = (account.platform, account.kind == SocialAccount.Kind.CORPORATE)
+        if kind not in intervals:
+            intervals[kind] = effective_poll_interval(account)
+        problems = _problems(account, state, now, interval=intervals[kind])
+        rows.append(AccountHealth(account, state, paths[account.unit_id], problems))
     return rows
 
 
@@ -169,12 +190,11 @@ def accounts_needing_attention(user: AnyUser, unit: OrgUnit, *, now: datetime.da
     the monthly report and the printable unit report list as "accounts needing attention"."""
     reasons: dict[int, list[str]] = {}
     accounts: dict[int, SocialAccount] = {}
-    for problem in governance_problems(user, now=now):
-        if problem.account.unit.path.startswith(unit.path):
-            accounts[problem.account.pk] = problem.account
-            reasons.setdefault(problem.account.pk, []).append(problem.reason)
-    for health in account_health(user):
-        if health.problems and health.account.unit.path.startswith(unit.path):
+    for problem in governance_problems(user, now=now, unit=unit):
+        accounts[problem.account.pk] = problem.account
+        reasons.setdefault(problem.account.pk, []).append(problem.reason)
+    for health in account_health(user, unit=unit, now=now):
+        if health.problems:
             accounts.setdefault(health.account.pk, health.account)
             reasons.setdefault(health.account.pk, []).extend(
                 problem.replace("_", " ").capitalize() for problem in health.problems

@@ -27,6 +27,7 @@ from engagement.selectors.metrics import response_metrics_between
 from overview import sorting
 from overview.exports import ROLLUP_COLUMNS, rollup_cells
 from overview.periods import PRESETS, period_from
+from overview.rollup_rows import rows_html
 from overview.selectors import pages
 from overview.selectors.attention import attention
 from overview.selectors.home import home_roots, member_home
@@ -46,6 +47,7 @@ class Tree:
 
     unit: OrgUnit
     rows: list[Any]
+    rows_html: str  # the rows rendered (overview.rollup_rows)
     sort: str
     descending: bool
     query: str  # the period's URL parameters
@@ -58,7 +60,16 @@ def _tree(request: HttpRequest, unit: OrgUnit, period: Period, *, top: bool = Tr
     rows = sorting.sorted_rows(figures.children, sort=sort, descending=descending)
     if figures.own is not None:
         rows.append(figures.own)
-    return figures, Tree(unit=unit, rows=rows, sort=sort, descending=descending, query=period.query(), top=top)
+    query = period.query()
+    return figures, Tree(
+        unit=unit,
+        rows=rows,
+        rows_html=rows_html(request, rows, query=query),
+        sort=sort,
+        descending=descending,
+        query=query,
+        top=top,
+    )
 
 
 def _period_context(period: Period) -> dict[str, Any]:
@@ -77,7 +88,8 @@ def home(request: HttpRequest) -> HttpResponse:
         overviews = []
         for root in roots:
             figures, tree = _tree(request, root, period)
-            overviews.append({"rollup": figures, "tree": tree, "attention": attention(root)})
+            counts = figures.root.figures.counts  # the attention counts share the roll-up's
+            overviews.append({"rollup": figures, "tree": tree, "attention": attention(root, counts)})
         context["overviews"] = overviews
         return render_page(request, "overview/home.html", context)
     member_id = user_scope(request.user).member_id

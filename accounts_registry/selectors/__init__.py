@@ -348,13 +348,19 @@ class GovernanceProblem:
     reason: str
 
 
-def governance_problems(user: AnyUser, *, now: datetime.datetime | None = None) -> list[GovernanceProblem]:
-    """Accounts that need an admin's attention (accounts_registry.governance, with the org-wide defaults).
+def governance_problems(
+    user: AnyUser, *, now: datetime.datetime | None = None, unit: OrgUnit | None = None
+) -> list[GovernanceProblem]:
+    """Accounts that need an admin's attention (accounts_registry.governance, with the org-wide defaults),
+    of `unit`'s subtree when given (a unit the caller authorized), else of the user's whole scope.
 
     Two queries whatever the number of accounts (accounts with holders, then holders' trainings).
     """
     now = now or timezone.now()
-    accounts = governance.accounts_to_check(visible_accounts(user)).order_by("unit__path", "platform", "handle")
+    visible = visible_accounts(user)
+    if unit is not None:
+        visible = visible.filter(unit__path__startswith=unit.path)
+    accounts = governance.accounts_to_check(visible).order_by("unit__path", "platform", "handle")
     return [
         GovernanceProblem(account, check, reason)
         for account in accounts

@@ -78,13 +78,20 @@ def poll_interval(account: SocialAccount) -> datetime.timedelta:
 STALE_AFTER_INTERVALS = 3
 
 
-def is_stale(account: SocialAccount, state: PollState | None, *, now: datetime.datetime) -> bool:
+def is_stale(
+    account: SocialAccount,
+    state: PollState | None,
+    *,
+    now: datetime.datetime,
+    interval: datetime.timedelta | None = None,
+) -> bool:
     """The one definition of a stale account (the health page and its roll-ups use it).
 
     Stale: an active account whose last successful poll (or its activation, if it was never polled) is
     older than STALE_AFTER_INTERVALS of its own effective interval (kind and read-budget stretch), and
     that is not explained otherwise — a failing account is "failing", one waiting for a platform's
-    rate-limit reset is waiting, not forgotten.
+    rate-limit reset is waiting, not forgotten. `interval` is the account's `effective_poll_interval`
+    when the caller already has it (a list of accounts reads the budget stretch once per platform).
     """
     if account.status != SocialAccount.Status.ACTIVE:
         return False
@@ -93,7 +100,7 @@ def is_stale(account: SocialAccount, state: PollState | None, *, now: datetime.d
     if state is not None and state.rate_limit_reset_at is not None and state.rate_limit_reset_at > now:
         return False
     reference = state.last_success_at if state is not None and state.last_success_at else account.status_changed_at
-    return reference < now - STALE_AFTER_INTERVALS * effective_poll_interval(account)
+    return reference < now - STALE_AFTER_INTERVALS * (interval or effective_poll_interval(account))
 
 
 def failure_backoff(failures: int) -> datetime.timedelta:

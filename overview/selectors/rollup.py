@@ -104,6 +104,11 @@ class Figures:
     response: Metrics
     daily: tuple[Day, ...]
 
+    @property
+    def daily_totals(self) -> list[int]:
+        """Each day's posts, replies and messages received together (the sparkline's values)."""
+        return [day.total for day in self.daily]
+
 
 @dataclasses.dataclass(frozen=True)
 class UnitRollup:
@@ -172,6 +177,20 @@ def _open_flags(root: OrgUnit, key: Substr) -> dict[str, dict[str, int]]:
     return flags
 
 
+def _with_flags(counts: Counts, flags: dict[str, int]) -> Counts:
+    return dataclasses.replace(counts, open_flags=tuple((severity, flags.get(severity, 0)) for severity in SEVERITIES))
+
+
+def subtree_counts(scope_unit: OrgUnit, *, now: datetime.datetime | None = None) -> Counts:
+    """The accounts' and open flags' counts of `scope_unit`'s whole subtree (the caller authorized the unit),
+    as `rollup` counts its root (without the period's activity). Two queries."""
+    now = now or timezone.now()
+    key_length = len(scope_unit.path)
+    accounts, _ = _account_counts(scope_unit, Substr("unit__path", 1, key_length), now)
+    flags = _open_flags(scope_unit, Substr("account__unit__path", 1, key_length))
+    return _with_flags(accounts.get(scope_unit.path, Counts()), flags.get(scope_unit.path, {}))
+
+
 DayFigures = tuple[int, int, int]  # posts, replies, inbound
 
 
@@ -216,11 +235,7 @@ def rollup(scope_unit: OrgUnit, period: Period, *, now: datetime.datetime | None
         return sum(found, ResponseTotals()).metrics()
 
     def group_counts(group: str) -> Counts:
-        found = flags.get(group, {})
-        base = accounts.get(group, Counts())
-        return dataclasses.replace(
-            base, open_flags=tuple((severity, found.get(severity, 0)) for severity in SEVERITIES)
-        )
+        return _with_flags(accounts.get(group, Counts()), flags.get(group, {}))
 
     def group_rollup(
         unit: OrgUnit, groups: list[str], response: Metrics, before: Metrics, *, is_own: bool = False

@@ -1,5 +1,5 @@
 """Formatting for the overview's templates: durations and shares as the insights pages print them
-(engagement.views.insights), changes against the previous period, and sparkline geometry."""
+(engagement.views.insights), and changes against the previous period."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from django import template
 from django.utils import timezone
 
 from engagement.views.insights import format_duration, format_share
-from overview.charts import sparkline
 
 if TYPE_CHECKING:
     import datetime
-
-    from overview.selectors.rollup import Day
 
 register = template.Library()
 
@@ -36,16 +33,6 @@ def waited(since: datetime.datetime | None) -> str:
     if since is None:
         return "—"
     return format_duration(max(0, int((timezone.now() - since).total_seconds())))
-
-
-@register.filter
-def spark_points(days: tuple[Day, ...]) -> str:
-    return sparkline([day.total for day in days])
-
-
-@register.filter
-def spark_total(days: tuple[Day, ...]) -> int:
-    return sum(day.total for day in days)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -137,6 +137,22 @@ def test_hostile_text_is_escaped(client, member_user, north_account, viewer, org
         assert "&lt;script&gt;" in body
 
 
+def test_roll_up_rows_escape_a_hostile_unit_name_and_link_its_branch(client, viewer, org, planted):
+    """The rows are a Jinja2 fragment (overview/rollup_rows.py): its escaping is Django's, and the branch's
+    links and expand button point at the unit."""
+    hostile = make_unit(HOSTILE, org["north"])
+    make_unit("Under the hostile one", hostile)
+    client.force_login(viewer)
+    body = client.get(reverse("overview:children", args=[org["north"].pk]) + QUERY, headers=HX).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "<img src=x" not in body
+    assert f'<a href="{reverse("registry:unit", args=[hostile.pk])}">&lt;script&gt;' in body
+    assert 'aria-label="Show the sub-units of &lt;script&gt;' in body
+    period = QUERY[1:].replace("&", "&amp;")
+    assert f'hx-get="{reverse("overview:children", args=[hostile.pk])}?{period}"' in body
+    assert f'<td colspan="11" id="sub-{hostile.pk}"></td>' in body
+
+
 def test_a_user_without_a_role_is_told_so(client, django_user_model, db):
     user = django_user_model.objects.create_user("nobody", password="x")
     client.force_login(user)

@@ -45,6 +45,7 @@ from benchmarks.world import (
     seed_fleet,
     sweep_with_workers,
 )
+from monitoring.connectors import connectors_preload
 from monitoring.models import Message, PollRun, PollState
 from monitoring.services import polling
 from monitoring.services.polling import accounts_poll_now
@@ -292,6 +293,9 @@ class _Timers:
 def _sequential(fleet: Fleet, worker_rate: float) -> list[Figure]:
     """The first sweep again, in this process, one account at a time, for up to SEQUENTIAL_BUDGET s; then the
     same accounts again with nothing new (`_no_news`)."""
+    # As the worker does before its pool forks: else the first Bluesky poll here pays for importing atproto's
+    # models (seconds on a busy machine), which the per-platform figure then charged to Bluesky's polls.
+    connectors_preload()
     costs = _Costs()
     platforms = dict(SocialAccount.objects.filter(pk__in=fleet.account_ids).values_list("pk", "platform"))
     polled_ids: list[int] = []

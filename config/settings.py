@@ -408,7 +408,8 @@ CHORUS_POLICY_WEBHOOK_URL = env_secret("CHORUS_POLICY_WEBHOOK_URL", default="") 
 
 # Shared state between workers (rate-limit gates): Redis when configured, else in-process memory.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Django's Redis backend, reusing its redis-py client (common/redis_cache.py).
+    "default": {"BACKEND": "common.redis_cache.ReusedClientRedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

@@ -39,11 +39,21 @@ def alerts_on_ingest(message_ids: list[int]) -> None:
     """Ingest hook: alert possible emergencies and critical flags among the new messages."""
     items = TriageItem.objects.filter(
         message_id__in=message_ids, category=TriageItem.Category.EMERGENCY, status=TriageItem.Status.WAITING
-    ).select_related("account__unit", "message")
+    )
     flags = PolicyFlag.objects.filter(
         message_id__in=message_ids, rule__severity=PolicyRule.Severity.CRITICAL, status=PolicyFlag.Status.OPEN
-    ).select_related("rule", "account__unit")
-    alerts_raise([*emergency_events(items), *critical_flag_events(flags)])
+    )
+    # Most polls bring neither: the ids first, in plain queries; the rows with their relations only if any.
+    emergencies = list(items.values_list("pk", flat=True))
+    critical = list(flags.values_list("pk", flat=True))
+    events = []
+    if emergencies:
+        waiting = TriageItem.objects.filter(pk__in=emergencies).select_related("account__unit", "message")
+        events += emergency_events(waiting)
+    if critical:
+        open_flags = PolicyFlag.objects.filter(pk__in=critical).select_related("rule", "account__unit")
+        events += critical_flag_events(open_flags)
+    alerts_raise(events)
 
 
 def alerts_sweep(*, now: datetime.datetime | None = None) -> int:

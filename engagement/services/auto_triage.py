@@ -94,17 +94,18 @@ def items_open(*, messages: list[Message]) -> int:
 def answers_detect(*, messages: list[Message]) -> int:
     """Mark the items these messages touch as answered where an org reply answers them. Returns how
     many items changed. Three queries whatever the batch size."""
-    return len(_answers_detect(messages=messages))
+    return len(_answers_detect(messages=messages)[1])
 
 
-def _answers_detect(*, messages: list[Message]) -> list[TriageItem]:
-    """answers_detect, returning the items it changed."""
+def _answers_detect(*, messages: list[Message]) -> tuple[list[TriageItem], list[TriageItem]]:
+    """answers_detect, returning the items the messages touch (among them the items of the messages
+    themselves) and those it changed."""
     conversations = {(m.platform, m.conversation_id) for m in messages if m.conversation_id}
     direct_ids = {(m.platform, m.external_id) for m in messages} | {
         (m.platform, m.in_reply_to_id) for m in messages if m.in_reply_to_id
     }
     if not conversations and not direct_ids:
-        return []
+        return [], []
     item_filter = Q(pk__in=[])
     reply_filter = Q(pk__in=[])
     for platform in {platform for platform, _ in conversations | direct_ids}:
@@ -118,7 +119,7 @@ def _answers_detect(*, messages: list[Message]) -> list[TriageItem]:
         )
     items = list(TriageItem.objects.filter(item_filter).select_related("message"))
     if not items:
-        return []
+        return [], []
     replies = list(
         Message.objects.filter(reply_filter, direction=Message.Direction.OUTBOUND)
         .exclude(in_reply_to_id="")
@@ -126,7 +127,7 @@ def _answers_detect(*, messages: list[Message]) -> list[TriageItem]:
         .order_by("created_at", "pk")
     )
     if not replies:
-        return []
+        return items, []
     parents = {
         (platform, external_id): author_id
         for platform, external_id, author_id in Message.objects.filter(
@@ -167,16 +168,17 @@ def _answers_detect(*, messages: list[Message]) -> list[TriageItem]:
     TriageItem.objects.bulk_update(
         changed, ["answer", "answered_at", "first_response_seconds", "status", "updated_at"], batch_size=500
     )
-    return changed
+    return items, changed
 
 
 def triage_on_ingest(message_ids: list[int]) -> None:
     """Ingest hook (CHORUS_INGEST_HOOKS): runs inside the ingest transaction on the new message ids."""
     messages = list(Message.objects.filter(pk__in=message_ids).select_related("account"))
     items_open(messages=messages)
-    answered = _answers_detect(messages=messages)
-    inbound = [message.pk for message in messages if message.direction == Message.Direction.INBOUND]
-    opened = TriageItem.objects.filter(message_id__in=inbound).values_list("pk", flat=True)
+    # The items answered-detection reads include those of the inbound messages (opened now or before).
+    touched, answered = _answers_detect(messages=messages)
+    inbound = {message.pk for message in messages if message.direction == Message.Direction.INBOUND}
+    opened = {item.pk for item in touched if item.message_id in inbound}
     responses_refresh({*opened, *(item.pk for item in answered)})
 
 

@@ -127,7 +127,8 @@ def _recompute(items: QuerySet[TriageItem], existing: QuerySet[DailyResponse], k
     stale = [
         pk for pk, account_id, day in existing.values_list("pk", "account_id", "day") if (account_id, day) not in totals
     ]
-    zeroed = DailyResponse.objects.filter(pk__in=stale).update(**dict.fromkeys(FIELDS, 0))
+    # Maintenance passes no existing rows: nothing to zero, and building the UPDATE of 27 fields costs CPU.
+    zeroed = DailyResponse.objects.filter(pk__in=stale).update(**dict.fromkeys(FIELDS, 0)) if stale else 0
     return RebuildResult(rows=len(written), zeroed=zeroed)
 
 
@@ -174,7 +175,8 @@ def responses_refresh(item_ids: Iterable[int]) -> RebuildResult:
     def keep(account_id: int, day: datetime.date) -> bool:
         return (account_id, day) in pairs
 
-    with transaction.atomic():
+    # Without a savepoint inside the caller's transaction (ingest): two statements less per poll with news.
+    with transaction.atomic(savepoint=False):
         result = _recompute(items, DailyResponse.objects.none(), keep)
         daily_statistics_changed(DailyResponse, days)
         return result

@@ -351,24 +351,42 @@ def poll_begin(account: SocialAccount, *, only_if_due: bool = False) -> tuple[Po
 
     `only_if_due` (the work a tick claimed): start only if the account is still due and no poll of it is
     running — a task the queue delivers late (re-claimed when its lease ran out while it waited, or
-    redelivered by the broker after its worker was lost) then costs one locked read instead of a poll, so
-    a backlog drains instead of growing. Returns None when it does not start."""
+    redelivered by the broker after its worker was lost) then costs one locked update instead of a poll,
+    so a backlog drains instead of growing. Returns None when it does not start."""
     now = timezone.now()
     lease = datetime.timedelta(seconds=settings.CHORUS_POLL_LEASE_SECONDS)
-    running = PollRun.objects.filter(account=account, outcome=Outcome.RUNNING, started_at__gt=now - lease)
     with transaction.atomic():
-        # The state locked and whether a poll of the account is running, in one statement.
-        state, created = (
-            PollState.objects.select_for_update(of=("self",))
-            .annotate(polling=Exists(running))
-            .get_or_create(account=account)
-        )
-        if only_if_due and not created and (state.next_poll_at > now or state.polling):
-            logger.info("poll: account %s was polled since it was queued, or is being polled; skipped", account.pk)
-            return None
-        state.lease_until = now + lease
-        state.save(update_fields=["lease_until"])
+        state = _lease_renewed(account.pk, now=now, lease=lease, only_if_due=only_if_due)
+        if state is None:  # no poll state yet, or (only_if_due) not due or being polled
+            state, created = PollState.objects.select_for_update(of=("self",)).get_or_create(account=account)
+            if only_if_due and not created:
+                logger.info("poll: account %s was polled since it was queued, or is being polled; skipped", account.pk)
+                return None
+            state.lease_until = now + lease
+            state.save(update_fields=["lease_until"])
         return state, PollRun.objects.create(account=account, started_at=now)
+
+
+def _lease_renewed(
+    account_id: int, *, now: datetime.datetime, lease: datetime.timedelta, only_if_due: bool
+) -> PollState | None:
+    """The account's poll state with its lease renewed from `now`, in one locking UPDATE ... RETURNING (the
+    row stays locked until the caller's transaction ends); None when it has no poll state or, `only_if_due`,
+    when it is not due or a poll of it started less than a lease ago is still running."""
+    state_table, run_table = PollState._meta.db_table, PollRun._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    condition, params = "", []
+    if only_if_due:
+        condition = (
+            f" AND next_poll_at <= %s AND NOT EXISTS (SELECT 1 FROM {run_table} r WHERE r.account_id = %s"  # noqa: S608 — table name from model metadata
+            " AND r.outcome = %s AND r.started_at > %s)"
+        )
+        params = [adapt(now), account_id, Outcome.RUNNING, adapt(now - lease)]
+    renewed = PollState.objects.raw(
+        f"UPDATE {state_table} SET lease_until = %s WHERE account_id = %s{condition} RETURNING *",  # noqa: S608 — table name from model metadata, values as parameters
+        [adapt(now + lease), account_id, *params],
+    )
+    return next(iter(renewed), None)
 
 
 def account_poll(*, account_id: int, only_if_due: bool = False) -> PollSummary | None:

@@ -314,3 +314,20 @@ def test_a_tick_keeps_at_most_a_batch_of_claims_waiting_for_a_worker(station, or
     assert poll_begin(SocialAccount.objects.get(pk=claimed[0]), only_if_due=True) is not None  # a worker took one
     (third,) = {first.pk, *(account.pk for account in others)} - set(claimed)
     assert sweep_due_accounts(work=work) == [third]
+
+
+def test_a_poll_begins_on_its_stored_state_or_creates_the_missing_one(station):
+    from monitoring.services.polling import poll_begin
+
+    _, account = station
+    begun = poll_begin(account, only_if_due=True)  # no poll state yet (no tick ran): created, and the poll starts
+    assert begun is not None
+    assert PollState.objects.get(account=account).lease_until == begun[1].started_at + lease()
+    cursors = {"mentions": "42"}
+    PollState.objects.filter(account=account).update(cursors=cursors, lease_until=None, consecutive_failures=2)
+    PollRun.objects.update(outcome=PollRun.Outcome.OK)
+    again = poll_begin(account)  # the stored state, renewed and read back in one statement
+    assert again is not None
+    state, run = again
+    assert (state.cursors, state.consecutive_failures) == (cursors, 2)
+    assert state.lease_until == run.started_at + lease() == PollState.objects.get(account=account).lease_until

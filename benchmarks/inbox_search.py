@@ -1,7 +1,7 @@
 """The inbox benchmark's search figures: a word typed into the inbox's search box at 2,000,000 messages.
 
-GET /inbox/?q=<word> (the full page: counts per status under the search, the first 50 waiting items that
-match, every match highlighted) for the organization's comms manager and a station supervisor, with an
+GET /inbox/?q=<word> (the full page: the waiting tab's count under the search, the first 50 waiting items
+that match, every match highlighted) for the organization's comms manager and a station supervisor, with an
 English word and a French word, accented and not (the search folds both sides: monitoring.search). Target:
 p95 <= 100 ms for each. Measured at 2 M only, in the same rounds as the inbox's pages (benchmarks/inbox.py).
 

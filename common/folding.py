@@ -166,9 +166,9 @@ def fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
 
 class Fold(Func):
     """`fold` in SQL, for accent- and case-insensitive search ("velo" finds "Vélo"): `chorus_fold(text)`
-    on both databases. On PostgreSQL it is lower(unaccent(text)) declared immutable, so that the trigram
-    index of monitoring.search can be built on it (migration monitoring 0007); on SQLite (the demo) it is
-    `fold` itself, registered on every connection by `register_sqlite_fold`."""
+    on both databases. On PostgreSQL it is lower(unaccent(text)) declared immutable, so that a stored
+    column can be computed with it (Message.search_text, migrations monitoring 0008 and 0009); on SQLite
+    (the demo) it is `fold` itself, registered on every connection by `register_sqlite_fold`."""
 
     function = "chorus_fold"
     output_field = TextField()

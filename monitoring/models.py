@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts_registry.models import Platform, SocialAccount
+from common.folding import Fold
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -56,6 +58,16 @@ class Message(models.Model):
     content_hash = models.CharField(max_length=64)
     fetched_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # What a search reads (monitoring.search): the text, the author's name and "@" + handle, one per line,
+    # folded (accents and case dropped) once when the row is written, not on every search. A trigram
+    # index on it answers searches on PostgreSQL (migration monitoring 0009).
+    search_text = models.GeneratedField(
+        expression=Fold(
+            Concat("text", Value("\n"), "author_name", Value("\n@"), "author_handle", output_field=models.TextField())
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at"]

@@ -2,15 +2,18 @@
 
 A search term matches a message whose text, author name or author handle contains it, accent- and
 case-insensitively on both sides ("velo" finds "Vélo", "FERMEE" finds "fermée"), anywhere in a word
-("vél" finds "vélos"), in any language: no stemming, no language to guess in a bilingual service. A
-leading "@" is dropped for the handle ("@resident7" finds the handle "resident7").
+("vél" finds "vélos"), in any language: no stemming, no language to guess in a bilingual service. A term
+starting with "@" names a handle from its start ("@resident7" finds the handle "resident7abc", and text that
+contains "@resident7"); without it, a part of the handle anywhere.
 
-On PostgreSQL, `chorus_fold(column) LIKE '%term%'` is answered from one trigram index (pg_trgm GIN on the
-folded text, name and handle; migration monitoring 0007) for terms of MIN_INDEXED_LENGTH characters or
-more; shorter ones scan. Full-text search with English and French configurations was weighed and not
-taken: it finds whole (stemmed) words only, so neither "vél" nor a handle fragment finds anything, and
-each message would need its language guessed (see benchmarks/README.md, "Search"). On SQLite (the demo)
-`chorus_fold` is Python's `fold` and the search scans.
+Every message keeps what a search reads folded once, when it is written: `Message.search_text`, its text,
+author name and "@" + handle, one per line (a term never holds a line break: `needle` reads whitespace runs
+as one space, so a match never straddles two fields). A search is `search_text LIKE '%term%'`, answered on
+PostgreSQL from a trigram index on that column (pg_trgm GIN; migration monitoring 0009) for terms of
+MIN_INDEXED_LENGTH characters or more; shorter ones scan. Full-text search with English and French
+configurations was weighed and not taken: it finds whole (stemmed) words only, so neither "vél" nor a handle
+fragment finds anything, and each message would need its language guessed (see benchmarks/README.md,
+"Search"). On SQLite (the demo) `chorus_fold` is Python's `fold` and the search scans.
 
 Highlighting marks every match of the term in the text, built from escaped fragments (format_html_join):
 the text is never marked safe as such.
@@ -23,11 +26,10 @@ import re
 from typing import TYPE_CHECKING
 
 from django.db import connection
-from django.db.models import F, Q
-from django.db.models.lookups import Contains
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
-from common.folding import Fold, fold, fold_with_offsets
+from common.folding import fold, fold_with_offsets
 from monitoring.models import Message
 
 if TYPE_CHECKING:
@@ -58,13 +60,7 @@ def message_search(term: str, *, message: str = "") -> Q:
     """The filter "text, author name or handle contains `term`" on messages, or on a model pointing at
     one through the relation named `message` ("message" on triage items and policy flags)."""
     prefix = f"{message}__" if message else ""
-    folded = needle(term)
-    handle = needle(term.strip().removeprefix("@")) or folded
-    return (
-        Q(Contains(Fold(F(f"{prefix}text")), folded))
-        | Q(Contains(Fold(F(f"{prefix}author_name")), folded))
-        | Q(Contains(Fold(F(f"{prefix}author_handle")), handle))
-    )
+    return Q(**{f"{prefix}search_text__contains": needle(term)})
 
 
 def estimated_matches(term: str) -> int | None:

@@ -60,7 +60,9 @@ PAGE_SIZE = 50
 # Counts above this show as "1000+": counting half a million waiting items on every page view would
 # cost more than the page itself, and nobody triages by the exact figure.
 COUNT_CAP = 1000
-# A search's counts stop lower: each counted item is a message's text read and folded, not an index entry.
+# A search's counts stop lower: each counted item is a message read and its folded text compared, not an
+# index entry. And a search counts only the tab shown: a common word's count walks items until enough
+# match, so four counts cost four walks (each tab is counted when it is opened).
 SEARCH_COUNT_CAP = 100
 # A search PostgreSQL expects to match more messages than this (organization-wide) is counted in a few
 # accounts by walking their items (see _lateral_count_sql); a rarer one from the trigram index.
@@ -83,8 +85,8 @@ class InboxPage:
 
 @dataclasses.dataclass(frozen=True)
 class InboxSummary:
-    """Per-status counts (capped at COUNT_CAP, SEARCH_COUNT_CAP with a search) and the newest item id, for
-    the "N new" poll."""
+    """Per-status counts (capped at COUNT_CAP; with a search at SEARCH_COUNT_CAP, and only the statuses of
+    the tab shown: `counts` has no entry for the others) and the newest item id, for the "N new" poll."""
 
     counts: dict[str, int]
     capped: frozenset[str]
@@ -271,20 +273,24 @@ def _lateral_keys(
     *,
     now: datetime.datetime,
     limit: int,
+    newest: bool = False,
 ) -> list[tuple[int, datetime.datetime, int]]:
     """PostgreSQL: per range, the first `limit` rows of each account (a LATERAL join over the account
-    ids, each an index probe on (account, status, priority, created_at, id)), then the first `limit` of
-    those; the ranges in one UNION ALL. The ORM compiles each range with every filter, so the rows are
+    ids, each an index probe on (account, status, priority, created_at, id), or on (account, created_at)
+    for a range in time order alone), then the first `limit` of those, oldest first (`newest`: newest
+    first); the ranges in one UNION ALL. The ORM compiles each range with every filter, so the rows are
     exactly those of the other paths. Items stored under another account that address one of these
     are read by one more range per condition (few rows: only messages addressing several accounts)."""
     account = RawSQL("a.id", ())  # the account of the LATERAL join below
+    ordering = ("-created_at", "-pk") if newest else ("created_at", "pk")
+    direction = "DESC" if newest else "ASC"
     parts: list[str] = []
     params: list[Any] = []
     for condition in conditions:
         if ids:
             also = (
                 _item_filters(also_addressed(ids).filter(condition), user, filters, now=now)
-                .order_by("created_at", "pk")
+                .order_by(*ordering)
                 .values_list("priority", "created_at", "pk")[:limit]
             )
             also_sql, also_params = also.query.sql_with_params()
@@ -292,13 +298,14 @@ def _lateral_keys(
             params += also_params
         inner = (
             _item_filters(TriageItem.objects.filter(condition, account_id=account), user, filters, now=now)
-            .order_by("created_at", "pk")
+            .order_by(*ordering)
             .values_list("priority", "created_at", "pk")[:limit]
         )
         sql, inner_params = inner.query.sql_with_params()
         parts.append(
             "(SELECT k.priority, k.created_at, k.id FROM unnest(%s::bigint[]) AS a(id)"  # noqa: S608 — ORM-compiled SQL, values as params
-            f" CROSS JOIN LATERAL ({sql}) AS k(priority, created_at, id) ORDER BY k.created_at, k.id LIMIT %s)"
+            f" CROSS JOIN LATERAL ({sql}) AS k(priority, created_at, id)"
+            f" ORDER BY k.created_at {direction}, k.id {direction} LIMIT %s)"
         )
         params += [ids, *inner_params, limit]
     with connection.cursor() as db:
@@ -316,19 +323,24 @@ def _chronological_keys(
     limit: int,
 ) -> list[tuple[int, datetime.datetime, int]]:
     """(priority, created_at, id) of the next `limit` rows by age alone, oldest or newest first: one
-    query along the (created_at, id) order."""
-    items = _scoped(user, filters, accounts, now=now).filter(status__in=_statuses(filters))
+    query along the (created_at, id) order; on PostgreSQL in a few accounts (a station), along each
+    account's (account, created_at) index (a LATERAL join, as `_lateral_keys`): the organization's time
+    order would read everyone's items to find a station's."""
     newest = filters.order == OrderFilter.NEWEST
+    condition = Q(status__in=_statuses(filters))
     if cursor is not None:
         if newest:
-            items = items.filter(
-                Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, pk__lt=cursor.pk)
-            )
+            condition &= Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, pk__lt=cursor.pk)
         else:
-            items = items.filter(
-                Q(created_at__gt=cursor.created_at) | Q(created_at=cursor.created_at, pk__gt=cursor.pk)
-            )
+            condition &= Q(created_at__gt=cursor.created_at) | Q(created_at=cursor.created_at, pk__gt=cursor.pk)
+    ids = accounts.ids
+    if connection.vendor == "postgresql" and ids is not None and len(ids) <= LATERAL_ACCOUNTS:
+        # An item addressing two accounts of the scope is found in the ranges of both: each once.
+        found = list(dict.fromkeys(_lateral_keys(user, filters, ids, [condition], now=now, limit=limit, newest=newest)))
+        found.sort(key=lambda key: (key[1], key[2]), reverse=newest)
+        return found[:limit]
     ordering = ("-created_at", "-pk") if newest else ("created_at", "pk")
+    items = _scoped(user, filters, accounts, now=now).filter(condition)
     keys = items.order_by(*ordering).values_list("priority", "created_at", "pk")[:limit]
     return [(int(priority), created_at, int(pk)) for priority, created_at, pk in keys]
 
@@ -386,7 +398,7 @@ def _summary_sql(
     if filters.search and accounts.ids is not None:
         estimate = estimated_matches(filters.search)
         walk = estimate is not None and estimate > COMMON_WORD_MATCHES
-    for status in Status:
+    for status in _counted_statuses(filters):
         status_params: list[Any]
         if walk and accounts.ids is not None:
             union, status_params = _lateral_count_sql(user, filters, accounts.ids, status, now=now, cap=cap)
@@ -395,7 +407,7 @@ def _summary_sql(
             # One base as it is (SQLite, the demo, takes no parenthesized SELECT in a FROM's union)
             union = compiled[0][0] if len(compiled) == 1 else " UNION ".join(f"({sql})" for sql, _params in compiled)
             status_params = [param for _sql, base_params in compiled for param in base_params]
-        parts.append(f"(SELECT COUNT(*) FROM ({union}) AS capped_{status.value})")  # noqa: S608 — ORM SQL, values as params; status is an enum
+        parts.append(f"(SELECT COUNT(*) FROM ({union}) AS capped_{status})")  # noqa: S608 — ORM SQL, values as params; status is an enum value
         params.extend(status_params)
     # The newest item the user may see (any status): an organization-wide id would tell a sub-unit user
     # how much the rest of the organization receives. Without the search: any newer item is newer, and
@@ -408,6 +420,11 @@ def _summary_sql(
         parts.append("GREATEST(" + ", ".join(f"({sql})" for sql, _params in newest) + ")")
     params.extend(param for _sql, newest_params in newest for param in newest_params)
     return "SELECT " + ", ".join(parts), params
+
+
+def _counted_statuses(filters: InboxFilters) -> list[str]:
+    """Every status; with a search, those of the tab shown (see SEARCH_COUNT_CAP)."""
+    return _statuses(filters) if filters.search else list(Status.values)
 
 
 def _summary_bases(
@@ -449,10 +466,11 @@ def inbox_summary(
     now: datetime.datetime | None = None,
     accounts: AccountScope | None = None,
 ) -> InboxSummary:
-    """Counts per status (same filters except the status) and the newest item id in scope, in one query
-    (plus one for the accounts unless passed). Each count reads at most COUNT_CAP + 1 index entries, so its
-    cost does not grow with the backlog. The newest id is the watermark of the "N new" poll: anything
-    created after this page was rendered."""
+    """Counts per status (same filters except the status; with a search, the shown tab's statuses only) and
+    the newest item id in scope, in one query (plus one for the accounts unless passed, and one for how
+    common a searched word is). Each count reads at most COUNT_CAP + 1 index entries, so its cost does not
+    grow with the backlog. The newest id is the watermark of the "N new" poll: anything created after this
+    page was rendered."""
     now = now or timezone.now()
     accounts = accounts or inbox_accounts(user, filters)
     cap = SEARCH_COUNT_CAP if filters.search else COUNT_CAP
@@ -464,12 +482,14 @@ def inbox_summary(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-    raw = {status.value: int(row[index]) if row else 0 for index, status in enumerate(Status)}
+    counted = _counted_statuses(filters)
+    raw = {status: int(row[index]) if row else 0 for index, status in enumerate(counted)}
     capped = {status for status, count in raw.items() if count > cap}
     counts = {status: min(count, cap) for status, count in raw.items()}
-    counts[StatusFilter.ALL] = sum(counts.values())
-    if capped:
-        capped.add(StatusFilter.ALL)
+    if len(counted) == len(Status):
+        counts[StatusFilter.ALL] = sum(counts.values())
+        if capped:
+            capped.add(StatusFilter.ALL)
     newest_id = int(row[-1]) if row and row[-1] is not None else 0
     return InboxSummary(counts=counts, capped=frozenset(capped), newest_id=newest_id)
 

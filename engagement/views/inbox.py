@@ -153,7 +153,7 @@ def _status_tabs(filters: inbox_filters.InboxFilters, summary: selectors.InboxSu
             {
                 "value": value,
                 "label": label,
-                "count": summary.counts.get(value, 0),
+                "count": summary.counts.get(value),  # None: not counted (a search counts the tab shown)
                 "is_capped": value in summary.capped,
                 "query": urlencode(params),
                 "is_current": value == filters.status,

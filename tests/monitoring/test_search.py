@@ -62,6 +62,14 @@ def test_search_matches_the_author_name_and_handle_with_or_without_the_at(north_
     assert matched_field("hello", "zoe") == (Matched.AUTHOR, None)
 
 
+def test_an_at_term_names_a_handle_from_its_start_and_no_match_straddles_two_fields(north_account):
+    make_message(north_account, "ends with velo", direction="inbound", author="dromeuse", author_name="Zoé")
+    assert found("drome") == found("@drome") == {"ends with velo"}
+    assert found("@rome") == set()  # "@" + a part from the middle of the handle
+    assert found("rome") == {"ends with velo"}
+    assert found("velo zoe") == found("velozoe") == set()  # text then name: never one match
+
+
 def test_every_match_is_highlighted_from_escaped_fragments():
     text = f"vélo {HOSTILE} VELO, then Vélos{HOSTILE}"
     marked = highlight(text, "velo")
@@ -87,15 +95,15 @@ def test_highlight_keeps_positions_through_folding_and_shows_a_late_first_match(
 
 
 def test_the_search_is_answered_from_the_trigram_index(bilingual):
-    """With sequential scans priced out, the plan reads the trigram index (a plan that cannot use it
-    — a folded expression that does not match the index's — would still scan)."""
+    """With sequential scans priced out, the plan reads the trigram index on the stored folded column (a
+    plan that cannot use it — a condition on another expression — would still scan)."""
     queryset = Message.objects.filter(message_search("fermee")).values("pk")
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "message_search_trgm" in plan, plan
+    assert "message_search_text_trgm" in plan, plan
 
 
 # --- Everywhere it applies, within the scope --------------------------------------------------------------
@@ -196,7 +204,7 @@ def test_search_counts_per_account_equal_the_plain_counts(monkeypatch, viewer, o
     """The per-account count (a common word in a few accounts) counts what the plain count does, the items
     stored under an account outside the scope that address one inside included, each once."""
     from engagement.selectors import inbox as selectors
-    from engagement.selectors.inbox_filters import InboxFilters
+    from engagement.selectors.inbox_filters import InboxFilters, StatusFilter
     from monitoring.models import MessageAddressee
     from tests.factories import SocialAccountFactory
 
@@ -209,7 +217,7 @@ def test_search_counts_per_account_equal_the_plain_counts(monkeypatch, viewer, o
     MessageAddressee.objects.create(message=shared.message, account=north_account)
     addressed = inbox_item(elsewhere, text="vélo from outside")
     MessageAddressee.objects.create(message=addressed.message, account=north_account)
-    filters = InboxFilters(search="VELO")
+    filters = InboxFilters(search="VELO", status=StatusFilter.ALL)  # every status counted
     accounts = selectors.inbox_accounts(viewer, filters)
     assert accounts.ids is not None
     plain = selectors.inbox_summary(viewer, filters, accounts=accounts).counts
@@ -229,3 +237,22 @@ def test_search_counts_stop_at_the_search_cap(monkeypatch, viewer, north_account
     summary = selectors.inbox_summary(viewer, InboxFilters(search="velo"))
     assert summary.counts["waiting"] == 2 and "waiting" in summary.capped
     assert selectors.inbox_summary(viewer, InboxFilters()).counts["waiting"] == 3
+
+
+def test_a_search_counts_the_tab_shown_only(client, viewer, north_account):
+    """Each search count walks items until enough match: the other tabs are counted when opened."""
+    from engagement.selectors import inbox as selectors
+    from engagement.selectors.inbox_filters import InboxFilters
+
+    inbox_item(north_account, text="vélo waiting")
+    inbox_item(north_account, text="vélo dismissed", status="dismissed")
+    assert selectors.inbox_summary(viewer, InboxFilters(search="velo")).counts == {"waiting": 1}
+    dismissed = selectors.inbox_summary(viewer, InboxFilters(search="velo", status="dismissed"))
+    assert dismissed.counts == {"dismissed": 1}
+    assert selectors.inbox_summary(viewer, InboxFilters()).counts["dismissed"] == 1  # no search: every tab
+    client.force_login(viewer)
+    body = client.get(INBOX, {"q": "velo"}).content.decode()
+    assert 'id="count-waiting">1<' in body
+    assert 'id="count-dismissed"' not in body and 'id="count-all"' not in body
+    body = client.get(INBOX, {"q": "velo", "status": "dismissed"}).content.decode()
+    assert 'id="count-dismissed">1<' in body and 'id="count-waiting"' not in body

@@ -4,6 +4,10 @@ Jinja2 renders the fragments that a page repeats many times (the inbox's rows), 
 language's per-variable cost adds up. Escaping stays automatic: the environment always autoescapes (an
 HTML-safe value — Django's `format_html` output, an already rendered Django partial — passes as it is,
 through `__html__`), and an undefined name is an error rather than an empty string, as a typo should be.
+
+Every `{{ value }}` goes through `django_escape` (the environment's `finalize`), which returns markup. Jinja2
+would then pass that markup to its own `escape` again — a no-op, but two more Python calls per value, a
+fifth of a row's time; `_EscapeOnce` compiles templates without that second call.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 from django.template import engines
+from jinja2.compiler import CodeGenerator
 from django.template.backends.utils import csrf_input
 from markupsafe import Markup, escape
 
@@ -38,11 +43,36 @@ def django_escape(value: Any) -> Markup:
     return escaped
 
 
+class _EscapeOnce(CodeGenerator):
+    """Compiles `{{ value }}` to `finalize(value)` where Jinja2 writes `escape(finalize(value))`: the
+    environment's finalize is `django_escape`, whose result is markup already (escape would return it as it
+    is). Where autoescaping is decided at run time ({% autoescape <expression> %}) the code is Jinja2's."""
+
+    def _escapes_in_finalize(self, frame: Any, finalize: Any) -> bool:
+        return bool(frame.eval_ctx.autoescape) and not frame.eval_ctx.volatile and finalize.src is not None
+
+    def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
+        if self._escapes_in_finalize(frame, finalize):
+            self.write(finalize.src)
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: Any, frame: Any, finalize: Any) -> None:
+        if self._escapes_in_finalize(frame, finalize):
+            self.write(")")
+        else:
+            super()._output_child_post(node, frame, finalize)
+
+
+class _Environment(jinja2.Environment):
+    code_generator_class = _EscapeOnce
+
+
 def environment(**options: Any) -> jinja2.Environment:
     """The environment of the Jinja2 backend (settings.TEMPLATES): autoescaping whatever the options say,
     every value escaped as Django's templates escape it (`django_escape`)."""
     options.update(autoescape=True, undefined=jinja2.StrictUndefined, finalize=django_escape)
-    return jinja2.Environment(**options)  # noqa: S701 — autoescape is set just above
+    return _Environment(**options)  # noqa: S701 — autoescape is set just above
 
 
 def render_fragment(request: HttpRequest, template_name: str, context: dict[str, Any]) -> Fragment:

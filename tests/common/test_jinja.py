@@ -47,3 +47,13 @@ def test_a_rendered_fragment_escapes_hostile_text():
     assert "<script>" not in html and "<img" not in html and "<i>" not in html
     assert f'<option value="1" selected>{escape(HOSTILE)}</option>' in html
     assert hasattr(html, "__html__")  # a Django template outputs it as it is
+
+
+def test_every_way_of_writing_a_value_escapes_it_exactly_once():
+    # Values are escaped by finalize alone (common.jinja._EscapeOnce): none is left raw, none escaped twice.
+    source = (
+        "{{ text }}|{% set block %}<b>{{ text }}</b>{% endset %}{{ block }}|{{ text ~ '!' }}|"
+        "{% autoescape false %}{{ text }}{% endautoescape %}|{% autoescape on_off %}{{ text }}{% endautoescape %}"
+    )
+    once = escape(HOSTILE)
+    assert render(source, text=HOSTILE, on_off=False) == f"{once}|<b>{once}</b>|{once}!|{once}|{once}"

@@ -36,7 +36,7 @@ def frozen():
 
 def page_ids(user, filters=None, **kwargs):
     page = selectors.inbox_page(user, filters or InboxFilters(), now=NOW, **kwargs)
-    return [row.item.pk for row in page.rows], page.next_cursor
+    return [row.pk for row in page.rows], page.next_cursor
 
 
 def walk(user, filters=None, *, page_size, now=NOW):
@@ -44,7 +44,7 @@ def walk(user, filters=None, *, page_size, now=NOW):
     ids, pages, cursor = [], 0, None
     while True:
         page = selectors.inbox_page(user, filters or InboxFilters(), after=cursor, page_size=page_size, now=now)
-        ids += [row.item.pk for row in page.rows]
+        ids += [row.pk for row in page.rows]
         pages += 1
         cursor = page.next_cursor
         if cursor is None:
@@ -115,9 +115,9 @@ def test_an_item_crossing_the_target_while_paging_is_not_repeated_or_skipped(vie
     cursor = first.next_cursor
     while cursor is not None:
         page = selectors.inbox_page(viewer, InboxFilters(), after=cursor, page_size=5, now=later)
-        rest += [row.item.pk for row in page.rows]
+        rest += [row.pk for row in page.rows]
         cursor = page.next_cursor
-    seen = [row.item.pk for row in first.rows] + rest
+    seen = [row.pk for row in first.rows] + rest
     assert sorted(seen) == sorted(TriageItem.objects.values_list("pk", flat=True))
     assert len(seen) == len(set(seen))
 

@@ -97,7 +97,7 @@ class FormRenderer(renderers.Jinja2):
         return self.backend(
             {
                 "APP_DIRS": False,
-                "DIRS": [Path(renderers.__file__).parent / self.backend.app_dirname],
+                "DIRS": [Path(renderers.__file__).parent / "jinja2"],
                 "NAME": "djangoforms-escaped",
                 "OPTIONS": {"environment": "common.jinja.environment"},
             }

@@ -2,11 +2,12 @@
 
 import jinja2
 import pytest
+from django import forms
 from django.template import engines
 from django.test import RequestFactory
 from django.utils.html import escape, format_html
 
-from common.jinja import django_escape, environment, render_fragment
+from common.jinja import FormRenderer, django_escape, environment, render_fragment
 
 HOSTILE = "<script>alert(1)</script> \"><img src=x onerror=alert(1)> 'quoted' & hx-get=/x"
 
@@ -57,3 +58,22 @@ def test_every_way_of_writing_a_value_escapes_it_exactly_once():
     )
     once = escape(HOSTILE)
     assert render(source, text=HOSTILE, on_off=False) == f"{once}|<b>{once}</b>|{once}!|{once}|{once}"
+
+
+class _Form(forms.Form):
+    text = forms.CharField(label="Search")
+    kind = forms.ChoiceField(choices=[("", "Any"), ("a", HOSTILE)], required=False)
+    only = forms.BooleanField(required=False, label="Questions only")
+
+
+def test_the_form_renderer_writes_djangos_html_with_djangos_entities():
+    # common.jinja.FormRenderer (the inbox's filter form): Django's own widgets, escaped as Django escapes,
+    # the only difference the blank lines Django's template language leaves between a select's options.
+    data = {"text": HOSTILE, "kind": "bogus", "only": "on"}
+    ours, django = _Form(data, renderer=FormRenderer()), _Form(data)
+    assert ours.errors == django.errors
+    for name in ("text", "kind", "only"):
+        expected = str(django[name].label_tag()) + str(django[name])
+        assert str(ours[name].label_tag()) + str(ours[name]) == expected.replace("\n\n", "\n")
+    assert f'value="{escape(HOSTILE)}"' in str(ours["text"])
+    assert 'aria-invalid="true"' in str(ours["kind"])

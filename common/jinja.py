@@ -4,15 +4,23 @@ Jinja2 renders the fragments that a page repeats many times (the inbox's rows), 
 language's per-variable cost adds up. Escaping stays automatic: the environment always autoescapes (an
 HTML-safe value — Django's `format_html` output, an already rendered Django partial — passes as it is,
 through `__html__`), and an undefined name is an error rather than an empty string, as a typo should be.
+
+Every `{{ value }}` goes through `django_escape` (the environment's `finalize`), which returns markup. Jinja2
+would then pass that markup to its own `escape` again — a no-op, but two more Python calls per value, a
+fifth of a row's time; `_EscapeOnce` compiles templates without that second call.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from django.forms import renderers
 from django.template import engines
 from django.template.backends.utils import csrf_input
+from jinja2.compiler import CodeGenerator
 from markupsafe import Markup, escape
 
 if TYPE_CHECKING:
@@ -38,11 +46,36 @@ def django_escape(value: Any) -> Markup:
     return escaped
 
 
+class _EscapeOnce(CodeGenerator):
+    """Compiles `{{ value }}` to `finalize(value)` where Jinja2 writes `escape(finalize(value))`: the
+    environment's finalize is `django_escape`, whose result is markup already (escape would return it as it
+    is). Where autoescaping is decided at run time ({% autoescape <expression> %}) the code is Jinja2's."""
+
+    def _escapes_in_finalize(self, frame: Any, finalize: Any) -> bool:
+        return bool(frame.eval_ctx.autoescape) and not frame.eval_ctx.volatile and finalize.src is not None
+
+    def _output_child_pre(self, node: Any, frame: Any, finalize: Any) -> None:
+        if self._escapes_in_finalize(frame, finalize):
+            self.write(finalize.src)
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: Any, frame: Any, finalize: Any) -> None:
+        if self._escapes_in_finalize(frame, finalize):
+            self.write(")")
+        else:
+            super()._output_child_post(node, frame, finalize)
+
+
+class _Environment(jinja2.Environment):
+    code_generator_class = _EscapeOnce
+
+
 def environment(**options: Any) -> jinja2.Environment:
     """The environment of the Jinja2 backend (settings.TEMPLATES): autoescaping whatever the options say,
     every value escaped as Django's templates escape it (`django_escape`)."""
     options.update(autoescape=True, undefined=jinja2.StrictUndefined, finalize=django_escape)
-    return jinja2.Environment(**options)  # noqa: S701 — autoescape is set just above
+    return _Environment(**options)
 
 
 def render_fragment(request: HttpRequest, template_name: str, context: dict[str, Any]) -> Fragment:
@@ -52,3 +85,20 @@ def render_fragment(request: HttpRequest, template_name: str, context: dict[str,
     template = engines["jinja2"].get_template(template_name)
     html = template.template.render({**context, "request": request, "csrf_input": csrf_input(request)})  # type: ignore[attr-defined]  # django-stubs types the backend's Template loosely
     return Markup(html)  # noqa: S704 — the output of an autoescaping template, not text from outside
+
+
+class FormRenderer(renderers.Jinja2):
+    """A form's widgets and labels from Django's own Jinja2 widget templates (django/forms/jinja2), rendered by
+    this module's environment: the HTML of Django's default renderer (but for the blank lines between a
+    select's options), Django's entities, in about half the time (the inbox's filter form: 5 ms -> 3 ms)."""
+
+    @cached_property
+    def engine(self) -> Any:
+        return self.backend(
+            {
+                "APP_DIRS": False,
+                "DIRS": [Path(renderers.__file__).parent / "jinja2"],
+                "NAME": "djangoforms-escaped",
+                "OPTIONS": {"environment": "common.jinja.environment"},
+            }
+        )

@@ -15,6 +15,7 @@ from accounts_registry.models import Platform
 from accounts_registry.selectors import get_account_for_user, get_unit_for_user
 from common.cursors import InvalidCursor, cursor_decode, cursor_encode, integer, moment
 from common.filters import BooleanFilter, ChoiceFilter, FilterForm, ObjectFilter, SearchFilter, TokenFilter
+from common.jinja import FormRenderer
 from engagement.models import TriageItem
 from engagement.selectors.inbox_filters import (
     AgeFilter,
@@ -37,7 +38,10 @@ MAX_BULK_ITEMS = 500
 class InboxFilterForm(FilterForm):
     """The inbox's filters (common.filters): the page, its fragments, the "N new" poll and the CSV export
     all parse the query string with it. A unit or account outside the user's scope is a 404 (raised
-    while parsing); a malformed value is a form error on the page and a 400 on the export."""
+    while parsing); a malformed value is a form error on the page and a 400 on the export. Rendered on
+    every page load: its widgets go through Jinja2 (common.jinja.FormRenderer)."""
+
+    default_renderer = FormRenderer()
 
     status = ChoiceFilter(choices=StatusFilter.CHOICES)
     unit = ObjectFilter(get_unit_for_user, label="Unit (with sub-units)", widget=forms.Select)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from accounts_registry.selectors import AnyUser
 
-from engagement.selectors.inbox_display import InboxRow, inbox_rows
+from engagement.selectors.inbox_display import ROW_VALUES, InboxRow, rows_from_values
 from engagement.selectors.inbox_filters import (
     AgeFilter,
     AssignedFilter,
@@ -371,10 +371,10 @@ def inbox_page(
     keys = keys[:page_size]
     if not keys:
         return InboxPage(rows=[], next_cursor=None)
-    by_pk = TriageItem.objects.select_related("message", "account__unit", "assignee", "closed_by").in_bulk(
-        [key[2] for key in keys]
-    )
-    rows = inbox_rows([by_pk[key[2]] for key in keys if key[2] in by_pk], now=now)
+    names = list(ROW_VALUES)
+    values = TriageItem.objects.filter(pk__in=[key[2] for key in keys]).values_list(*ROW_VALUES.values())
+    by_pk = {item["pk"]: item for item in (dict(zip(names, row, strict=True)) for row in values)}
+    rows = rows_from_values([by_pk[key[2]] for key in keys if key[2] in by_pk], now=now)
     next_cursor = None
     if has_next:
         priority, created_at, pk = keys[-1]

@@ -128,10 +128,8 @@ def _page_banners(rows: list[inbox_display.InboxRow]) -> list[dict[str, Any]]:
     of the page it concerns — instead of a banner on every row."""
     banners: dict[str, dict[str, Any]] = {}
     for row in rows:
-        if row.banner and row.item.status == TriageItem.Status.WAITING:
-            banner = banners.setdefault(
-                row.item.category, {"text": row.banner, "count": 0, "label": row.category_label}
-            )
+        if row.banner and row.status == TriageItem.Status.WAITING:
+            banner = banners.setdefault(row.category, {"text": row.banner, "count": 0, "label": row.category_label})
             banner["is_emergency"] = row.is_emergency
             banner["count"] += 1
     return sorted(banners.values(), key=lambda banner: not banner["is_emergency"])

@@ -13,7 +13,7 @@ from accounts_registry.models import Role
 from accounts_registry.selectors import user_scope
 from engagement.models import TriageItem
 from engagement.selectors import inbox as selectors
-from engagement.selectors import inbox_filters, triage_access, triage_item
+from engagement.selectors import inbox_display, inbox_filters, triage_access, triage_item
 from engagement.selectors.inbox_filters import InboxFilters
 from monitoring.models import Message
 from policies.models import PolicyFlag, PolicyRule
@@ -36,7 +36,7 @@ def frozen():
 
 def page_ids(user, filters=None, **kwargs):
     page = selectors.inbox_page(user, filters or InboxFilters(), now=NOW, **kwargs)
-    return [row.item.pk for row in page.rows], page.next_cursor
+    return [row.pk for row in page.rows], page.next_cursor
 
 
 def walk(user, filters=None, *, page_size, now=NOW):
@@ -44,7 +44,7 @@ def walk(user, filters=None, *, page_size, now=NOW):
     ids, pages, cursor = [], 0, None
     while True:
         page = selectors.inbox_page(user, filters or InboxFilters(), after=cursor, page_size=page_size, now=now)
-        ids += [row.item.pk for row in page.rows]
+        ids += [row.pk for row in page.rows]
         pages += 1
         cursor = page.next_cursor
         if cursor is None:
@@ -115,9 +115,9 @@ def test_an_item_crossing_the_target_while_paging_is_not_repeated_or_skipped(vie
     cursor = first.next_cursor
     while cursor is not None:
         page = selectors.inbox_page(viewer, InboxFilters(), after=cursor, page_size=5, now=later)
-        rest += [row.item.pk for row in page.rows]
+        rest += [row.pk for row in page.rows]
         cursor = page.next_cursor
-    seen = [row.item.pk for row in first.rows] + rest
+    seen = [row.pk for row in first.rows] + rest
     assert sorted(seen) == sorted(TriageItem.objects.values_list("pk", flat=True))
     assert len(seen) == len(set(seen))
 
@@ -144,6 +144,38 @@ def test_rows_show_age_against_the_target_and_only_web_links(frozen, viewer, nor
     assert rows[0].platform_url == "https://x.com/dana_k/status/1"
     assert rows[1].platform_url == ""
     assert rows[0].unit_path == "Metro Police Service/North Division/11 Station"
+
+
+def test_a_page_row_read_as_values_is_the_row_built_from_its_item(frozen, viewer, owner, north_account):
+    # The list reads plain values (inbox_display.ROW_VALUES); one row again after an action is built from the
+    # item (inbox_display.inbox_rows). The two must show the same.
+    private = inbox_item(north_account, minutes_ago=30, text="<b>lost</b> 'wallet'")
+    Message.objects.filter(pk=private.message_id).update(visibility=Message.Visibility.DIRECT)
+    closed = inbox_item(
+        north_account,
+        minutes_ago=5 * 60,
+        status=TriageItem.Status.HANDLED,
+        handled_reason=TriageItem.HandledReason.ANSWERED_BY_PHONE,
+        assignee=owner,
+        closed_by=viewer,
+        category=TriageItem.Category.EMERGENCY,
+        is_question=True,
+        url="https://x.com/dana_k/status/2",
+    )
+
+    page = selectors.inbox_page(viewer, InboxFilters(status=inbox_filters.StatusFilter.ALL), now=NOW).rows
+    items = TriageItem.objects.select_related("message", "account__unit", "assignee", "closed_by")
+    built = inbox_display.inbox_rows([items.get(pk=row.pk) for row in page], now=NOW)
+
+    assert page == built
+    row = next(row for row in page if row.pk == closed.pk)
+    assert (row.assignee_name, row.closed_by_name, row.is_emergency, row.is_private) == (
+        "north-admin",
+        "north-supervisor",
+        True,
+        False,
+    )
+    assert [row.is_private for row in page if row.pk != closed.pk] == [True]
 
 
 # --- Filters -------------------------------------------------------------------------------------

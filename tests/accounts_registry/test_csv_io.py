@@ -641,7 +641,8 @@ def test_import_command_missing_or_non_utf8_file(tmp_path):
 def test_import_command_exits_with_status_1(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("nonsense\n")
-    # A header error is found before the database is touched, so a separate process can run it.
+    # A header error is found before anything is written (the system checks only ask the server its version),
+    # so a separate process can run it.
     result = subprocess.run(
         [sys.executable, "manage.py", "import_registry", str(path), "--dry-run"],
         capture_output=True,

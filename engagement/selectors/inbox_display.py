@@ -89,19 +89,15 @@ ROW_VALUES = {
 
 
 def _values_of(item: TriageItem) -> dict[str, Any]:
-    """An item's ROW_VALUES, from the instance (fetched with its message, account__unit and people)."""
-    message, account = item.message, item.account
-    return {
-        **{name: getattr(item, name) for name in ("pk", "status", "category", "category_reason", "is_question")},
-        **{name: getattr(item, name) for name in ("platform", "created_at", "updated_at", "handled_reason")},
-        "assignee_id": item.assignee_id,
-        **{name: getattr(message, name) for name in ("text", "author_name", "author_handle", "url", "visibility")},
-        "account_handle": account.handle,
-        "unit_id": account.unit_id,
-        "unit_path": account.unit.path,
-        "assignee_name": item.assignee.get_username() if item.assignee else "",
-        "closed_by_name": item.closed_by.get_username() if item.closed_by else "",
-    }
+    """An item's ROW_VALUES, read from the instance along the same lookups (fetched with its message,
+    account__unit and people; a missing person reads None, as values() gives)."""
+    values = {}
+    for name, lookup in ROW_VALUES.items():
+        value: Any = item
+        for attribute in lookup.split("__"):
+            value = None if value is None else getattr(value, attribute)
+        values[name] = value
+    return values
 
 
 def item_version(item: TriageItem) -> str:
